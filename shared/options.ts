@@ -1,0 +1,117 @@
+import type { SessionData } from 'express-session';
+import { SessionStoreError } from './errors';
+import type { Serializer } from './codec';
+
+/** Milliseconds a session lives, computed from the session itself; wins over `cookie.expires`. */
+export type TtlFunction = (session: SessionData, sid: string) => number;
+
+/** Options every store in this package accepts. All durations are milliseconds. */
+export interface BaseStoreOptions {
+  /**
+   * How long a session lives when its cookie has no `expires` (a browser-session cookie).
+   * A function wins over `cookie.expires`. Default: one day.
+   */
+  ttl?: number | TtlFunction;
+  /** Make `touch` a no-op: expiry then moves only when the session is saved. Default: false. */
+  disableTouch?: boolean;
+  /**
+   * Skip the backend write of a `touch` when the stored expiry was extended less than this long
+   * ago. Default: 0 (every touch writes).
+   */
+  touchAfter?: number;
+  /** Encodes sessions to strings and back. Default: JSON. */
+  serializer?: Serializer;
+  /** The clock, in epoch milliseconds. Default: `Date.now`. */
+  now?: () => number;
+  /**
+   * Longest time one backend call may take before it fails with `ERR_SESSION_TIMEOUT`,
+   * whatever the driver's own settings. Default: 3000. `Infinity` turns the bound off.
+   */
+  operationTimeout?: number;
+}
+
+/** Options of stores whose backend cannot expire records by itself. */
+export interface ReaperOptions {
+  /** Milliseconds between runs of the expired-session reaper (jittered ±25%); 0 turns it off. */
+  pruneInterval?: number;
+}
+
+export const DEFAULT_TTL_MS = 24 * 60 * 60 * 1000;
+export const DEFAULT_OPERATION_TIMEOUT_MS = 3000;
+export const DEFAULT_PRUNE_INTERVAL_MS = 15 * 60 * 1000;
+
+export interface ResolvedBaseOptions {
+  ttl: number | TtlFunction;
+  disableTouch: boolean;
+  touchAfterMs: number;
+  serializer: Serializer | undefined;
+  now: () => number;
+  operationTimeoutMs: number;
+}
+
+/** Throws a `SessionStoreError` naming the store and the option; never returns a silent default for a bad value. */
+export function resolveBaseOptions(store: string, options: BaseStoreOptions = {}): ResolvedBaseOptions {
+  if (options === null || typeof options !== 'object') {
+    throw optionError(store, `options must be an object, got ${describe(options)}`);
+  }
+  const { ttl = DEFAULT_TTL_MS, disableTouch = false, touchAfter = 0, now = Date.now } = options;
+  const { operationTimeout = DEFAULT_OPERATION_TIMEOUT_MS, serializer } = options;
+
+  if (typeof ttl !== 'function' && !isPositiveDuration(ttl)) {
+    throw optionError(store, `ttl must be a function or a positive number of milliseconds, got ${describe(ttl)}`);
+  }
+  if (typeof disableTouch !== 'boolean') {
+    throw optionError(store, `disableTouch must be a boolean, got ${describe(disableTouch)}`);
+  }
+  if (!isNonNegativeDuration(touchAfter)) {
+    throw optionError(store, `touchAfter must be a non-negative number of milliseconds, got ${describe(touchAfter)}`);
+  }
+  if (typeof now !== 'function') {
+    throw optionError(store, `now must be a function returning epoch milliseconds, got ${describe(now)}`);
+  }
+  if (operationTimeout !== Infinity && !isPositiveDuration(operationTimeout)) {
+    throw optionError(
+      store,
+      `operationTimeout must be a positive number of milliseconds or Infinity, got ${describe(operationTimeout)}`,
+    );
+  }
+  if (serializer !== undefined && (typeof serializer?.stringify !== 'function' || typeof serializer?.parse !== 'function')) {
+    throw optionError(store, 'serializer must have stringify(session) and parse(text) functions');
+  }
+  return { ttl, disableTouch, touchAfterMs: touchAfter, serializer, now, operationTimeoutMs: operationTimeout };
+}
+
+export function resolvePruneInterval(store: string, options: ReaperOptions = {}): number {
+  const { pruneInterval = DEFAULT_PRUNE_INTERVAL_MS } = options;
+  if (!isNonNegativeDuration(pruneInterval)) {
+    throw optionError(store, `pruneInterval must be 0 (off) or a positive number of milliseconds, got ${describe(pruneInterval)}`);
+  }
+  return pruneInterval;
+}
+
+/** A name that reaches a query (table, schema, collection, key prefix) must match `pattern`. */
+export function validateIdentifier(store: string, option: string, value: unknown, pattern: RegExp, rule: string): string {
+  if (typeof value !== 'string' || !pattern.test(value)) {
+    throw optionError(store, `${option} must be ${rule}, got ${describe(value)}`);
+  }
+  return value;
+}
+
+export function optionError(store: string, message: string): SessionStoreError {
+  return new SessionStoreError('ERR_SESSION_OPTIONS', message, { store });
+}
+
+function isPositiveDuration(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value) && value > 0;
+}
+
+function isNonNegativeDuration(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0;
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+  if (typeof value === 'function') return 'a function';
+  if (value === null || typeof value !== 'object') return String(value);
+  return Array.isArray(value) ? 'an array' : 'an object';
+}

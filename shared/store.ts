@@ -1,0 +1,458 @@
+import { Store, type SessionData } from 'express-session';
+import { settle, isPromiseLike, type Callback } from './callbacks';
+import { Codec } from './codec';
+import { SessionStoreError, sidPrefixOf, type SessionStoreErrorCode } from './errors';
+import { expiresAtOf } from './expiry';
+import { resolveBaseOptions, type BaseStoreOptions, type ResolvedBaseOptions } from './options';
+import { Reaper } from './reaper';
+
+type MaybePromise<T> = T | Promise<T>;
+
+/** A record as a backend holds it: the encoded session and its absolute expiry in epoch ms. */
+export interface StoredSession {
+  payload: unknown;
+  expiresAt: number;
+}
+
+/** One record met while iterating a store's namespace; `payload` is present when it was asked for. */
+export interface StoredEntry {
+  key: string;
+  expiresAt: number;
+  payload?: unknown;
+}
+
+/** How a backend fits under the base, fixed by the store's constructor. */
+export interface BackendSettings {
+  /** Prepended to every session id to form the backend key (Redis' `sess:`); '' where a table is the namespace. */
+  keyPrefix?: string;
+  /** Milliseconds between reaper runs, for backends that implement `removeExpiredRecords`; 0 = off. */
+  pruneIntervalMs?: number;
+  /** Most records one `removeExpiredRecords` call deletes. Default 1000. */
+  pruneBatchSize?: number;
+  /** Milliseconds between reachability probes while the backend is down. Default 1000. */
+  probeIntervalMs?: number;
+}
+
+export const MAX_SID_LENGTH = 1024;
+
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+  'ECONNABORTED',
+  '57P01', // Postgres: admin_shutdown
+  '57P02', // Postgres: crash_shutdown
+  '57P03', // Postgres: cannot_connect_now
+]);
+
+/**
+ * The abstract base of every store in this package. It owns the whole session contract
+ * (callbacks and promises, expiry, touch, codec, errors, time bounds, availability events, the
+ * reaper) and asks a backend only for the primitive operations below, on storage keys.
+ */
+export abstract class SessionStore extends Store {
+  /** Short name used in errors and reports, e.g. `redis`. */
+  readonly storeName: string;
+  protected readonly settings: ResolvedBaseOptions;
+  private readonly codec: Codec;
+  private readonly keyPrefix: string;
+  private readonly reaper: Reaper | undefined;
+  private readonly pruneBatchSize: number;
+  private readonly probeIntervalMs: number;
+  private probeTimer: NodeJS.Timeout | undefined;
+  private closing: Promise<void> | undefined;
+  private reachable = true;
+
+  protected constructor(storeName: string, options: BaseStoreOptions | undefined, backend: BackendSettings = {}) {
+    super();
+    this.storeName = storeName;
+    this.settings = resolveBaseOptions(storeName, options);
+    this.codec = new Codec(storeName, this.settings.serializer);
+    this.keyPrefix = backend.keyPrefix ?? '';
+    this.pruneBatchSize = backend.pruneBatchSize ?? 1000;
+    this.probeIntervalMs = backend.probeIntervalMs ?? 1000;
+    const pruneIntervalMs = backend.pruneIntervalMs ?? 0;
+    if (this.removeExpiredRecords && pruneIntervalMs > 0) {
+      this.reaper = new Reaper(pruneIntervalMs, () => this.pruneExpired());
+    }
+  }
+
+  // The backend primitives. Keys are already namespaced; expiry filtering is also done here, so a
+  // backend may return an expired record, but one that filters in its query saves a transfer.
+
+  /** The record at `key`, or nothing. */
+  protected abstract readRecord(key: string, now: number): MaybePromise<StoredSession | null | undefined>;
+  /** Creates or replaces the record at `key`. */
+  protected abstract writeRecord(key: string, payload: string, expiresAt: number, now: number): MaybePromise<void>;
+  /**
+   * Sets the expiry of the record at `key` to `expiresAt` when the record exists and is live
+   * (expiry after `now`) and, when `unlessExpiresAfter` is given, its expiry is before that instant.
+   * Never creates a record and never changes its payload.
+   */
+  protected abstract extendRecord(
+    key: string,
+    expiresAt: number,
+    now: number,
+    unlessExpiresAfter: number | undefined,
+  ): MaybePromise<void>;
+  /** Deletes the record at `key`; deleting a missing record is not an error. */
+  protected abstract removeRecord(key: string): MaybePromise<void>;
+  /** Iterates this store's namespace in batches, without blocking the backend. */
+  protected scanRecords?(now: number, withPayload: boolean): AsyncIterable<StoredEntry[]>;
+  /** Counts live records without fetching them. Without it, `length` counts a scan. */
+  protected countRecords?(now: number): MaybePromise<number>;
+  /** Deletes every record of this store's namespace, and nothing outside it. */
+  protected removeAllRecords?(): MaybePromise<void>;
+  /** Deletes at most `limit` expired records; returns how many. Only for backends without native expiry. */
+  protected removeExpiredRecords?(now: number, limit: number): MaybePromise<number>;
+  /** Cheapest round trip that proves the backend answers. Default: a read of an unused key. */
+  protected ping?(): MaybePromise<void>;
+  /** Releases what the store itself opened; never a client, pool or database the caller passed in. */
+  protected closeBackend?(): MaybePromise<void>;
+  /** Whether a driver error means the backend cannot be reached (as opposed to a bad query). */
+  protected isUnavailableError(error: unknown): boolean {
+    const code = (error as { code?: unknown } | null)?.code;
+    if (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) return true;
+    const message = error instanceof Error ? error.message : '';
+    return /connection (is )?(closed|terminated|lost)|ECONNREFUSED|socket (hang up|closed)/i.test(message);
+  }
+
+  /** Starts the reaper; a store calls this at the end of its constructor once its backend is ready. */
+  protected startReaper(): void {
+    this.reaper?.start();
+  }
+
+  /** A backend whose client reports its own connection state calls these. */
+  protected markUnavailable(): void {
+    if (!this.reachable || this.closing) return;
+    this.reachable = false;
+    this.emit('disconnect');
+    this.scheduleProbe();
+  }
+
+  protected markAvailable(): void {
+    if (this.reachable || this.closing) return;
+    this.reachable = true;
+    if (this.probeTimer) clearTimeout(this.probeTimer);
+    this.probeTimer = undefined;
+    this.emit('connect');
+  }
+
+  /** Whether the last backend call (or the client's own state) says the backend answers. */
+  get isAvailable(): boolean {
+    return this.reachable;
+  }
+
+  get(sid: string): Promise<SessionData | null>;
+  get(sid: string, callback: Callback<SessionData | null>): void;
+  get(sid: string, callback?: Callback<SessionData | null>): Promise<SessionData | null> | void {
+    return settle(this.doGet(sid), callback);
+  }
+
+  set(sid: string, session: SessionData): Promise<void>;
+  set(sid: string, session: SessionData, callback: Callback<void>): void;
+  set(sid: string, session: SessionData, callback?: Callback<void>): Promise<void> | void {
+    return settle(this.doSet(sid, session), callback);
+  }
+
+  touch(sid: string, session: SessionData): Promise<void>;
+  touch(sid: string, session: SessionData, callback: Callback<void>): void;
+  touch(sid: string, session: SessionData, callback?: Callback<void>): Promise<void> | void {
+    return settle(this.doTouch(sid, session), callback);
+  }
+
+  destroy(sid: string): Promise<void>;
+  destroy(sid: string, callback: Callback<void>): void;
+  destroy(sid: string, callback?: Callback<void>): Promise<void> | void {
+    return settle(this.doDestroy(sid), callback);
+  }
+
+  /** Every live session, keyed by id (the shape of express-session's MemoryStore). */
+  all(): Promise<Record<string, SessionData>>;
+  all(callback: Callback<Record<string, SessionData>>): void;
+  all(callback?: Callback<Record<string, SessionData>>): Promise<Record<string, SessionData>> | void {
+    return settle(this.doAll(), callback);
+  }
+
+  /** The ids of every live session. */
+  ids(): Promise<string[]>;
+  ids(callback: Callback<string[]>): void;
+  ids(callback?: Callback<string[]>): Promise<string[]> | void {
+    return settle(this.doIds(), callback);
+  }
+
+  /** How many live sessions the store holds. */
+  length(): Promise<number>;
+  length(callback: Callback<number>): void;
+  length(callback?: Callback<number>): Promise<number> | void {
+    return settle(this.doLength(), callback);
+  }
+
+  /** Deletes every session of this store's namespace. */
+  clear(): Promise<void>;
+  clear(callback: Callback<void>): void;
+  clear(callback?: Callback<void>): Promise<void> | void {
+    return settle(this.doClear(), callback);
+  }
+
+  /** Deletes expired sessions now, in bounded batches; resolves to how many. 0 where the backend expires natively. */
+  prune(): Promise<number>;
+  prune(callback: Callback<number>): void;
+  prune(callback?: Callback<number>): Promise<number> | void {
+    return settle(this.doPrune(), callback);
+  }
+
+  /** Stops timers and releases what the store opened. Idempotent. */
+  close(): Promise<void>;
+  close(callback: Callback<void>): void;
+  close(callback?: Callback<void>): Promise<void> | void {
+    return settle(this.doClose(), callback);
+  }
+
+  /** Maps a session id to its storage key: the one place where ids meet the backend. */
+  protected keyFor(sid: unknown): string {
+    if (typeof sid !== 'string' || sid.length === 0 || sid.length > MAX_SID_LENGTH || sid.includes('\0')) {
+      throw new SessionStoreError(
+        'ERR_SESSION_ID',
+        `session id must be a non-empty string of at most ${MAX_SID_LENGTH} characters without NUL, got ${
+          typeof sid === 'string' ? `a string of ${sid.length} characters` : typeof sid
+        }`,
+        { store: this.storeName, sidPrefix: sidPrefixOf(sid) },
+      );
+    }
+    return this.keyPrefix + sid;
+  }
+
+  protected sidFor(key: string): string {
+    return key.slice(this.keyPrefix.length);
+  }
+
+  private async doGet(sid: string): Promise<SessionData | null> {
+    const key = this.openKey(sid);
+    const now = this.settings.now();
+    const record = await this.call('get', sid, () => this.readRecord(key, now));
+    if (!record || !(record.expiresAt > now)) return null;
+    return this.codec.decode(sid, record.payload);
+  }
+
+  private async doSet(sid: string, session: SessionData): Promise<void> {
+    const key = this.openKey(sid);
+    if (session === null || typeof session !== 'object') {
+      throw new SessionStoreError('ERR_SESSION_ENCODE', `session must be an object, got ${session === null ? 'null' : typeof session}`, {
+        store: this.storeName,
+        sidPrefix: sidPrefixOf(sid),
+      });
+    }
+    const now = this.settings.now();
+    const expiresAt = this.expiresAt(sid, session, now);
+    if (!(expiresAt > now)) {
+      await this.call('set', sid, () => this.removeRecord(key));
+      return;
+    }
+    const payload = this.codec.encode(sid, session);
+    await this.call('set', sid, () => this.writeRecord(key, payload, expiresAt, now));
+  }
+
+  private async doTouch(sid: string, session: SessionData): Promise<void> {
+    const key = this.openKey(sid);
+    if (this.settings.disableTouch) return;
+    const now = this.settings.now();
+    const expiresAt = this.expiresAt(sid, session, now);
+    const unlessExpiresAfter = this.settings.touchAfterMs > 0 ? expiresAt - this.settings.touchAfterMs : undefined;
+    await this.call('touch', sid, () => this.extendRecord(key, expiresAt, now, unlessExpiresAfter));
+  }
+
+  private async doDestroy(sid: string): Promise<void> {
+    const key = this.openKey(sid);
+    await this.call('destroy', sid, () => this.removeRecord(key));
+  }
+
+  private async doAll(): Promise<Record<string, SessionData>> {
+    const sessions: Record<string, SessionData> = {};
+    await this.forEachLive('all', true, (sid, entry) => {
+      sessions[sid] = this.codec.decode(sid, entry.payload);
+    });
+    return sessions;
+  }
+
+  private async doIds(): Promise<string[]> {
+    const ids: string[] = [];
+    await this.forEachLive('ids', false, (sid) => {
+      ids.push(sid);
+    });
+    return ids;
+  }
+
+  private async doLength(): Promise<number> {
+    this.open();
+    const now = this.settings.now();
+    if (this.countRecords) return this.call('length', undefined, () => this.countRecords!(now));
+    let count = 0;
+    await this.forEachLive('length', false, () => {
+      count++;
+    });
+    return count;
+  }
+
+  private async doClear(): Promise<void> {
+    this.open();
+    if (!this.removeAllRecords) throw this.unsupported('clear');
+    await this.call('clear', undefined, () => this.removeAllRecords!());
+  }
+
+  private async doPrune(): Promise<number> {
+    this.open();
+    if (!this.removeExpiredRecords) return 0;
+    return this.reaper ? this.reaper.runNow(() => this.pruneExpired()) : this.pruneExpired();
+  }
+
+  private async pruneExpired(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const now = this.settings.now();
+      const removed = await this.call('prune', undefined, () => this.removeExpiredRecords!(now, this.pruneBatchSize));
+      total += removed;
+      if (removed < this.pruneBatchSize || this.closing) return total;
+    }
+  }
+
+  private doClose(): Promise<void> {
+    if (!this.closing) {
+      this.reaper?.stop();
+      if (this.probeTimer) clearTimeout(this.probeTimer);
+      this.probeTimer = undefined;
+      this.closing = (async () => {
+        if (this.closeBackend) await this.call('close', undefined, () => this.closeBackend!());
+      })();
+    }
+    return this.closing;
+  }
+
+  private async forEachLive(
+    operation: string,
+    withPayload: boolean,
+    visit: (sid: string, entry: StoredEntry) => void,
+  ): Promise<void> {
+    this.open();
+    if (!this.scanRecords) throw this.unsupported(operation);
+    const now = this.settings.now();
+    const iterator = this.scanRecords(now, withPayload)[Symbol.asyncIterator]();
+    try {
+      for (;;) {
+        const step = await this.call(operation, undefined, () => iterator.next());
+        if (step.done) return;
+        for (const entry of step.value) {
+          if (entry.expiresAt > now) visit(this.sidFor(entry.key), entry);
+        }
+      }
+    } finally {
+      // Lets a cursor-backed iterator release its cursor when we stop early or fail.
+      void Promise.resolve(iterator.return?.()).catch(() => undefined);
+    }
+  }
+
+  private expiresAt(sid: string, session: SessionData, now: number): number {
+    return expiresAtOf(this.storeName, sid, session, now, this.settings.ttl);
+  }
+
+  /** Refuses work after close(). */
+  private open(): void {
+    if (this.closing) throw new SessionStoreError('ERR_SESSION_CLOSED', 'store is closed', { store: this.storeName });
+  }
+
+  /** Refuses work after close(), validates the id and returns its key. */
+  private openKey(sid: unknown): string {
+    this.open();
+    return this.keyFor(sid);
+  }
+
+  private unsupported(operation: string): SessionStoreError {
+    return new SessionStoreError('ERR_SESSION_UNSUPPORTED', `${operation} is not supported by this store`, {
+      store: this.storeName,
+    });
+  }
+
+  /**
+   * Runs one backend primitive: bounded by operationTimeout, its driver errors wrapped in a
+   * SessionStoreError, its outcome recorded for the connect / disconnect events.
+   */
+  private call<T>(operation: string, sid: string | undefined, primitive: () => MaybePromise<T>): Promise<T> {
+    let result: MaybePromise<T>;
+    try {
+      result = primitive();
+    } catch (error) {
+      return Promise.reject(this.failed(operation, sid, error));
+    }
+    if (!isPromiseLike<T>(result)) {
+      if (!this.reachable) this.markAvailable();
+      return Promise.resolve(result);
+    }
+    const timeoutMs = this.settings.operationTimeoutMs;
+    return new Promise<T>((resolve, reject) => {
+      const timer =
+        timeoutMs === Infinity
+          ? undefined
+          : setTimeout(() => {
+              reject(this.failed(operation, sid, new SessionStoreError('ERR_SESSION_TIMEOUT', `${operation} did not finish within ${timeoutMs} ms`, {
+                store: this.storeName,
+                sidPrefix: sidPrefixOf(sid),
+              })));
+            }, timeoutMs);
+      timer?.unref();
+      result.then(
+        (value) => {
+          if (timer) clearTimeout(timer);
+          if (!this.reachable) this.markAvailable();
+          resolve(value);
+        },
+        (error: unknown) => {
+          if (timer) clearTimeout(timer);
+          reject(this.failed(operation, sid, error));
+        },
+      );
+    });
+  }
+
+  private failed(operation: string, sid: string | undefined, error: unknown): SessionStoreError {
+    const wrapped =
+      error instanceof SessionStoreError
+        ? error
+        : new SessionStoreError('ERR_SESSION_BACKEND', `${operation} failed: ${messageOf(error)}`, {
+            store: this.storeName,
+            sidPrefix: sidPrefixOf(sid),
+            cause: error,
+          });
+    if (wrapped.code === 'ERR_SESSION_TIMEOUT' || (wrapped.code === 'ERR_SESSION_BACKEND' && this.isUnavailableError(error))) {
+      this.markUnavailable();
+    }
+    return wrapped;
+  }
+
+  private scheduleProbe(): void {
+    if (this.probeTimer || this.closing) return;
+    this.probeTimer = setTimeout(() => {
+      this.probeTimer = undefined;
+      const probe = (): MaybePromise<unknown> =>
+        this.ping ? this.ping() : this.readRecord(`${this.keyPrefix}\u0001probe`, this.settings.now());
+      this.call('ping', undefined, probe).then(
+        () => this.markAvailable(),
+        () => {
+          if (!this.reachable) this.scheduleProbe();
+        },
+      );
+    }, this.probeIntervalMs);
+    this.probeTimer.unref();
+  }
+}
+
+function messageOf(error: unknown): string {
+  if (error instanceof Error) return error.message || error.name;
+  return typeof error === 'string' ? error : 'unknown error';
+}
+
+export type { SessionStoreErrorCode };

@@ -1,0 +1,90 @@
+import { SessionStore, resolvePruneInterval } from '../../shared';
+import type { BaseStoreOptions, ReaperOptions, StoredEntry, StoredSession } from '../../shared';
+
+export interface MemoryStoreOptions extends BaseStoreOptions, ReaperOptions {}
+
+const DEFAULT_MEMORY_PRUNE_INTERVAL_MS = 60_000;
+const SCAN_BATCH = 1000;
+
+/**
+ * An in-process store with the same contract as the others: sessions are kept encoded (so a
+ * caller's object is never shared), expired ones are never returned and are pruned on a timer
+ * and on read, so the map never grows without bound. One process only: for tests, demos and
+ * single-instance apps.
+ */
+export class MemoryStore extends SessionStore {
+  private readonly records = new Map<string, StoredSession & { payload: string }>();
+
+  constructor(options: MemoryStoreOptions = {}) {
+    super('memory', options, {
+      pruneIntervalMs: resolvePruneInterval('memory', {
+        pruneInterval: options?.pruneInterval ?? DEFAULT_MEMORY_PRUNE_INTERVAL_MS,
+      }),
+      pruneBatchSize: 10_000,
+    });
+    this.startReaper();
+  }
+
+  protected readRecord(key: string, now: number): StoredSession | undefined {
+    const record = this.records.get(key);
+    if (record && !(record.expiresAt > now)) {
+      this.records.delete(key);
+      return undefined;
+    }
+    return record;
+  }
+
+  protected writeRecord(key: string, payload: string, expiresAt: number): void {
+    this.records.set(key, { payload, expiresAt });
+  }
+
+  protected extendRecord(key: string, expiresAt: number, now: number, unlessExpiresAfter: number | undefined): void {
+    const record = this.records.get(key);
+    if (!record || !(record.expiresAt > now)) return;
+    if (unlessExpiresAfter !== undefined && record.expiresAt >= unlessExpiresAfter) return;
+    record.expiresAt = expiresAt;
+  }
+
+  protected removeRecord(key: string): void {
+    this.records.delete(key);
+  }
+
+  protected async *scanRecords(now: number, withPayload: boolean): AsyncIterable<StoredEntry[]> {
+    let batch: StoredEntry[] = [];
+    for (const [key, record] of this.records) {
+      if (!(record.expiresAt > now)) continue;
+      batch.push(withPayload ? { key, expiresAt: record.expiresAt, payload: record.payload } : { key, expiresAt: record.expiresAt });
+      if (batch.length === SCAN_BATCH) {
+        yield batch;
+        batch = [];
+      }
+    }
+    if (batch.length > 0) yield batch;
+  }
+
+  protected countRecords(now: number): number {
+    let count = 0;
+    for (const record of this.records.values()) if (record.expiresAt > now) count++;
+    return count;
+  }
+
+  protected removeAllRecords(): void {
+    this.records.clear();
+  }
+
+  protected removeExpiredRecords(now: number, limit: number): number {
+    let removed = 0;
+    for (const [key, record] of this.records) {
+      if (removed === limit) break;
+      if (!(record.expiresAt > now)) {
+        this.records.delete(key);
+        removed++;
+      }
+    }
+    return removed;
+  }
+
+  protected closeBackend(): void {
+    this.records.clear();
+  }
+}

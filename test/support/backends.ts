@@ -1,0 +1,53 @@
+/**
+ * Which real backends the tests talk to. `test/global-setup.ts` finds each one (explicit URL,
+ * default loopback port, throwaway server, container) and publishes the result in environment
+ * variables that the test workers inherit; test files read them through these helpers.
+ */
+export const BACKEND_NAMES = ['sqlite', 'redis', 'postgres', 'mongo'] as const;
+export type BackendName = (typeof BACKEND_NAMES)[number];
+
+const urlVariable = (name: BackendName) => `SESSION_STORES_TEST_${name.toUpperCase()}_URL`;
+const skipVariable = (name: BackendName) => `SESSION_STORES_TEST_${name.toUpperCase()}_SKIP`;
+
+export function publishBackend(name: BackendName, url: string): void {
+  process.env[urlVariable(name)] = url;
+  delete process.env[skipVariable(name)];
+}
+
+export function publishSkip(name: BackendName, reason: string): void {
+  delete process.env[urlVariable(name)];
+  process.env[skipVariable(name)] = reason;
+}
+
+/** The URL of a backend found by the global setup, or undefined with the reason in `skipReason`. */
+export function backendUrl(name: BackendName): string | undefined {
+  return process.env[urlVariable(name)];
+}
+
+export function skipReason(name: BackendName): string {
+  return process.env[skipVariable(name)] ?? 'the global setup did not run (run tests through jest.config.ts)';
+}
+
+export function requiredBackends(): Set<string> {
+  return new Set(
+    (process.env.REQUIRE_BACKENDS ?? '')
+      .split(',')
+      .map((s) => s.trim().toLowerCase())
+      .filter(Boolean),
+  );
+}
+
+/**
+ * `describe` for a backend's tests: runs them with the backend's URL, or reports one skipped case
+ * that names the reason, so a missing server is visible in the results rather than silent.
+ */
+export function describeBackend(name: BackendName, title: string, body: (url: string) => void): void {
+  const url = backendUrl(name);
+  if (url !== undefined) {
+    describe(title, () => body(url));
+    return;
+  }
+  describe(title, () => {
+    it.skip(`could not run: no ${name} backend (${skipReason(name)})`, () => undefined);
+  });
+}
