@@ -1,0 +1,128 @@
+import { randomBytes } from 'node:crypto';
+import ConnectMongo from 'connect-mongo';
+import type { SessionData } from 'express-session';
+import { MongoClient, type Collection } from 'mongodb';
+import { MongoStore, type SessionDocument } from '../stores/mongo';
+import type { BenchSuite, Contender } from './harness';
+
+const DB_NAME = 'session_stores_bench';
+const DEFAULT_URL = 'mongodb://127.0.0.1:27017';
+
+/** `MONGO_URL`, else a server answering on the default port; undefined with the reason when there is none. */
+async function findServer(): Promise<{ url: string } | { reason: string }> {
+  const url = process.env.MONGO_URL ?? DEFAULT_URL;
+  const client = new MongoClient(url, { serverSelectionTimeoutMS: 2000 });
+  try {
+    await client.db('admin').command({ ping: 1 });
+    return { url };
+  } catch (error) {
+    const where = process.env.MONGO_URL ? 'MONGO_URL' : `${DEFAULT_URL} (MONGO_URL is unset)`;
+    return { reason: `no MongoDB server answers at ${where}: ${error instanceof Error ? error.message : String(error)}` };
+  } finally {
+    await client.close();
+  }
+}
+
+const collectionNameFor = (label: string) => `bench_${label}_${randomBytes(4).toString('hex')}`;
+
+function promised<T>(call: (callback: (error: unknown, result?: T) => void) => void): Promise<T | undefined> {
+  return new Promise((resolve, reject) => call((error, result) => (error ? reject(error) : resolve(result))));
+}
+
+const expiresOf = (data: SessionData) => new Date(data.cookie.expires as unknown as string);
+
+function ours(url: string): Contender {
+  let store: MongoStore;
+  return {
+    name: 'MongoStore',
+    kind: 'ours',
+    async setup() {
+      store = new MongoStore({ url, dbName: DB_NAME, collectionName: collectionNameFor('ours') });
+      await store.length();
+    },
+    get: (sid) => store.get(sid),
+    set: (sid, data) => store.set(sid, data),
+    touch: (sid, data) => store.touch(sid, data),
+    destroy: (sid) => store.destroy(sid),
+    async teardown() {
+      await store.collection.drop().catch(() => undefined);
+      await store.close();
+    },
+  };
+}
+
+/** connect-mongo with its defaults (stringify, native TTL index), on a client of its own. */
+function connectMongo(url: string): Contender {
+  let store: ConnectMongo;
+  return {
+    name: 'connect-mongo',
+    kind: 'alternative',
+    async setup() {
+      store = ConnectMongo.create({ mongoUrl: url, dbName: DB_NAME, collectionName: collectionNameFor('connect_mongo') });
+      await store.collectionP;
+    },
+    get: (sid) => promised((cb) => store.get(sid, cb)),
+    set: (sid, data) => promised((cb) => store.set(sid, data, cb)),
+    touch: (sid, data) => promised((cb) => store.touch(sid, data, cb)),
+    destroy: (sid) => promised((cb) => store.destroy(sid, cb)),
+    async teardown() {
+      await (await store.collectionP).drop().catch(() => undefined);
+      await store.close();
+    },
+  };
+}
+
+/** MongoStore's commands sent by hand through the driver: the floor any store on it can reach. */
+function rawFloor(url: string): Contender {
+  let client: MongoClient;
+  let collection: Collection<SessionDocument>;
+  return {
+    name: 'raw mongodb driver',
+    kind: 'floor',
+    async setup() {
+      client = new MongoClient(url);
+      collection = client.db(DB_NAME).collection<SessionDocument>(collectionNameFor('raw'));
+      await collection.createIndex({ expires: 1 }, { name: 'expires_1', expireAfterSeconds: 0, background: true });
+    },
+    async get(sid) {
+      const document = await collection.findOne<Pick<SessionDocument, 'session' | 'expires'>>(
+        { _id: sid, expires: { $gt: new Date() } },
+        { projection: { _id: 0, session: 1, expires: 1 } },
+      );
+      return document === null ? null : JSON.parse(document.session);
+    },
+    async set(sid, data) {
+      await collection.updateOne({ _id: sid }, { $set: { session: JSON.stringify(data), expires: expiresOf(data) } }, { upsert: true });
+    },
+    async touch(sid, data) {
+      await collection.updateOne({ _id: sid, expires: { $gt: new Date() } }, { $set: { expires: expiresOf(data) } });
+    },
+    async destroy(sid) {
+      await collection.deleteOne({ _id: sid });
+    },
+    async teardown() {
+      await collection.drop().catch(() => undefined);
+      await client.close();
+    },
+  };
+}
+
+export default async function mongoSuite(): Promise<BenchSuite> {
+  const server = await findServer();
+  if ('reason' in server) {
+    process.stdout.write(`mongo bench skipped: ${server.reason}\n`);
+    // Nothing to measure is not a failure: the bench runs wherever a server exists.
+    process.exit(0);
+  }
+  const driver = (require('mongodb/package.json') as { version: string }).version;
+  const connectMongoVersion = (require('connect-mongo/package.json') as { version: string }).version;
+  return {
+    name: 'mongo',
+    contenders: [ours(server.url), connectMongo(server.url), rawFloor(server.url)],
+    targets: (['get', 'set', 'touch', 'destroy'] as const).map((operation) => ({ operation, against: 'raw mongodb driver', atLeast: 1 / 1.15 })),
+    notes: [
+      `mongodb driver ${driver}, connect-mongo ${connectMongoVersion}, database ${DB_NAME} (collections dropped afterwards)`,
+      'every contender on a client of its own with the driver defaults; connect-mongo with its defaults (stringify, TTL index)',
+    ],
+  };
+}

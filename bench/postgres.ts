@@ -1,0 +1,182 @@
+import { randomBytes } from 'node:crypto';
+import session, { type SessionData } from 'express-session';
+import { Pool, type PoolConfig } from 'pg';
+import { PostgresStore } from '../stores/postgres';
+import { statementsFor } from '../stores/postgres/schema';
+import type { BenchSuite, Contender } from './harness';
+
+interface CallbackStore {
+  get(sid: string, callback: (error: unknown, session?: unknown) => void): void;
+  set(sid: string, session: SessionData, callback: (error: unknown) => void): void;
+  touch(sid: string, session: SessionData, callback: (error: unknown) => void): void;
+  destroy(sid: string, callback: (error: unknown) => void): void;
+  close(): Promise<void>;
+}
+
+type ConnectPgSimpleClass = new (options: { pool: Pool; schemaName: string; createTableIfMissing: boolean; pruneSessionInterval: false }) => CallbackStore;
+
+const URL = process.env.POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+// Every contender gets the same pool: as many connections as pg's default plus headroom for concurrency 64.
+const POOL: PoolConfig = { connectionString: URL, max: 16 };
+const PRUNE_ROWS = 1_000_000;
+const PRUNE_LIVE_ROWS = 10_000;
+const PRUNE_BATCH_SIZE = 5000;
+
+function promised<T>(call: (callback: (error: unknown, result?: T) => void) => void): Promise<T | undefined> {
+  return new Promise((resolve, reject) => call((error, result) => (error ? reject(error) : resolve(result))));
+}
+
+/** A schema of its own per contender (connect-pg-simple fixes its constraint names), dropped at teardown. */
+async function scratchSchema(pool: Pool, label: string): Promise<{ name: string; drop: () => Promise<void> }> {
+  const name = `ss_bench_${label}_${randomBytes(3).toString('hex')}`;
+  await pool.query(`CREATE SCHEMA "${name}"`);
+  return { name, drop: async () => void (await pool.query(`DROP SCHEMA "${name}" CASCADE`)) };
+}
+
+function ours(): Contender {
+  let pool: Pool;
+  let schema: Awaited<ReturnType<typeof scratchSchema>>;
+  let store: PostgresStore;
+  return {
+    name: 'PostgresStore',
+    kind: 'ours',
+    async setup() {
+      pool = new Pool(POOL);
+      schema = await scratchSchema(pool, 'ours');
+      store = new PostgresStore({ pool, schemaName: schema.name, pruneInterval: 0 });
+      await store.length();
+    },
+    get: (sid) => store.get(sid),
+    set: (sid, data) => store.set(sid, data),
+    touch: (sid, data) => store.touch(sid, data),
+    destroy: (sid) => store.destroy(sid),
+    async teardown() {
+      await store.close();
+      await schema.drop();
+      await pool.end();
+    },
+  };
+}
+
+/** connect-pg-simple as its README configures it, on the same kind of pool. */
+function connectPgSimple(): Contender {
+  let pool: Pool;
+  let schema: Awaited<ReturnType<typeof scratchSchema>>;
+  let store: CallbackStore;
+  return {
+    name: 'connect-pg-simple',
+    kind: 'alternative',
+    async setup() {
+      pool = new Pool(POOL);
+      schema = await scratchSchema(pool, 'cps');
+      const Store = (require('connect-pg-simple') as (s: typeof session) => ConnectPgSimpleClass)(session);
+      store = new Store({ pool, schemaName: schema.name, createTableIfMissing: true, pruneSessionInterval: false });
+      await promised((cb) => store.get('create-table', cb));
+    },
+    get: (sid) => promised((cb) => store.get(sid, cb)),
+    set: (sid, data) => promised((cb) => store.set(sid, data, cb)),
+    touch: (sid, data) => promised((cb) => store.touch(sid, data, cb)),
+    destroy: (sid) => promised((cb) => store.destroy(sid, cb)),
+    async teardown() {
+      await store.close();
+      await schema.drop();
+      await pool.end();
+    },
+  };
+}
+
+/** PostgresStore's own statements, sent by hand through pg on the same kind of pool. */
+function rawFloor(): Contender {
+  let pool: Pool;
+  let schema: Awaited<ReturnType<typeof scratchSchema>>;
+  let sql: ReturnType<typeof statementsFor>;
+  const expiresAtOf = (data: SessionData) => Date.parse(data.cookie.expires as unknown as string);
+  return {
+    name: 'raw pg',
+    kind: 'floor',
+    async setup() {
+      pool = new Pool(POOL);
+      schema = await scratchSchema(pool, 'raw');
+      sql = statementsFor('session-stores', schema.name, 'express_sessions');
+      await pool.query(sql.createTable);
+    },
+    async get(sid) {
+      const { rows } = await pool.query<{ data: string }>(sql.read, [sid, Date.now()]);
+      return rows.length === 0 ? null : JSON.parse(rows[0]!.data);
+    },
+    set: (sid, data) => pool.query(sql.write, [sid, JSON.stringify(data), expiresAtOf(data)]),
+    touch: (sid, data) => pool.query(sql.extend, [sid, expiresAtOf(data), Date.now()]),
+    destroy: (sid) => pool.query(sql.remove, [sid]),
+    async teardown() {
+      await schema.drop();
+      await pool.end();
+    },
+  };
+}
+
+/**
+ * Fills a table with PRUNE_ROWS expired sessions among PRUNE_LIVE_ROWS live ones, lets one
+ * PostgresStore prune it, and times the whole run and every statement of it.
+ */
+async function measurePrune(): Promise<string[]> {
+  const pool = new Pool(POOL);
+  const schema = await scratchSchema(pool, 'prune');
+  try {
+    const now = Date.now();
+    const store = new PostgresStore({ pool, schemaName: schema.name, now: () => now, pruneInterval: 0, pruneBatchSize: PRUNE_BATCH_SIZE, operationTimeout: 60_000 });
+    await store.length();
+    const table = `"${schema.name}"."express_sessions"`;
+    const payload = JSON.stringify({ cookie: { originalMaxAge: null, path: '/' }, data: 'x'.repeat(400) });
+    await pool.query(`INSERT INTO ${table} (sid, expires_at, data) SELECT md5(g::text), $1::bigint - g, $2 FROM generate_series(1, $3::int) g`, [now, payload, PRUNE_ROWS]);
+    await pool.query(`INSERT INTO ${table} (sid, expires_at, data) SELECT 'live-' || g, $1::bigint + g, $2 FROM generate_series(1, $3::int) g`, [now, payload, PRUNE_LIVE_ROWS]);
+    await pool.query(`VACUUM ANALYZE ${table}`);
+
+    const statementMs: number[] = [];
+    const query = pool.query.bind(pool) as (...args: unknown[]) => Promise<unknown>;
+    (pool as unknown as { query: unknown }).query = (...args: unknown[]) => {
+      const started = performance.now();
+      return query(...args).finally(() => statementMs.push(performance.now() - started));
+    };
+    const started = performance.now();
+    const removed = await store.prune();
+    const totalMs = performance.now() - started;
+    (pool as unknown as { query: unknown }).query = query;
+    await store.close();
+
+    const left = (await pool.query<{ count: string }>(`SELECT count(*) FROM ${table}`)).rows[0]!.count;
+    const sorted = [...statementMs].sort((a, b) => a - b);
+    const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!.toFixed(1);
+    return [
+      `prune: ${removed.toLocaleString('en-US')} expired rows (of ${(PRUNE_ROWS + PRUNE_LIVE_ROWS).toLocaleString('en-US')}) in ${(totalMs / 1000).toFixed(2)} s, ` +
+        `${statementMs.length} statements of at most ${PRUNE_BATCH_SIZE} rows: median ${at(0.5)} ms, p99 ${at(0.99)} ms, longest ${sorted[sorted.length - 1]!.toFixed(1)} ms; ${left} live rows left`,
+    ];
+  } finally {
+    await schema.drop();
+    await pool.end();
+  }
+}
+
+export default async function postgresSuite(): Promise<BenchSuite> {
+  const probe = new Pool({ ...POOL, max: 1 });
+  let server: string;
+  try {
+    server = (await probe.query<{ server_version: string }>('SHOW server_version')).rows[0]!.server_version;
+  } finally {
+    await probe.end();
+  }
+  const driver = (require('pg/package.json') as { version: string }).version;
+  const alternative = (require('connect-pg-simple/package.json') as { version: string }).version;
+  const prune = process.env.SESSION_STORES_BENCH_SKIP_PRUNE === '1' ? ['prune: skipped (SESSION_STORES_BENCH_SKIP_PRUNE=1)'] : await measurePrune();
+  return {
+    name: 'postgres',
+    contenders: [ours(), connectPgSimple(), rawFloor()],
+    targets: [
+      ...(['get', 'set', 'touch', 'destroy'] as const).map((operation) => ({ operation, against: 'connect-pg-simple', atLeast: 1 })),
+      ...(['get', 'set', 'touch', 'destroy'] as const).map((operation) => ({ operation, against: 'raw pg', atLeast: 1 / 1.15 })),
+    ],
+    notes: [
+      `PostgreSQL ${server} at ${URL.replace(/\/\/[^@]*@/, '//')}, pg ${driver}, connect-pg-simple ${alternative}, each contender on its own pg.Pool of ${POOL.max} connections`,
+      ...prune,
+    ],
+  };
+}

@@ -1,0 +1,52 @@
+import { DEFAULT_OPTIONS, formatReport, runBench, type BenchOptions, type BenchSuite } from './harness';
+
+/**
+ * Each store's suite (`bench/<store>.ts` default-exports a function returning its BenchSuite),
+ * loaded only when asked for, so one store's driver is all a run needs.
+ */
+const SUITES: Record<string, () => Promise<BenchSuite>> = {
+  sqlite: async () => (await import('./sqlite')).default(),
+  mongo: async () => (await import('./mongo')).default(),
+};
+
+const USAGE = `usage: npm run bench -- <${Object.keys(SUITES).join('|')}> [--json] [--ops=N] [--budget=MS] [--rounds=N] [--concurrency=1,64]`;
+
+function parseArgs(argv: string[]): { suite: string; json: boolean; options: BenchOptions } {
+  const options = { ...DEFAULT_OPTIONS };
+  let suite: string | undefined;
+  let json = false;
+  for (const arg of argv) {
+    const [flag, value = ''] = arg.split('=', 2) as [string, string?];
+    if (flag === '--json') json = true;
+    else if (flag === '--ops') options.ops = positiveInteger(flag, value);
+    else if (flag === '--budget') options.budgetMs = positiveInteger(flag, value);
+    else if (flag === '--rounds') options.rounds = positiveInteger(flag, value);
+    else if (flag === '--concurrency') options.concurrencies = value.split(',').map((c) => positiveInteger(flag, c));
+    else if (!flag.startsWith('--') && suite === undefined) suite = flag;
+    else throw new Error(`unknown argument ${arg}\n${USAGE}`);
+  }
+  if (suite === undefined || !(suite in SUITES)) throw new Error(USAGE);
+  return { suite, json, options };
+}
+
+function positiveInteger(flag: string, text: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value <= 0) throw new Error(`${flag} needs a positive integer, got ${JSON.stringify(text)}`);
+  return value;
+}
+
+async function main(): Promise<void> {
+  const { suite, json, options } = parseArgs(process.argv.slice(2));
+  const report = await runBench(await SUITES[suite]!(), options, (line) => process.stderr.write(`${line}\n`));
+  const text = json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report)}\n`;
+  await new Promise((resolve) => process.stdout.write(text, resolve));
+}
+
+main().then(
+  // Some contenders leave timers they give no way to stop (better-sqlite3-session-store's setInterval).
+  () => process.exit(0),
+  (error: unknown) => {
+    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  },
+);

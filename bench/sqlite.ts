@@ -1,0 +1,139 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import session, { type SessionData } from 'express-session';
+import { SqliteStore } from '../stores/sqlite';
+import type { BenchSuite, Contender } from './harness';
+
+interface CallbackStore {
+  get(sid: string, callback: (error: unknown, session?: unknown) => void): void;
+  set(sid: string, session: SessionData, callback: (error: unknown) => void): void;
+  touch(sid: string, session: SessionData, callback: (error: unknown) => void): void;
+  destroy(sid: string, callback: (error: unknown) => void): void;
+}
+
+type CallbackStoreClass = new (options: { client: Database.Database; expired: { clear: boolean; intervalMs: number } }) => CallbackStore;
+
+const BUSY_TIMEOUT_MS = 1500;
+
+/** A fresh directory per contender, on the same disk as the OS temp dir, removed at teardown. */
+function scratchFile(name: string): { filename: string; remove: () => void } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `session-stores-bench-${name}-`));
+  return { filename: path.join(dir, 'sessions.db'), remove: () => fs.rmSync(dir, { recursive: true, force: true }) };
+}
+
+function promised<T>(call: (callback: (error: unknown, result?: T) => void) => void): Promise<T | undefined> {
+  return new Promise((resolve, reject) => call((error, result) => (error ? reject(error) : resolve(result))));
+}
+
+function ours(): Contender {
+  let store: SqliteStore;
+  let scratch: ReturnType<typeof scratchFile>;
+  return {
+    name: 'SqliteStore',
+    kind: 'ours',
+    async setup() {
+      scratch = scratchFile('ours');
+      store = new SqliteStore({ filename: scratch.filename });
+    },
+    get: (sid) => store.get(sid),
+    set: (sid, data) => store.set(sid, data),
+    touch: (sid, data) => store.touch(sid, data),
+    destroy: (sid) => store.destroy(sid),
+    async teardown() {
+      await store.close();
+      scratch.remove();
+    },
+  };
+}
+
+/** better-sqlite3-session-store as its README configures it, on a database with better-sqlite3's defaults. */
+function betterSqlite3SessionStore(): Contender {
+  let db: Database.Database;
+  let store: CallbackStore;
+  let scratch: ReturnType<typeof scratchFile>;
+  return {
+    name: 'better-sqlite3-session-store',
+    kind: 'alternative',
+    async setup() {
+      scratch = scratchFile('alternative');
+      db = new Database(scratch.filename);
+      const Store = (require('better-sqlite3-session-store') as (s: typeof session) => CallbackStoreClass)(session);
+      store = new Store({ client: db, expired: { clear: true, intervalMs: 900_000 } });
+    },
+    get: (sid) => promised((cb) => store.get(sid, cb)),
+    set: (sid, data) => promised((cb) => store.set(sid, data, cb)),
+    touch: (sid, data) => promised((cb) => store.touch(sid, data, cb)),
+    destroy: (sid) => promised((cb) => store.destroy(sid, cb)),
+    async teardown() {
+      db.close();
+      scratch.remove();
+    },
+  };
+}
+
+/** The statements SqliteStore runs, by hand, on a database with the pragmas SqliteStore sets. */
+function rawFloor(): Contender {
+  let db: Database.Database;
+  let scratch: ReturnType<typeof scratchFile>;
+  let read: Database.Statement<[string, number], { sess: string; expires_at: number }>;
+  let write: Database.Statement<[string, string, number]>;
+  let extend: Database.Statement<[number, string, number]>;
+  let remove: Database.Statement<[string]>;
+  const expiresAtOf = (data: SessionData) => Date.parse(data.cookie.expires as unknown as string);
+  return {
+    name: 'raw better-sqlite3',
+    kind: 'floor',
+    async setup() {
+      scratch = scratchFile('raw');
+      db = new Database(scratch.filename, { timeout: BUSY_TIMEOUT_MS });
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+      db.exec(`CREATE TABLE IF NOT EXISTS sessions (sid TEXT PRIMARY KEY NOT NULL, sess TEXT NOT NULL, expires_at INTEGER NOT NULL);
+               CREATE INDEX IF NOT EXISTS sessions_expires_at ON sessions (expires_at);`);
+      read = db.prepare('SELECT sess, expires_at FROM sessions WHERE sid = ? AND expires_at > ?');
+      write = db.prepare(
+        `INSERT INTO sessions (sid, sess, expires_at) VALUES (?, ?, ?)
+         ON CONFLICT (sid) DO UPDATE SET sess = excluded.sess, expires_at = excluded.expires_at`,
+      );
+      extend = db.prepare('UPDATE sessions SET expires_at = ? WHERE sid = ? AND expires_at > ?');
+      remove = db.prepare('DELETE FROM sessions WHERE sid = ?');
+    },
+    async get(sid) {
+      const row = read.get(sid, Date.now());
+      return row === undefined ? null : JSON.parse(row.sess);
+    },
+    async set(sid, data) {
+      write.run(sid, JSON.stringify(data), expiresAtOf(data));
+    },
+    async touch(sid, data) {
+      extend.run(expiresAtOf(data), sid, Date.now());
+    },
+    async destroy(sid) {
+      remove.run(sid);
+    },
+    async teardown() {
+      db.close();
+      scratch.remove();
+    },
+  };
+}
+
+export default function sqliteSuite(): BenchSuite {
+  const driver = (require('better-sqlite3/package.json') as { version: string }).version;
+  return {
+    name: 'sqlite',
+    contenders: [ours(), betterSqlite3SessionStore(), rawFloor()],
+    targets: [
+      { operation: 'get', against: 'better-sqlite3-session-store', atLeast: 2 },
+      { operation: 'set', against: 'better-sqlite3-session-store', atLeast: 10 },
+      { operation: 'touch', against: 'better-sqlite3-session-store', atLeast: 10 },
+      ...(['get', 'set', 'touch', 'destroy'] as const).map((operation) => ({ operation, against: 'raw better-sqlite3', atLeast: 1 / 1.15 })),
+    ],
+    notes: [
+      `better-sqlite3 ${driver}, files in ${os.tmpdir()}`,
+      'SqliteStore and raw: journal_mode=WAL, synchronous=NORMAL; better-sqlite3-session-store: better-sqlite3 defaults (rollback journal, synchronous=FULL)',
+    ],
+  };
+}

@@ -1,0 +1,60 @@
+import { MongoNetworkError, MongoServerError, MongoServerSelectionError } from 'mongodb';
+import { indexRefusalMessage, isIndexRefusal, isMissingCollection, isUnreachableError } from './errors';
+
+const serverError = (code: number, codeName: string, errmsg: string) => new MongoServerError({ ok: 0, code, codeName, errmsg });
+
+const unauthorized = serverError(13, 'Unauthorized', 'not authorized on app to execute command { createIndexes: "sessions" }');
+const optionsConflict = serverError(85, 'IndexOptionsConflict', 'Index already exists with a different name: sessions_ttl');
+const keySpecsConflict = serverError(86, 'IndexKeySpecsConflict', 'An existing index has the same name as the requested index');
+
+describe('MongoStore error classification', () => {
+  it('treats a missing createIndex privilege and index conflicts as refusals that retrying will not change', () => {
+    expect(isIndexRefusal(unauthorized)).toBe(true);
+    expect(isIndexRefusal(optionsConflict)).toBe(true);
+    expect(isIndexRefusal(keySpecsConflict)).toBe(true);
+  });
+
+  it('treats network failures and other server errors as worth retrying', () => {
+    expect(isIndexRefusal(new MongoNetworkError('connect ECONNREFUSED 127.0.0.1:27017'))).toBe(false);
+    expect(isIndexRefusal(serverError(11600, 'InterruptedAtShutdown', 'interrupted at shutdown'))).toBe(false);
+    expect(isIndexRefusal(undefined)).toBe(false);
+  });
+
+  it('recognises listIndexes on a collection that does not exist yet', () => {
+    expect(isMissingCollection(serverError(26, 'NamespaceNotFound', 'ns does not exist: app.sessions'))).toBe(true);
+    expect(isMissingCollection(unauthorized)).toBe(false);
+  });
+
+  it('names the missing privilege, the namespace and both ways out', () => {
+    const message = indexRefusalMessage(unauthorized, 'app.sessions', undefined);
+    expect(message).toContain('app.sessions');
+    expect(message).toContain('lacks the createIndex privilege');
+    expect(message).toContain('readWrite');
+    expect(message).toContain('createIndex: false');
+  });
+
+  it('names an existing index on expires that has another expiry setting', () => {
+    const message = indexRefusalMessage(optionsConflict, 'app.sessions', { key: { expires: 1 }, name: 'old', expireAfterSeconds: 60 });
+    expect(message).toContain('index old exists on expires with expireAfterSeconds 60');
+    expect(message).toContain('createIndex: false');
+  });
+
+  it('says when an existing index on expires is not a TTL index', () => {
+    const message = indexRefusalMessage(optionsConflict, 'app.sessions', { key: { expires: 1 }, name: 'plain' });
+    expect(message).toContain('index plain exists on expires without expireAfterSeconds (not a TTL index)');
+  });
+
+  it('says when another index took the name expires_1', () => {
+    expect(indexRefusalMessage(keySpecsConflict, 'app.sessions', undefined)).toContain('an index named expires_1 exists on other fields');
+  });
+
+  it('recognises the driver errors that mean the server is unreachable', () => {
+    expect(isUnreachableError(new MongoNetworkError('connection closed'))).toBe(true);
+    expect(isUnreachableError(new MongoServerSelectionError('Server selection timed out after 30000 ms', {} as never))).toBe(true);
+  });
+
+  it('does not take a server\'s answer for unreachability', () => {
+    expect(isUnreachableError(unauthorized)).toBe(false);
+    expect(isUnreachableError(new Error('boom'))).toBe(false);
+  });
+});

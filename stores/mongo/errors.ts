@@ -1,0 +1,61 @@
+import type { IndexDescriptionInfo } from 'mongodb';
+import { TTL_INDEX_NAME } from './documents';
+
+/** Server error codes for a refused createIndex; anything else (network, timeouts) is retried by the next call. */
+const UNAUTHORIZED = 13;
+const NAMESPACE_NOT_FOUND = 26;
+const INDEX_OPTIONS_CONFLICT = 85;
+const INDEX_KEY_SPECS_CONFLICT = 86;
+
+/**
+ * Driver errors that mean the server cannot be reached. Matched by name, so errors from a client
+ * built by another copy of the driver are recognised too.
+ */
+const UNREACHABLE_ERROR_NAMES = new Set([
+  'MongoNetworkError',
+  'MongoNetworkTimeoutError',
+  'MongoServerSelectionError',
+  'MongoTopologyClosedError',
+  'MongoNotConnectedError',
+  'PoolClearedError',
+  'PoolClearedOnNetworkError',
+]);
+
+export function isUnreachableError(error: unknown): boolean {
+  return error instanceof Error && UNREACHABLE_ERROR_NAMES.has(error.name);
+}
+
+/** Whether the server refused to create the TTL index for a reason that retrying will not change. */
+export function isIndexRefusal(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === UNAUTHORIZED || code === INDEX_OPTIONS_CONFLICT || code === INDEX_KEY_SPECS_CONFLICT;
+}
+
+/** listIndexes on a collection that does not exist yet (createIndex was refused before creating it). */
+export function isMissingCollection(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === NAMESPACE_NOT_FOUND;
+}
+
+/**
+ * What to tell the operator when the TTL index could not be created and no equivalent one exists.
+ * `existingOnExpires` is an index found on `expires` alone, if any.
+ */
+export function indexRefusalMessage(
+  error: unknown,
+  namespace: string,
+  existingOnExpires: IndexDescriptionInfo | undefined,
+): string {
+  const manage = 'or create it yourself ({ expires: 1 }, expireAfterSeconds 0) and pass createIndex: false';
+  const prefix = `cannot create the TTL index { expires: 1 } on ${namespace}`;
+  if ((error as { code?: unknown } | null)?.code === UNAUTHORIZED) {
+    return `${prefix}: the database user lacks the createIndex privilege; grant it (the readWrite role has it) ${manage}`;
+  }
+  if (existingOnExpires) {
+    const ttl =
+      existingOnExpires.expireAfterSeconds === undefined
+        ? 'without expireAfterSeconds (not a TTL index)'
+        : `with expireAfterSeconds ${existingOnExpires.expireAfterSeconds}`;
+    return `${prefix}: index ${String(existingOnExpires.name)} exists on expires ${ttl}; drop it so the store can create its own, or keep it and pass createIndex: false`;
+  }
+  return `${prefix}: an index named ${TTL_INDEX_NAME} exists on other fields; drop or rename it, ${manage}`;
+}

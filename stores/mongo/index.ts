@@ -1,0 +1,194 @@
+import { MongoClient, type Collection, type MongoClientOptions } from 'mongodb';
+import { SessionStore, SessionStoreError, optionError, validateIdentifier } from '../../shared';
+import type { BaseStoreOptions, StoredEntry, StoredSession } from '../../shared';
+import {
+  ALL_FILTER,
+  EXTEND_OPTIONS,
+  READ_PROJECTION,
+  TTL_INDEX,
+  WRITE_OPTIONS,
+  entryOf,
+  extendFilter,
+  extendUpdate,
+  findIndexOnExpires,
+  idFilter,
+  isTtlIndexOnExpires,
+  liveFilter,
+  readFilter,
+  recordOf,
+  scanProjection,
+  writeUpdate,
+  type ProjectedSession,
+  type SessionDocument,
+} from './documents';
+import { SharedAttempt } from './attempt';
+import { indexRefusalMessage, isIndexRefusal, isMissingCollection, isUnreachableError } from './errors';
+
+export interface MongoStoreOptions extends BaseStoreOptions {
+  /** A MongoClient the caller owns: the store never closes it. */
+  client?: MongoClient;
+  /** A connection string for a client the store opens itself and closes in `close()`. */
+  url?: string;
+  /** Options for the client opened from `url`. */
+  clientOptions?: MongoClientOptions;
+  /** The database; default: the one named in the connection string (the driver's default otherwise). */
+  dbName?: string;
+  /** The collection holding the sessions. Default `sessions`, connect-mongo's. */
+  collectionName?: string;
+  /**
+   * Create the TTL index `{ expires: 1 }` (expireAfterSeconds 0) before the first call. Default
+   * true. Pass false when operators manage indexes and the database user may not create them.
+   */
+  createIndex?: boolean;
+}
+
+export type { SessionDocument } from './documents';
+
+const COLLECTION_NAME_PATTERN = /^(?!system\.)[A-Za-z0-9_][A-Za-z0-9_.-]{0,119}$/;
+const DB_NAME_PATTERN = /^[A-Za-z0-9_-]{1,63}$/;
+const SCAN_BATCH = 1000;
+
+/**
+ * Sessions in one MongoDB collection, in connect-mongo's document layout: `_id` is the session
+ * id, `session` the encoded session, `expires` a Date under a TTL index. Every query also filters
+ * on `expires`, since the server's TTL monitor deletes expired documents only about once a minute.
+ */
+export class MongoStore extends SessionStore {
+  /** The client the store works through, opened by it or handed in. */
+  readonly client: MongoClient;
+  readonly collection: Collection<SessionDocument>;
+  private readonly ownsClient: boolean;
+  private readonly namespace: string;
+  private readonly index: SharedAttempt | undefined;
+
+  constructor(options: MongoStoreOptions) {
+    super('mongo', options);
+    const { client, url, clientOptions, dbName, collectionName = 'sessions', createIndex = true } = options ?? {};
+    const collection = validateIdentifier(
+      'mongo',
+      'collectionName',
+      collectionName,
+      COLLECTION_NAME_PATTERN,
+      'letters, digits, _ . and -, at most 120 characters, not starting with system.',
+    );
+    if (dbName !== undefined) {
+      validateIdentifier('mongo', 'dbName', dbName, DB_NAME_PATTERN, 'letters, digits, _ and -, at most 63 characters');
+    }
+    if (typeof createIndex !== 'boolean') throw optionError('mongo', `createIndex must be a boolean, got ${typeof createIndex}`);
+    if ((client === undefined) === (url === undefined)) {
+      throw optionError('mongo', 'exactly one of client (a MongoClient) or url must be given');
+    }
+    if (client !== undefined) {
+      if (typeof (client as { db?: unknown } | null)?.db !== 'function') throw optionError('mongo', 'client must be a MongoClient');
+      if (clientOptions !== undefined) throw optionError('mongo', 'clientOptions apply to a client the store opens from url; set them on your own client');
+      this.client = client;
+      this.ownsClient = false;
+    } else {
+      if (typeof url !== 'string' || url.length === 0) throw optionError('mongo', 'url must be a non-empty connection string');
+      this.client = openClient(url, clientOptions);
+      this.ownsClient = true;
+    }
+    const db = this.client.db(dbName);
+    this.collection = db.collection<SessionDocument>(collection);
+    this.namespace = `${db.databaseName}.${collection}`;
+    if (createIndex) {
+      // A refusal (privilege, conflicting index) is the answer of every call until it is fixed and the store restarted.
+      this.index = new SharedAttempt(() => this.createTtlIndex(), (error) => error instanceof SessionStoreError);
+      // Started now so the index exists before the first request; calls wait for it within their own deadline.
+      this.index.start();
+    }
+  }
+
+  protected async readRecord(key: string, now: number): Promise<StoredSession | null> {
+    await this.index?.ready();
+    const document = await this.collection.findOne<ProjectedSession>(readFilter(key, now), { projection: READ_PROJECTION });
+    return recordOf(document);
+  }
+
+  protected async writeRecord(key: string, payload: string, expiresAt: number): Promise<void> {
+    await this.index?.ready();
+    await this.collection.updateOne(idFilter(key), writeUpdate(payload, expiresAt), WRITE_OPTIONS);
+  }
+
+  protected async extendRecord(key: string, expiresAt: number, now: number, unlessExpiresAfter: number | undefined): Promise<void> {
+    await this.index?.ready();
+    await this.collection.updateOne(extendFilter(key, now, unlessExpiresAfter), extendUpdate(expiresAt), EXTEND_OPTIONS);
+  }
+
+  protected async removeRecord(key: string): Promise<void> {
+    await this.index?.ready();
+    await this.collection.deleteOne(idFilter(key));
+  }
+
+  protected async *scanRecords(now: number, withPayload: boolean): AsyncIterable<StoredEntry[]> {
+    await this.index?.ready();
+    const cursor = this.collection.find<ProjectedSession>(liveFilter(now), {
+      projection: scanProjection(withPayload),
+      batchSize: SCAN_BATCH,
+    });
+    try {
+      let batch: StoredEntry[] = [];
+      for await (const document of cursor) {
+        batch.push(entryOf(document, withPayload));
+        if (batch.length === SCAN_BATCH) {
+          yield batch;
+          batch = [];
+        }
+      }
+      if (batch.length > 0) yield batch;
+    } finally {
+      await cursor.close();
+    }
+  }
+
+  protected async countRecords(now: number): Promise<number> {
+    await this.index?.ready();
+    return this.collection.countDocuments(liveFilter(now));
+  }
+
+  protected async removeAllRecords(): Promise<void> {
+    await this.index?.ready();
+    await this.collection.deleteMany(ALL_FILTER);
+  }
+
+  protected async ping(): Promise<void> {
+    await this.client.db('admin').command({ ping: 1 });
+  }
+
+  protected async closeBackend(): Promise<void> {
+    if (this.ownsClient) await this.client.close();
+  }
+
+  protected isUnavailableError(error: unknown): boolean {
+    return isUnreachableError(error) || super.isUnavailableError(error);
+  }
+
+  private async createTtlIndex(): Promise<void> {
+    try {
+      await this.collection.createIndex(TTL_INDEX.key, TTL_INDEX.options);
+    } catch (error) {
+      if (!isIndexRefusal(error)) throw error;
+      // A user without the createIndex privilege may still find the index made by someone who has it.
+      const indexes = await this.collection
+        .listIndexes()
+        .toArray()
+        .catch((listError: unknown) => {
+          if (isIndexRefusal(listError) || isMissingCollection(listError)) return [];
+          throw listError;
+        });
+      if (indexes.some(isTtlIndexOnExpires)) return;
+      throw new SessionStoreError('ERR_SESSION_BACKEND', indexRefusalMessage(error, this.namespace, findIndexOnExpires(indexes)), {
+        store: this.storeName,
+        cause: error,
+      });
+    }
+  }
+}
+
+function openClient(url: string, clientOptions: MongoClientOptions | undefined): MongoClient {
+  try {
+    return new MongoClient(url, clientOptions);
+  } catch (error) {
+    throw optionError('mongo', `url could not be parsed: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}

@@ -1,0 +1,203 @@
+import { MongoClient, type Collection } from 'mongodb';
+import { MongoStore, type SessionDocument } from '.';
+import { SessionStoreError } from '../../shared';
+import { describeBackend } from '../../test/support/backends';
+import { TEST_DB, dropCollections, uniqueCollection } from './test-support/servers';
+
+const HOUR = 60 * 60 * 1000;
+const session = (data: Record<string, unknown> = {}, expiresAt: number | null = null) =>
+  ({ cookie: { originalMaxAge: null, expires: expiresAt === null ? null : new Date(expiresAt).toISOString(), path: '/', httpOnly: true }, ...data }) as never;
+
+describeBackend('mongo', 'MongoStore on a real server', (url) => {
+  let client: MongoClient;
+  const created = new Set<string>();
+  const stores: MongoStore[] = [];
+
+  beforeAll(() => {
+    client = new MongoClient(url);
+  });
+
+  afterEach(async () => {
+    for (const store of stores.splice(0)) await store.close();
+  });
+
+  afterAll(async () => {
+    await dropCollections(client, created);
+    await client.close();
+  });
+
+  function collectionName(label = 'sessions'): string {
+    const name = uniqueCollection(label);
+    created.add(name);
+    return name;
+  }
+
+  function storeOn(name: string, options: Partial<ConstructorParameters<typeof MongoStore>[0]> = {}): MongoStore {
+    const store = new MongoStore({ client, dbName: TEST_DB, collectionName: name, ...options });
+    stores.push(store);
+    return store;
+  }
+
+  const raw = (name: string): Collection<SessionDocument> => client.db(TEST_DB).collection<SessionDocument>(name);
+
+  describe('the TTL index', () => {
+    it('exists as { expires: 1 } with expireAfterSeconds 0 once the first call has answered', async () => {
+      const name = collectionName();
+      await storeOn(name).length();
+      const indexes = await raw(name).listIndexes().toArray();
+      expect(indexes.find((index) => index.name === 'expires_1')).toMatchObject({ key: { expires: 1 }, expireAfterSeconds: 0 });
+    });
+
+    it('is created idempotently by many stores on one collection', async () => {
+      const name = collectionName();
+      await Promise.all([storeOn(name).length(), storeOn(name).length(), storeOn(name).length()]);
+      await storeOn(name).length();
+      const indexes = await raw(name).listIndexes().toArray();
+      expect(indexes.map((index) => index.name).sort()).toEqual(['_id_', 'expires_1']);
+    });
+
+    it('is taken as it is when the collection already has an equivalent one under another name', async () => {
+      const name = collectionName();
+      await raw(name).createIndex({ expires: 1 }, { name: 'sessions_ttl', expireAfterSeconds: 0 });
+      const store = storeOn(name);
+      await store.set('sid-1', session({ n: 1 }));
+      expect(await store.get('sid-1')).toMatchObject({ n: 1 });
+    });
+
+    it('is refused with an error naming the conflicting index, on every call', async () => {
+      const name = collectionName();
+      await raw(name).createIndex({ expires: 1 }, { name: 'expires_1' });
+      const store = storeOn(name);
+      for (let attempt = 0; attempt < 2; attempt++) {
+        const error = await store.get('sid-1').catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(SessionStoreError);
+        expect((error as SessionStoreError).code).toBe('ERR_SESSION_BACKEND');
+        expect((error as Error).message).toContain('index expires_1 exists on expires without expireAfterSeconds');
+        expect((error as Error).message).toContain('createIndex: false');
+      }
+    });
+
+    it('is left to the operator with createIndex: false', async () => {
+      const name = collectionName();
+      const store = storeOn(name, { createIndex: false });
+      await store.set('sid-1', session());
+      const indexes = await raw(name).listIndexes().toArray();
+      expect(indexes.map((index) => index.name)).toEqual(['_id_']);
+    });
+  });
+
+  describe('the document layout', () => {
+    it('is connect-mongo\'s: _id the session id, session a JSON string, expires a Date to the millisecond', async () => {
+      const name = collectionName();
+      const expiresAt = Date.now() + HOUR + 123;
+      await storeOn(name).set('sid-layout', session({ user: 'ana' }, expiresAt));
+      const document = await raw(name).findOne({ _id: 'sid-layout' });
+      expect(Object.keys(document ?? {}).sort()).toEqual(['_id', 'expires', 'session']);
+      expect(document?.expires).toEqual(new Date(expiresAt));
+      expect(JSON.parse(document!.session)).toMatchObject({ user: 'ana', cookie: { path: '/' } });
+    });
+
+    it('keeps fields another writer added when a session is saved again', async () => {
+      const name = collectionName();
+      await raw(name).insertOne({ _id: 'sid-1', session: JSON.stringify(session()), expires: new Date(Date.now() + HOUR), createdAt: new Date(0) } as never);
+      await storeOn(name).set('sid-1', session({ n: 2 }));
+      expect(await raw(name).findOne({ _id: 'sid-1' })).toMatchObject({ createdAt: new Date(0) });
+    });
+  });
+
+  describe('expiry before the TTL monitor runs', () => {
+    it('does not return a document whose expiry has passed', async () => {
+      const name = collectionName();
+      await raw(name).insertOne({ _id: 'sid-old', session: JSON.stringify(session()), expires: new Date(Date.now() - 1000) });
+      const store = storeOn(name);
+      expect(await store.get('sid-old')).toBeNull();
+      expect(await store.ids()).toEqual([]);
+      expect(await store.all()).toEqual({});
+      expect(await store.length()).toBe(0);
+    });
+
+    it('stops returning a session whose short ttl has passed in real time', async () => {
+      const store = storeOn(collectionName(), { ttl: 200 });
+      await store.set('sid-short', session());
+      expect(await store.get('sid-short')).not.toBeNull();
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(await store.get('sid-short')).toBeNull();
+    });
+  });
+
+  describe('touch', () => {
+    it('never creates a document for a missing session', async () => {
+      const name = collectionName();
+      await storeOn(name).touch('sid-missing', session());
+      expect(await raw(name).countDocuments({ _id: 'sid-missing' })).toBe(0);
+    });
+
+    it('never brings back an expired document', async () => {
+      const name = collectionName();
+      const expired = new Date(Date.now() - 1000);
+      await raw(name).insertOne({ _id: 'sid-old', session: '{"cookie":{}}', expires: expired });
+      await storeOn(name).touch('sid-old', session({}, Date.now() + HOUR));
+      expect((await raw(name).findOne({ _id: 'sid-old' }))?.expires).toEqual(expired);
+    });
+
+    it('moves the expiry and leaves the stored data alone', async () => {
+      const name = collectionName();
+      const store = storeOn(name);
+      await store.set('sid-1', session({ version: 'new' }, Date.now() + HOUR));
+      const later = Date.now() + 2 * HOUR;
+      await store.touch('sid-1', session({ version: 'stale' }, later));
+      const document = await raw(name).findOne({ _id: 'sid-1' });
+      expect(document?.expires).toEqual(new Date(later));
+      expect(JSON.parse(document!.session)).toMatchObject({ version: 'new' });
+    });
+  });
+
+  describe('bulk methods', () => {
+    it('stream more sessions than one batch through all, ids and length', async () => {
+      const name = collectionName();
+      const expires = new Date(Date.now() + HOUR);
+      const documents = Array.from({ length: 2500 }, (_, i) => ({ _id: `sid-${i}`, session: JSON.stringify(session({ i })), expires }));
+      await raw(name).insertMany(documents);
+      const store = storeOn(name);
+      expect((await store.ids()).length).toBe(2500);
+      expect(Object.keys(await store.all()).length).toBe(2500);
+      expect(await store.length()).toBe(2500);
+    });
+
+    it('clear empties the collection and keeps its TTL index', async () => {
+      const name = collectionName();
+      const store = storeOn(name);
+      await store.set('sid-1', session());
+      await store.clear();
+      expect(await raw(name).countDocuments()).toBe(0);
+      expect((await raw(name).listIndexes().toArray()).map((index) => index.name)).toContain('expires_1');
+    });
+
+    it('clear touches no other collection', async () => {
+      const mine = collectionName();
+      const other = collectionName('other');
+      await raw(other).insertOne({ _id: 'x', session: '{}', expires: new Date(Date.now() + HOUR) });
+      await storeOn(mine).clear();
+      expect(await raw(other).countDocuments()).toBe(1);
+    });
+  });
+
+  describe('ownership', () => {
+    it('close leaves the caller\'s client open', async () => {
+      const store = new MongoStore({ client, dbName: TEST_DB, collectionName: collectionName() });
+      await store.length();
+      await store.close();
+      await expect(client.db(TEST_DB).command({ ping: 1 })).resolves.toMatchObject({ ok: 1 });
+    });
+
+    it('a store opened from a url works and closes its own client', async () => {
+      const name = collectionName();
+      const store = new MongoStore({ url, dbName: TEST_DB, collectionName: name });
+      await store.set('sid-1', session({ n: 1 }));
+      expect(await store.get('sid-1')).toMatchObject({ n: 1 });
+      await store.close();
+      expect(store.client).not.toBe(client);
+      expect(await raw(name).countDocuments()).toBe(1);
+    });
+  });
+});

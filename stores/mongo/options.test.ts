@@ -1,0 +1,90 @@
+import { MongoClient } from 'mongodb';
+import { MongoStore } from '.';
+import { SessionStoreError } from '../../shared';
+
+// Constructing a MongoClient does not connect; these cases never reach a server.
+const URL = 'mongodb://127.0.0.1:1/app';
+
+function optionsError(build: () => unknown): SessionStoreError {
+  try {
+    build();
+  } catch (error) {
+    expect(error).toBeInstanceOf(SessionStoreError);
+    expect((error as SessionStoreError).code).toBe('ERR_SESSION_OPTIONS');
+    return error as SessionStoreError;
+  }
+  throw new Error('expected the constructor to throw');
+}
+
+describe('MongoStore options', () => {
+  let client: MongoClient;
+
+  beforeEach(() => {
+    client = new MongoClient(URL);
+  });
+
+  afterEach(async () => {
+    await client.close();
+  });
+
+  it('uses connect-mongo\'s collection, sessions, in the database named by the connection string', async () => {
+    const store = new MongoStore({ client, createIndex: false });
+    expect(store.collection.collectionName).toBe('sessions');
+    expect(store.collection.dbName).toBe('app');
+    await store.close();
+  });
+
+  it('takes dbName and collectionName', async () => {
+    const store = new MongoStore({ client, dbName: 'other', collectionName: 'web_sessions', createIndex: false });
+    expect(store.collection.namespace).toBe('other.web_sessions');
+    await store.close();
+  });
+
+  it('works through the client it was given', async () => {
+    const store = new MongoStore({ client, createIndex: false });
+    expect(store.client).toBe(client);
+    await store.close();
+  });
+
+  it('requires a client or a url', () => {
+    expect(optionsError(() => new MongoStore({})).message).toContain('exactly one of client');
+    expect(optionsError(() => new MongoStore(undefined as never)).message).toContain('exactly one of client');
+  });
+
+  it('refuses a client and a url together', () => {
+    expect(optionsError(() => new MongoStore({ client, url: URL })).message).toContain('exactly one of client');
+  });
+
+  it('refuses something that is not a MongoClient', () => {
+    expect(optionsError(() => new MongoStore({ client: {} as MongoClient })).message).toContain('client must be a MongoClient');
+  });
+
+  it('refuses clientOptions next to a client the caller owns', () => {
+    expect(optionsError(() => new MongoStore({ client, clientOptions: { maxPoolSize: 1 } })).message).toContain('clientOptions');
+  });
+
+  it('reports an unparsable url as an options error', () => {
+    expect(optionsError(() => new MongoStore({ url: 'http://127.0.0.1/app' })).message).toContain('url could not be parsed');
+    expect(optionsError(() => new MongoStore({ url: '' })).message).toContain('url must be');
+  });
+
+  it('refuses collection names MongoDB would reject or reserve', () => {
+    for (const collectionName of ['', 'system.sessions', 'a$b', 'with space', 'x'.repeat(121), 7]) {
+      optionsError(() => new MongoStore({ client, collectionName: collectionName as string }));
+    }
+  });
+
+  it('refuses database names MongoDB would reject', () => {
+    for (const dbName of ['', 'a.b', 'a/b', 'a b', 'x'.repeat(64)]) {
+      optionsError(() => new MongoStore({ client, dbName }));
+    }
+  });
+
+  it('refuses a createIndex that is not a boolean', () => {
+    expect(optionsError(() => new MongoStore({ client, createIndex: 'no' as never })).message).toContain('createIndex');
+  });
+
+  it('applies the base options, refusing a ttl of 0 instead of defaulting it', () => {
+    expect(optionsError(() => new MongoStore({ client, ttl: 0 })).message).toContain('ttl');
+  });
+});
