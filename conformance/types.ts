@@ -1,16 +1,22 @@
-import type { Store } from 'express-session';
+import type { SessionData, Store } from 'express-session';
 
 /** What the suite asks of a store factory; a factory honours what it can and ignores the rest. */
 export interface StoreFactoryOptions {
   /** The suite's clock, epoch ms. Passed only when the config says `clock: 'injectable'`. */
   now?: () => number;
-  /** Session lifetime in ms when the cookie has no expiry. */
-  ttl?: number;
+  /**
+   * Session lifetime in ms when the cookie has no expiry. A function (only passed when
+   * `supports.ttlFunction`, or else `supports.ttl`, is set) computes it per session and wins over `cookie.expires`.
+   */
+  ttl?: number | ((session: SessionData, sid: string) => number);
   /** Skip touch writes for sessions extended less than this many ms ago. */
   touchAfter?: number;
   /** Make touch a no-op. */
   disableTouch?: boolean;
-  /** A name unique to this store instance's data (key prefix, table or collection suffix). */
+  /**
+   * A name unique to this store instance's data (key prefix, table or collection suffix).
+   * Always matches `/^[a-z][a-z0-9_]{0,39}$/`, so it can be used as an identifier as is.
+   */
   namespace?: string;
 }
 
@@ -22,11 +28,16 @@ export interface StoreSupport {
   namespaces?: boolean;
   /** `ttl` is honoured. */
   ttl?: boolean;
+  /** `ttl` may be a function `(session, sid) => ms`. Default: the value of `ttl`. */
+  ttlFunction?: boolean;
   /** `touchAfter` is honoured. */
   touchAfter?: boolean;
   /** `disableTouch` is honoured. */
   disableTouch?: boolean;
 }
+
+/** The optional methods a case may need; each is detected on a store made by the factory. */
+export type StoreMethod = 'all' | 'ids' | 'length' | 'clear' | 'touch' | 'close' | 'prune';
 
 export interface ConformanceConfig {
   /** Shown in test titles and reports. */
@@ -41,7 +52,133 @@ export interface ConformanceConfig {
   filter?: (caseId: string) => boolean;
   /**
    * Cases known to fail for this store, by id, with the reason: they still run and are reported,
-   * but do not fail the run (for reporting on third-party stores).
+   * but do not fail the run (for reporting on third-party stores). A listed case that passes fails
+   * the run, so the list never goes stale.
    */
   knownFailures?: Record<string, string>;
+  /** Treat a broken recommended rule (a `warn`) as a failure. Our own stores set it. */
+  strict?: boolean;
+  /**
+   * Stores `text` as the raw stored form of session `sid` in `store`, bypassing the store's codec,
+   * so the corrupt-data cases can run. Without it they are skipped.
+   */
+  writeRaw?: (store: Store, sid: string, text: string) => void | Promise<void>;
+  /**
+   * Path of a module whose `createStore`, `makeStore` or default export is this store's factory.
+   * It lets the suite prove in a child process that the process exits after `close()`.
+   */
+  factoryModule?: string;
+  /** Releases a store the suite is done with. Default: its `close()`, when it has one. */
+  disposeStore?: (store: Store) => void | Promise<void>;
+  /** Runs once after every case (closes a client the factory shares between stores, say). */
+  teardown?: () => void | Promise<void>;
+  /**
+   * The optional methods the store has. By default the suite finds them on a store made by the
+   * factory; give them here to spare that probe (the jest adapter needs them to skip visibly when
+   * the factory is asynchronous).
+   */
+  methods?: StoreMethod[];
+}
+
+/** Everything a case can need that a store or a config may lack. */
+export type Capability =
+  | StoreMethod
+  | 'namespaces'
+  | 'ttl'
+  | 'ttlFunction'
+  | 'touchAfter'
+  | 'disableTouch'
+  | 'injectableClock'
+  | 'writeRaw'
+  | 'factoryModule';
+
+export type CaseGroup =
+  | 'basics'
+  | 'expiry'
+  | 'touch'
+  | 'bulk'
+  | 'namespaces'
+  | 'ids'
+  | 'errors'
+  | 'callbacks'
+  | 'lifecycle'
+  | 'http';
+
+/**
+ * `required`: express-session (or a user relying on it) breaks when the rule is broken; a failure fails.
+ * `recommended`: a rule of this package's contract that express-session leaves open; a failure warns
+ * (and fails under `strict`).
+ */
+export type CaseLevel = 'required' | 'recommended';
+
+export type CaseStatus = 'pass' | 'fail' | 'skip' | 'warn';
+
+/** The suite's clock: fake and moved by hand with `clock: 'injectable'`, the wall clock otherwise. */
+export interface SuiteClock {
+  readonly injectable: boolean;
+  /** Epoch ms, as the store sees it. */
+  now(): number;
+  /** Moves the fake clock, or sleeps on the real one. */
+  advance(ms: number): Promise<void>;
+  /**
+   * A duration that expiry cases count in: a minute on the fake clock, a quarter second on the
+   * real one, so a case reads the same and stays short under either.
+   */
+  readonly unit: number;
+}
+
+/** Options of a session built by `CaseContext.session`. */
+export interface SessionShape {
+  /** Epoch ms of `cookie.expires`; `null` for a browser-session cookie. Default: an hour from now. */
+  expiresAt?: number | null;
+  originalMaxAge?: number | null;
+}
+
+export interface CaseContext {
+  readonly config: ConformanceConfig;
+  readonly clock: SuiteClock;
+  /** The optional methods the store has. */
+  readonly methods: ReadonlySet<StoreMethod>;
+  /** A store from the factory, in this run's namespace unless `options.namespace` says otherwise; disposed after the case. */
+  store(options?: StoreFactoryOptions): Promise<Store>;
+  /** A store in a namespace of its own, empty at first (needs `namespaces`). */
+  isolatedStore(options?: StoreFactoryOptions): Promise<Store>;
+  /** A namespace no other store of the run uses. */
+  freshNamespace(): string;
+  /** A session id no other case uses; `label` is kept readable at its start. */
+  sid(label?: string): string;
+  /** A session as express-session hands it to a store: a cookie plus `data`. */
+  session(data?: Record<string, unknown>, shape?: SessionShape): StoreSession;
+  /** Calls `store[method](...args, callback)` and settles with the callback's outcome; a synchronous throw rejects. */
+  call<T = unknown>(store: Store, method: string, ...args: unknown[]): Promise<T>;
+  /** Ends the case as skipped (the store reported it cannot do what the case needs). */
+  skip(reason: string): never;
+}
+
+/** The plain-object form of a session used by the cases. */
+export type StoreSession = SessionData & Record<string, unknown>;
+
+export interface ConformanceCase {
+  /** Stable, kebab-case; what `filter`, `knownFailures` and reports refer to. */
+  id: string;
+  group: CaseGroup;
+  /** The rule, in one sentence a store author can act on. */
+  rule: string;
+  level: CaseLevel;
+  /** What the store or config must offer; without it the case is skipped and says why. */
+  needs: Capability[];
+  run(ctx: CaseContext): Promise<void>;
+}
+
+export interface CaseResult {
+  id: string;
+  group: CaseGroup;
+  level: CaseLevel;
+  rule: string;
+  status: CaseStatus;
+  /** Why it failed, warned or was skipped. */
+  reason?: string;
+  ms: number;
+  /** The `knownFailures` entry for this case, when there is one. */
+  knownFailure?: string;
 }

@@ -1,0 +1,104 @@
+import assert from 'node:assert/strict';
+import type { Store } from 'express-session';
+import type { CaseContext, ConformanceCase } from '../types';
+import { assertMissing, assertNoProblems, assertSameSession, closeStore, observeCallback, onceProblems, viaPromise } from './support';
+
+type Invoke = (callback: (...args: unknown[]) => void) => unknown;
+
+/** One callback-form call of every method the store has, on sessions that exist where it matters. */
+async function everyMethod(ctx: CaseContext, store: Store, prepare: boolean): Promise<Array<[string, Invoke]>> {
+  const [existing, missing, fresh] = [ctx.sid('existing'), ctx.sid('missing'), ctx.sid('fresh')];
+  const stored = ctx.session({ user: 'ana' });
+  if (prepare) await ctx.call(store, 'set', existing, stored);
+  const s = store as unknown as Record<string, (...args: unknown[]) => unknown>;
+  const calls: Array<[string, Invoke]> = [
+    ['get() of a stored sid', (cb) => s.get!.call(store, existing, cb)],
+    ['get() of a missing sid', (cb) => s.get!.call(store, missing, cb)],
+    ['set()', (cb) => s.set!.call(store, fresh, stored, cb)],
+    ['destroy()', (cb) => s.destroy!.call(store, fresh, cb)],
+  ];
+  if (ctx.methods.has('touch')) calls.push(['touch()', (cb) => s.touch!.call(store, existing, stored, cb)]);
+  for (const method of ['all', 'ids', 'length', 'clear'] as const) {
+    if (ctx.methods.has(method)) calls.push([`${method}()`, (cb) => s[method]!.call(store, cb)]);
+  }
+  return calls;
+}
+
+async function storeForBulk(ctx: CaseContext): Promise<Store> {
+  return ctx.config.supports?.namespaces ? ctx.isolatedStore() : ctx.store();
+}
+
+export const callbackCases: ConformanceCase[] = [
+  {
+    id: 'callbacks-are-called-exactly-once',
+    group: 'callbacks',
+    level: 'required',
+    needs: [],
+    rule: 'get, set, touch, destroy, all, ids, length and clear each call their callback exactly once.',
+    async run(ctx) {
+      const store = await storeForBulk(ctx);
+      const problems: string[] = [];
+      for (const [label, invoke] of await everyMethod(ctx, store, true)) {
+        problems.push(...onceProblems(label, await observeCallback(invoke)));
+      }
+      assertNoProblems(problems);
+    },
+  },
+  {
+    id: 'callbacks-are-asynchronous',
+    group: 'callbacks',
+    level: 'recommended',
+    needs: [],
+    rule: 'Every callback is called after the method has returned, never from inside the caller’s stack.',
+    async run(ctx) {
+      const store = await storeForBulk(ctx);
+      const problems: string[] = [];
+      for (const [label, invoke] of await everyMethod(ctx, store, true)) {
+        const observed = await observeCallback(invoke);
+        if (observed.synchronous) problems.push(`${label} called back synchronously`);
+      }
+      assertNoProblems(problems);
+    },
+  },
+  {
+    id: 'callbacks-after-close-are-called-once-asynchronously',
+    group: 'callbacks',
+    level: 'recommended',
+    needs: ['close'],
+    rule: 'After close(), every method still calls its callback exactly once and asynchronously, leaving no unhandled rejection.',
+    async run(ctx) {
+      const store = await storeForBulk(ctx);
+      const calls = await everyMethod(ctx, store, true);
+      await closeStore(store);
+      const problems: string[] = [];
+      for (const [label, invoke] of calls) {
+        const observed = await observeCallback(invoke);
+        problems.push(...onceProblems(label, observed));
+        if (observed.synchronous) problems.push(`${label} called back synchronously`);
+      }
+      assertNoProblems(problems);
+    },
+  },
+  {
+    id: 'promise-form-without-callback',
+    group: 'callbacks',
+    level: 'recommended',
+    needs: [],
+    rule: 'Every method called without a callback returns a promise of its result.',
+    async run(ctx) {
+      const store = await storeForBulk(ctx);
+      const sid = ctx.sid();
+      const stored = ctx.session({ user: 'ana' });
+      await viaPromise(store, 'set', sid, stored);
+      assertSameSession(await viaPromise(store, 'get', sid), stored, 'get() as a promise');
+      if (ctx.methods.has('touch')) await viaPromise(store, 'touch', sid, stored);
+      if (ctx.methods.has('all')) assert.ok(sid in ((await viaPromise(store, 'all')) as object), 'all() as a promise');
+      if (ctx.methods.has('ids')) assert.ok(((await viaPromise(store, 'ids')) as string[]).includes(sid), 'ids() as a promise');
+      if (ctx.methods.has('length')) assert.equal(typeof (await viaPromise(store, 'length')), 'number', 'length() as a promise');
+      await viaPromise(store, 'destroy', sid);
+      assertMissing(await viaPromise(store, 'get', sid), 'get() as a promise after destroy()');
+      if (ctx.methods.has('clear')) await viaPromise(store, 'clear');
+      if (ctx.methods.has('prune')) assert.equal(typeof (await viaPromise(store, 'prune')), 'number', 'prune() as a promise');
+    },
+  },
+];

@@ -1,0 +1,202 @@
+import assert from 'node:assert/strict';
+import type { SessionData } from 'express-session';
+import type { ConformanceCase } from '../types';
+import { assertMissing, assertPresent, preview } from './support';
+
+export const expiryCases: ConformanceCase[] = [
+  {
+    id: 'expired-session-not-returned-by-get',
+    group: 'expiry',
+    level: 'required',
+    needs: [],
+    rule: 'Once now reaches cookie.expires, get() calls back no session, even if the backend still holds the record.',
+    async run(ctx) {
+      const { unit } = ctx.clock;
+      const store = await ctx.store();
+      const sid = ctx.sid();
+      await ctx.call(store, 'set', sid, ctx.session({ user: 'ana' }, { expiresAt: ctx.clock.now() + 2 * unit }));
+      await ctx.clock.advance(unit);
+      assertPresent(await ctx.call(store, 'get', sid), 'get() before cookie.expires');
+      await ctx.clock.advance(1.5 * unit);
+      assertMissing(await ctx.call(store, 'get', sid), 'get() after cookie.expires');
+    },
+  },
+  {
+    id: 'expiry-is-exact-to-the-millisecond',
+    group: 'expiry',
+    level: 'recommended',
+    needs: ['injectableClock'],
+    rule: 'A session is returned until the millisecond before its expiry and not at its expiry: expiry is never rounded to seconds.',
+    async run(ctx) {
+      const store = await ctx.store();
+      const sid = ctx.sid();
+      await ctx.call(store, 'set', sid, ctx.session({}, { expiresAt: ctx.clock.now() + 90_500 }));
+      await ctx.clock.advance(90_499);
+      assertPresent(await ctx.call(store, 'get', sid), 'get() 1 ms before expiry');
+      await ctx.clock.advance(1);
+      assertMissing(await ctx.call(store, 'get', sid), 'get() at the instant of expiry');
+    },
+  },
+  {
+    id: 'ttl-applies-to-cookies-without-expires',
+    group: 'expiry',
+    level: 'required',
+    needs: ['ttl'],
+    rule: 'A session whose cookie has no expires lives for the store’s ttl, then is gone.',
+    async run(ctx) {
+      const { unit } = ctx.clock;
+      const store = await ctx.store({ ttl: 2 * unit });
+      const sid = ctx.sid();
+      await ctx.call(store, 'set', sid, ctx.session({}, { expiresAt: null }));
+      await ctx.clock.advance(unit);
+      assertPresent(await ctx.call(store, 'get', sid), 'get() within ttl');
+      await ctx.clock.advance(1.5 * unit);
+      assertMissing(await ctx.call(store, 'get', sid), 'get() after ttl');
+    },
+  },
+  {
+    id: 'cookie-expires-wins-over-a-shorter-ttl',
+    group: 'expiry',
+    level: 'required',
+    needs: ['ttl'],
+    rule: 'A cookie.expires later than now + ttl keeps the session alive past the ttl.',
+    async run(ctx) {
+      const { unit } = ctx.clock;
+      const store = await ctx.store({ ttl: unit });
+      const sid = ctx.sid();
+      await ctx.call(store, 'set', sid, ctx.session({}, { expiresAt: ctx.clock.now() + 4 * unit }));
+      await ctx.clock.advance(2 * unit);
+      assertPresent(await ctx.call(store, 'get', sid), 'get() after ttl but before cookie.expires');
+    },
+  },
+  {
+    id: 'cookie-expires-wins-over-a-longer-ttl',
+    group: 'expiry',
+    level: 'required',
+    needs: ['ttl'],
+    rule: 'A cookie.expires earlier than now + ttl ends the session at cookie.expires.',
+    async run(ctx) {
+      const { unit } = ctx.clock;
+      const store = await ctx.store({ ttl: 10 * unit });
+      const sid = ctx.sid();
+      await ctx.call(store, 'set', sid, ctx.session({}, { expiresAt: ctx.clock.now() + unit }));
+      await ctx.clock.advance(1.5 * unit);
+      assertMissing(await ctx.call(store, 'get', sid), 'get() after cookie.expires but within ttl');
+    },
+  },
+  {
+    id: 'ttl-function-wins-over-cookie-expires',
+    group: 'expiry',
+    level: 'required',
+    needs: ['ttlFunction'],
+    rule: 'A ttl function, called with (session, sid), decides the lifetime even when cookie.expires says otherwise.',
+    async run(ctx) {
+      const { unit } = ctx.clock;
+      const calls: Array<[unknown, unknown]> = [];
+      const ttl = (session: SessionData, sid: string): number => {
+        calls.push([session, sid]);
+        return (session as unknown as { long?: boolean }).long ? 3 * unit : unit;
+      };
+      const store = await ctx.store({ ttl });
+      const [long, short] = [ctx.sid('long'), ctx.sid('short')];
+      await ctx.call(store, 'set', long, ctx.session({ long: true }, { expiresAt: ctx.clock.now() + unit }));
+      await ctx.call(store, 'set', short, ctx.session({ long: false }, { expiresAt: ctx.clock.now() + 6 * unit }));
+      assert.ok(
+        calls.some(([session, sid]) => sid === long && (session as { long?: boolean } | null)?.long === true),
+        `the ttl function was not called with (session, sid); calls: ${preview(calls.map(([, sid]) => sid))}`,
+      );
+      await ctx.clock.advance(2 * unit);
+      assertPresent(await ctx.call(store, 'get', long), 'get() of a session the ttl function keeps longer than its cookie');
+      assertMissing(await ctx.call(store, 'get', short), 'get() of a session the ttl function ends before its cookie');
+    },
+  },
+  {
+    id: 'set-of-an-expired-session-deletes-it',
+    group: 'expiry',
+    level: 'required',
+    needs: [],
+    rule: 'set() of a session whose cookie.expires is already past removes the stored session instead of keeping it.',
+    async run(ctx) {
+      const store = await ctx.store();
+      const sid = ctx.sid();
+      await ctx.call(store, 'set', sid, ctx.session({ user: 'ana' }));
+      await ctx.call(store, 'set', sid, ctx.session({ user: 'ana' }, { expiresAt: ctx.clock.now() - 1000 }));
+      assertMissing(await ctx.call(store, 'get', sid), 'get() after set() of an expired session');
+    },
+  },
+  {
+    id: 'expired-sessions-not-in-all',
+    group: 'expiry',
+    level: 'required',
+    needs: ['all'],
+    rule: 'all() leaves out sessions whose expiry has passed.',
+    async run(ctx) {
+      const { unit } = ctx.clock;
+      const store = ctx.config.supports?.namespaces ? await ctx.isolatedStore() : await ctx.store();
+      const [live, expiring] = [ctx.sid('live'), ctx.sid('expiring')];
+      await ctx.call(store, 'set', live, ctx.session());
+      await ctx.call(store, 'set', expiring, ctx.session({}, { expiresAt: ctx.clock.now() + unit }));
+      await ctx.clock.advance(1.5 * unit);
+      const all = await ctx.call<Record<string, unknown>>(store, 'all');
+      assert.ok(all && typeof all === 'object', `all() called back ${preview(all)}`);
+      assert.ok(live in all, 'all() lost a live session');
+      assert.ok(!(expiring in all), 'all() returned an expired session');
+    },
+  },
+  {
+    id: 'expired-sessions-not-in-ids',
+    group: 'expiry',
+    level: 'recommended',
+    needs: ['ids'],
+    rule: 'ids() leaves out sessions whose expiry has passed.',
+    async run(ctx) {
+      const { unit } = ctx.clock;
+      const store = ctx.config.supports?.namespaces ? await ctx.isolatedStore() : await ctx.store();
+      const [live, expiring] = [ctx.sid('live'), ctx.sid('expiring')];
+      await ctx.call(store, 'set', live, ctx.session());
+      await ctx.call(store, 'set', expiring, ctx.session({}, { expiresAt: ctx.clock.now() + unit }));
+      await ctx.clock.advance(1.5 * unit);
+      const ids = await ctx.call<string[]>(store, 'ids');
+      assert.ok(Array.isArray(ids), `ids() called back ${preview(ids)}`);
+      assert.ok(ids.includes(live), 'ids() lost a live session');
+      assert.ok(!ids.includes(expiring), 'ids() returned an expired session');
+    },
+  },
+  {
+    id: 'expired-sessions-not-counted-by-length',
+    group: 'expiry',
+    level: 'required',
+    needs: ['length'],
+    rule: 'length() does not count sessions whose expiry has passed.',
+    async run(ctx) {
+      const { unit } = ctx.clock;
+      const store = ctx.config.supports?.namespaces ? await ctx.isolatedStore() : await ctx.store();
+      const before = await ctx.call<number>(store, 'length');
+      await ctx.call(store, 'set', ctx.sid('live'), ctx.session());
+      await ctx.call(store, 'set', ctx.sid('expiring'), ctx.session({}, { expiresAt: ctx.clock.now() + unit }));
+      assert.equal(await ctx.call(store, 'length'), before + 2, 'length() before expiry');
+      await ctx.clock.advance(1.5 * unit);
+      assert.equal(await ctx.call(store, 'length'), before + 1, 'length() counts an expired session');
+    },
+  },
+  {
+    id: 'prune-keeps-live-sessions',
+    group: 'expiry',
+    level: 'recommended',
+    needs: ['prune'],
+    rule: 'prune() calls back a number of removed sessions, removes nothing live, and expired sessions stay invisible afterwards.',
+    async run(ctx) {
+      const { unit } = ctx.clock;
+      const store = ctx.config.supports?.namespaces ? await ctx.isolatedStore() : await ctx.store();
+      const [live, expiring] = [ctx.sid('live'), ctx.sid('expiring')];
+      const liveSession = ctx.session({ user: 'ana' });
+      await ctx.call(store, 'set', live, liveSession);
+      await ctx.call(store, 'set', expiring, ctx.session({}, { expiresAt: ctx.clock.now() + unit }));
+      await ctx.clock.advance(1.5 * unit);
+      const removed = await ctx.call(store, 'prune');
+      assert.ok(typeof removed === 'number' && removed >= 0, `prune() called back ${preview(removed)}, not a count`);
+      assertPresent(await ctx.call(store, 'get', live), 'get() of a live session after prune()');
+      assertMissing(await ctx.call(store, 'get', expiring), 'get() of an expired session after prune()');
+    },
+  },
+];

@@ -1,0 +1,161 @@
+import type { ConformanceCase } from '../types';
+import { assertMissing, assertPresent, dataOf } from './support';
+import assert from 'node:assert/strict';
+
+export const touchCases: ConformanceCase[] = [
+  {
+    id: 'touch-extends-expiry',
+    group: 'touch',
+    level: 'required',
+    needs: ['touch'],
+    rule: 'After touch() with a later cookie.expires, the session outlives its original expiry with its data intact.',
+    async run(ctx) {
+      const { unit } = ctx.clock;
+      const store = await ctx.store();
+      const sid = ctx.sid();
+      const stored = ctx.session({ user: 'ana' }, { expiresAt: ctx.clock.now() + 2 * unit });
+      await ctx.call(store, 'set', sid, stored);
+      await ctx.clock.advance(1.5 * unit);
+      await ctx.call(store, 'touch', sid, ctx.session({ user: 'ana' }, { expiresAt: ctx.clock.now() + 2 * unit }));
+      await ctx.clock.advance(0.75 * unit);
+      const got = await ctx.call(store, 'get', sid);
+      assertPresent(got, 'get() after the original expiry of a touched session');
+      assert.deepEqual(dataOf(got), dataOf(stored), 'touch() changed the session data');
+    },
+  },
+  {
+    id: 'touch-extends-ttl-expiry',
+    group: 'touch',
+    level: 'required',
+    needs: ['touch', 'ttl'],
+    rule: 'touch() of a session without cookie.expires restarts its ttl.',
+    async run(ctx) {
+      const { unit } = ctx.clock;
+      const store = await ctx.store({ ttl: 2 * unit });
+      const sid = ctx.sid();
+      const stored = ctx.session({ user: 'ana' }, { expiresAt: null });
+      await ctx.call(store, 'set', sid, stored);
+      await ctx.clock.advance(1.5 * unit);
+      await ctx.call(store, 'touch', sid, stored);
+      await ctx.clock.advance(0.75 * unit);
+      assertPresent(await ctx.call(store, 'get', sid), 'get() after the original ttl of a touched session');
+    },
+  },
+  {
+    id: 'touch-never-writes-data',
+    group: 'touch',
+    level: 'required',
+    needs: ['touch'],
+    rule: 'touch() with a stale session object never overwrites newer data stored by set().',
+    async run(ctx) {
+      const store = await ctx.store();
+      const sid = ctx.sid();
+      const stale = ctx.session({ version: 1 });
+      await ctx.call(store, 'set', sid, stale);
+      const newer = ctx.session({ version: 2, cart: ['book'] });
+      await ctx.call(store, 'set', sid, newer);
+      await ctx.call(store, 'touch', sid, { ...stale, cookie: ctx.session({}, { expiresAt: ctx.clock.now() + 7_200_000 }).cookie });
+      const got = await ctx.call(store, 'get', sid);
+      assertPresent(got, 'get() after touch()');
+      assert.deepEqual(dataOf(got), dataOf(newer), 'touch() wrote the stale session over the newer one');
+    },
+  },
+  {
+    id: 'touch-never-creates-a-missing-session',
+    group: 'touch',
+    level: 'required',
+    needs: ['touch'],
+    rule: 'touch() of a sid that was never set does not create a session.',
+    async run(ctx) {
+      const store = await ctx.store();
+      const sid = ctx.sid();
+      await ctx.call(store, 'touch', sid, ctx.session({ user: 'ghost' }));
+      assertMissing(await ctx.call(store, 'get', sid), 'get() after touch() of a missing sid');
+    },
+  },
+  {
+    id: 'touch-never-resurrects-a-destroyed-session',
+    group: 'touch',
+    level: 'required',
+    needs: ['touch'],
+    rule: 'touch() after destroy() does not bring the session back.',
+    async run(ctx) {
+      const store = await ctx.store();
+      const sid = ctx.sid();
+      const stored = ctx.session({ user: 'ana' });
+      await ctx.call(store, 'set', sid, stored);
+      await ctx.call(store, 'destroy', sid);
+      await ctx.call(store, 'touch', sid, stored);
+      assertMissing(await ctx.call(store, 'get', sid), 'get() after destroy() then touch()');
+    },
+  },
+  {
+    id: 'touch-never-resurrects-an-expired-session',
+    group: 'touch',
+    level: 'required',
+    needs: ['touch'],
+    rule: 'touch() of a session whose expiry has passed does not bring it back, even with a later cookie.expires.',
+    async run(ctx) {
+      const { unit } = ctx.clock;
+      const store = await ctx.store();
+      const sid = ctx.sid();
+      await ctx.call(store, 'set', sid, ctx.session({ user: 'ana' }, { expiresAt: ctx.clock.now() + unit }));
+      await ctx.clock.advance(1.5 * unit);
+      await ctx.call(store, 'touch', sid, ctx.session({ user: 'ana' }, { expiresAt: ctx.clock.now() + 10 * unit }));
+      assertMissing(await ctx.call(store, 'get', sid), 'get() after touch() of an expired session');
+    },
+  },
+  {
+    id: 'touch-after-skips-a-recent-extension',
+    group: 'touch',
+    level: 'required',
+    needs: ['touch', 'touchAfter'],
+    rule: 'With touchAfter, a touch() that would move the stored expiry by less than touchAfter is not written.',
+    async run(ctx) {
+      const { unit } = ctx.clock;
+      const store = await ctx.store({ touchAfter: 2 * unit });
+      const sid = ctx.sid();
+      const start = ctx.clock.now();
+      await ctx.call(store, 'set', sid, ctx.session({}, { expiresAt: start + 4 * unit }));
+      await ctx.clock.advance(unit);
+      await ctx.call(store, 'touch', sid, ctx.session({}, { expiresAt: start + 5 * unit }));
+      await ctx.clock.advance(3.5 * unit);
+      assertMissing(await ctx.call(store, 'get', sid), 'get() past the original expiry (the skipped touch moved it)');
+    },
+  },
+  {
+    id: 'touch-after-writes-when-due',
+    group: 'touch',
+    level: 'required',
+    needs: ['touch', 'touchAfter'],
+    rule: 'With touchAfter, a touch() that moves the stored expiry by touchAfter or more is written.',
+    async run(ctx) {
+      const { unit } = ctx.clock;
+      const store = await ctx.store({ touchAfter: 2 * unit });
+      const sid = ctx.sid();
+      const start = ctx.clock.now();
+      await ctx.call(store, 'set', sid, ctx.session({}, { expiresAt: start + 4 * unit }));
+      await ctx.clock.advance(2.5 * unit);
+      await ctx.call(store, 'touch', sid, ctx.session({}, { expiresAt: start + 6.5 * unit }));
+      await ctx.clock.advance(2 * unit);
+      assertPresent(await ctx.call(store, 'get', sid), 'get() past the original expiry of a touched session');
+    },
+  },
+  {
+    id: 'disable-touch-makes-touch-a-no-op',
+    group: 'touch',
+    level: 'required',
+    needs: ['touch', 'disableTouch'],
+    rule: 'With disableTouch, touch() leaves the stored expiry where it was.',
+    async run(ctx) {
+      const { unit } = ctx.clock;
+      const store = await ctx.store({ disableTouch: true });
+      const sid = ctx.sid();
+      await ctx.call(store, 'set', sid, ctx.session({}, { expiresAt: ctx.clock.now() + 2 * unit }));
+      await ctx.clock.advance(unit);
+      await ctx.call(store, 'touch', sid, ctx.session({}, { expiresAt: ctx.clock.now() + 4 * unit }));
+      await ctx.clock.advance(1.5 * unit);
+      assertMissing(await ctx.call(store, 'get', sid), 'get() past the original expiry (touch() extended it)');
+    },
+  },
+];

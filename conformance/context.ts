@@ -1,0 +1,240 @@
+import { randomBytes } from 'node:crypto';
+import { types } from 'node:util';
+import type { Store } from 'express-session';
+import type {
+  CaseContext,
+  ConformanceConfig,
+  SessionShape,
+  StoreFactoryOptions,
+  StoreMethod,
+  StoreSession,
+  SuiteClock,
+} from './types';
+
+export const STORE_METHODS: readonly StoreMethod[] = ['all', 'ids', 'length', 'clear', 'touch', 'close', 'prune'];
+
+const HOUR_MS = 60 * 60 * 1000;
+const DISPOSE_TIMEOUT_MS = 5000;
+
+export class FakeClock implements SuiteClock {
+  readonly injectable = true;
+  readonly unit = 60_000;
+  private current = Date.now();
+
+  now = (): number => this.current;
+
+  async advance(ms: number): Promise<void> {
+    this.current += ms;
+  }
+}
+
+export class RealClock implements SuiteClock {
+  readonly injectable = false;
+  readonly unit = 250;
+
+  now = (): number => Date.now();
+
+  advance(ms: number): Promise<void> {
+    return new Promise((resolve) => setTimeout(resolve, ms));
+  }
+}
+
+/** Thrown by `ctx.skip`; the runner turns it into a `skip` result. */
+export class CaseSkipped extends Error {
+  constructor(readonly reason: string) {
+    super(reason);
+    this.name = 'CaseSkipped';
+  }
+}
+
+/** State shared by every case of one run: the config, the namespace and the probed methods. */
+export class ConformanceRun {
+  readonly namespace: string;
+  private namespaceCount = 0;
+  private probed: Promise<Set<StoreMethod>> | undefined;
+
+  constructor(readonly config: ConformanceConfig) {
+    this.namespace = `conf_${randomBytes(4).toString('hex')}`;
+    if (config.methods) this.useMethods(config.methods);
+  }
+
+  /** Records the store's optional methods, found by the caller, so no probe is made. */
+  useMethods(methods: Iterable<StoreMethod>): void {
+    this.probed = Promise.resolve(new Set(methods));
+  }
+
+  freshNamespace(): string {
+    this.namespaceCount += 1;
+    return `${this.namespace}_${this.namespaceCount}`;
+  }
+
+  clock(): SuiteClock {
+    return this.config.clock === 'injectable' ? new FakeClock() : new RealClock();
+  }
+
+  /** The optional methods of the store, found once on a store made for the purpose. */
+  methods(): Promise<Set<StoreMethod>> {
+    this.probed ??= (async () => {
+      const store = await this.config.makeStore(this.factoryOptions(new RealClock(), {}));
+      try {
+        return methodsOf(store);
+      } finally {
+        await this.dispose(store);
+      }
+    })();
+    return this.probed;
+  }
+
+  factoryOptions(clock: SuiteClock, options: StoreFactoryOptions): StoreFactoryOptions {
+    return {
+      namespace: this.namespace,
+      ...(clock.injectable ? { now: clock.now } : {}),
+      ...options,
+    };
+  }
+
+  /** Releases a store, bounded in time so a store whose close hangs cannot hang the run. */
+  async dispose(store: Store): Promise<void> {
+    const release = this.config.disposeStore
+      ? () => this.config.disposeStore!(store)
+      : () => {
+          const close = (store as { close?: unknown }).close;
+          return typeof close === 'function' ? callMaybeCallback(store, 'close') : undefined;
+        };
+    await withDeadline(Promise.resolve().then(release), DISPOSE_TIMEOUT_MS, 'releasing the store');
+  }
+
+  /** Empties this run's namespace (only when namespaces isolate it, so nothing else is touched) and runs the teardown. */
+  async finish(): Promise<void> {
+    try {
+      if (this.config.supports?.namespaces && (await this.methods()).has('clear')) {
+        const store = await this.config.makeStore(this.factoryOptions(new RealClock(), {}));
+        try {
+          await callMaybeCallback(store, 'clear');
+        } finally {
+          await this.dispose(store);
+        }
+      }
+    } finally {
+      await this.config.teardown?.();
+    }
+  }
+}
+
+export function methodsOf(store: Store): Set<StoreMethod> {
+  const record = store as unknown as Record<string, unknown>;
+  return new Set(STORE_METHODS.filter((method) => typeof record[method] === 'function'));
+}
+
+export class Context implements CaseContext {
+  readonly config: ConformanceConfig;
+  readonly clock: SuiteClock;
+  private readonly stores: Array<{ store: Store; isolated: boolean }> = [];
+  private sidCount = 0;
+
+  constructor(
+    private readonly run: ConformanceRun,
+    readonly methods: ReadonlySet<StoreMethod>,
+  ) {
+    this.config = run.config;
+    this.clock = run.clock();
+  }
+
+  async store(options: StoreFactoryOptions = {}): Promise<Store> {
+    const store = await this.config.makeStore(this.run.factoryOptions(this.clock, options));
+    this.stores.push({ store, isolated: options.namespace !== undefined && options.namespace !== this.run.namespace });
+    return store;
+  }
+
+  isolatedStore(options: StoreFactoryOptions = {}): Promise<Store> {
+    return this.store({ ...options, namespace: options.namespace ?? this.freshNamespace() });
+  }
+
+  freshNamespace(): string {
+    return this.run.freshNamespace();
+  }
+
+  sid(label = 's'): string {
+    this.sidCount += 1;
+    return `${label}-${this.sidCount}-${randomBytes(12).toString('base64url')}`;
+  }
+
+  session(data: Record<string, unknown> = {}, shape: SessionShape = {}): StoreSession {
+    const expiresAt = shape.expiresAt === undefined ? this.clock.now() + HOUR_MS : shape.expiresAt;
+    const originalMaxAge =
+      shape.originalMaxAge !== undefined ? shape.originalMaxAge : expiresAt === null ? null : expiresAt - this.clock.now();
+    return {
+      cookie: {
+        originalMaxAge,
+        expires: expiresAt === null ? null : new Date(expiresAt),
+        secure: false,
+        httpOnly: true,
+        path: '/',
+      },
+      ...data,
+    } as unknown as StoreSession;
+  }
+
+  call<T = unknown>(store: Store, method: string, ...args: unknown[]): Promise<T> {
+    return callMaybeCallback<T>(store, method, ...args);
+  }
+
+  skip(reason: string): never {
+    throw new CaseSkipped(reason);
+  }
+
+  /** Releases every store the case made; empties isolated namespaces first so a shared backend keeps nothing. */
+  async dispose(): Promise<void> {
+    const stores = this.stores.splice(0);
+    for (const { store, isolated } of stores) {
+      if (isolated && this.config.supports?.namespaces && this.methods.has('clear')) {
+        await callMaybeCallback(store, 'clear').catch(() => undefined);
+      }
+      await this.run.dispose(store).catch(() => undefined);
+    }
+  }
+}
+
+/** Calls a store method in callback form and settles with the first callback; a synchronous throw rejects. */
+export function callMaybeCallback<T = unknown>(store: Store, method: string, ...args: unknown[]): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const fn = (store as unknown as Record<string, unknown>)[method];
+    if (typeof fn !== 'function') {
+      reject(new Error(`the store has no ${method}() method`));
+      return;
+    }
+    try {
+      fn.call(store, ...args, (error: unknown, result: T) => (error ? reject(error) : resolve(result)));
+    } catch (error) {
+      reject(new SyncThrow(method, error));
+    }
+  });
+}
+
+export class SyncThrow extends Error {
+  constructor(method: string, readonly thrown: unknown) {
+    super(`${method}() threw synchronously instead of calling back: ${describeError(thrown)}`);
+    this.name = 'SyncThrow';
+  }
+}
+
+/** Whether `value` is an Error from any realm (a test runner's sandbox has an Error of its own). */
+export function isError(value: unknown): value is Error {
+  return value instanceof Error || types.isNativeError(value);
+}
+
+export function describeError(error: unknown): string {
+  if (isError(error)) {
+    return (error as { code?: unknown }).code === 'ERR_ASSERTION' ? error.message : `${error.name}: ${error.message}`;
+  }
+  return String(error);
+}
+
+export function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms);
+    timer.unref();
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}

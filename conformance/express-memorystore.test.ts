@@ -1,0 +1,28 @@
+import session from 'express-session';
+import { runConformance } from './jest';
+
+// Each reason was checked against node_modules/express-session/session/memory.js.
+runConformance({
+  name: "express-session's MemoryStore",
+  makeStore: () => new session.MemoryStore(),
+  clock: 'real',
+  // Each MemoryStore holds its own sessions, so each store is a namespace of its own.
+  supports: { namespaces: true },
+  writeRaw: (store, sid, text) => {
+    (store as unknown as { sessions: Record<string, string> }).sessions[sid] = text;
+  },
+  knownFailures: {
+    'get-missing-calls-back-null':
+      'get() calls back defer(callback, null, getSession(sid)) and getSession returns undefined for a missing sid',
+    'corrupt-data-calls-back-an-error':
+      'getSession runs JSON.parse synchronously inside get(), so bad JSON throws out of get() and JSON null throws on sess.cookie; a string, an array or an object without a cookie is returned as the session',
+    'corrupt-data-error-has-a-code-and-no-data':
+      'the only errors are the SyntaxError / TypeError thrown by JSON.parse and sess.cookie: no code, and the SyntaxError message quotes the stored text',
+    'corrupt-data-in-all-calls-back-once': 'all() calls getSession for every sid synchronously, so one corrupt record throws out of all()',
+    'unserializable-session-calls-back-an-error':
+      'set() calls JSON.stringify(session) synchronously, so a circular session or a BigInt throws out of set()',
+    'bad-arguments-never-throw': 'touch() assigns session.cookie synchronously when the sid exists, so touch(sid, null) throws a TypeError',
+    'promise-form-without-callback':
+      'every method only calls back (callback && defer(callback)) and returns undefined; get() without a callback throws from setImmediate(undefined)',
+  },
+});

@@ -1,0 +1,97 @@
+import { CASE_DEADLINE_MS, breaksRun, describeResult, runCase, selectCases, skipReason } from './core';
+import { ConformanceRun, RealClock, methodsOf } from './context';
+import { isThenable } from './cases/support';
+import type { CaseGroup, CaseResult, ConformanceCase, ConformanceConfig, StoreMethod } from './types';
+
+/** What an adapter maps onto its test runner. */
+export interface TestApi {
+  describe(name: string, body: () => void): void;
+  /** Registers a test; `skip` marks it skipped at run time where the runner can, else it notes the skip. */
+  test(name: string, body: (skip: (reason: string) => void) => Promise<void>, timeoutMs: number): void;
+  /** Registers a test that is reported as skipped without running. */
+  skipped(name: string): void;
+  beforeAll(body: () => Promise<void>, timeoutMs: number): void;
+  afterAll(body: () => Promise<void>, timeoutMs: number): void;
+}
+
+/** Room for the case itself plus releasing the stores it made. */
+const TEST_TIMEOUT_MS = CASE_DEADLINE_MS + 20_000;
+
+const GROUP_TITLES: Record<CaseGroup, string> = {
+  basics: 'basics',
+  expiry: 'expiry',
+  touch: 'touch',
+  bulk: 'bulk methods',
+  namespaces: 'namespaces',
+  ids: 'session ids',
+  errors: 'errors',
+  callbacks: 'callbacks and promises',
+  lifecycle: 'lifecycle',
+  http: 'through express-session',
+};
+
+export function titleOf(c: ConformanceCase): string {
+  return `${c.id}: ${c.rule}${c.level === 'recommended' ? ' [recommended]' : ''}`;
+}
+
+/**
+ * The store's optional methods when they can be known while tests are registered: from the
+ * config, or from a store the factory makes synchronously (released before the first case).
+ */
+function methodsAtRegistration(run: ConformanceRun, api: TestApi): Set<StoreMethod> | undefined {
+  const { config } = run;
+  if (config.methods) return new Set(config.methods);
+  let made: ReturnType<ConformanceConfig['makeStore']>;
+  try {
+    made = config.makeStore(run.factoryOptions(new RealClock(), {}));
+  } catch {
+    return undefined;
+  }
+  if (isThenable(made)) {
+    api.beforeAll(async () => {
+      const store = await made;
+      run.useMethods(methodsOf(store));
+      await run.dispose(store);
+    }, TEST_TIMEOUT_MS);
+    return undefined;
+  }
+  const methods = methodsOf(made);
+  run.useMethods(methods);
+  api.beforeAll(() => run.dispose(made as Exclude<typeof made, Promise<unknown>>), TEST_TIMEOUT_MS);
+  return methods;
+}
+
+/** Registers every selected case as a test of the runner behind `api`, grouped by case group. */
+export function registerConformance(config: ConformanceConfig, api: TestApi): void {
+  const run = new ConformanceRun(config);
+  const results: CaseResult[] = [];
+  api.describe(`${config.name} conformance`, () => {
+    const methods = methodsAtRegistration(run, api);
+    const selected = selectCases(config);
+    for (const group of Object.keys(GROUP_TITLES) as CaseGroup[]) {
+      const inGroup = selected.filter((c) => c.group === group);
+      if (inGroup.length === 0) continue;
+      api.describe(GROUP_TITLES[group], () => {
+        for (const c of inGroup) {
+          const reason = skipReason(c, config, methods);
+          if (reason) {
+            api.skipped(`${titleOf(c)} (skipped: ${reason})`);
+            continue;
+          }
+          api.test(
+            titleOf(c),
+            async (skip) => {
+              const result = await runCase(c, run);
+              results.push(result);
+              if (breaksRun(result)) throw new Error(describeResult(result));
+              if (result.status === 'skip') skip(result.reason ?? 'skipped');
+              else if (result.status !== 'pass') console.warn(`[conformance ${config.name}] ${describeResult(result)}`);
+            },
+            TEST_TIMEOUT_MS,
+          );
+        }
+      });
+    }
+    api.afterAll(() => run.finish(), TEST_TIMEOUT_MS);
+  });
+}
