@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import session, { type SessionData } from 'express-session';
 import { Pool, type PoolConfig } from 'pg';
 import { PostgresStore } from '../stores/postgres';
-import { statementsFor } from '../stores/postgres/schema';
+import { statementName, statementsFor } from '../stores/postgres/schema';
 import type { BenchSuite, Contender } from './harness';
 
 interface CallbackStore {
@@ -85,11 +85,12 @@ function connectPgSimple(): Contender {
   };
 }
 
-/** PostgresStore's own statements, sent by hand through pg on the same kind of pool. */
+/** PostgresStore's own statements, prepared under the same names, sent by hand through pg on the same kind of pool. */
 function rawFloor(): Contender {
   let pool: Pool;
   let schema: Awaited<ReturnType<typeof scratchSchema>>;
   let sql: ReturnType<typeof statementsFor>;
+  const send = (text: string, values: unknown[]) => pool.query<{ data: string }>({ name: statementName(text), text, values });
   const expiresAtOf = (data: SessionData) => Date.parse(data.cookie.expires as unknown as string);
   return {
     name: 'raw pg',
@@ -101,12 +102,12 @@ function rawFloor(): Contender {
       await pool.query(sql.createTable);
     },
     async get(sid) {
-      const { rows } = await pool.query<{ data: string }>(sql.read, [sid, Date.now()]);
+      const { rows } = await send(sql.read, [sid, Date.now()]);
       return rows.length === 0 ? null : JSON.parse(rows[0]!.data);
     },
-    set: (sid, data) => pool.query(sql.write, [sid, JSON.stringify(data), expiresAtOf(data)]),
-    touch: (sid, data) => pool.query(sql.extend, [sid, expiresAtOf(data), Date.now()]),
-    destroy: (sid) => pool.query(sql.remove, [sid]),
+    set: (sid, data) => send(sql.write, [sid, JSON.stringify(data), expiresAtOf(data)]),
+    touch: (sid, data) => send(sql.extend, [sid, expiresAtOf(data), Date.now()]),
+    destroy: (sid) => send(sql.remove, [sid]),
     async teardown() {
       await schema.drop();
       await pool.end();

@@ -7,6 +7,7 @@ import { DEFAULT_OPTIONS, formatReport, runBench, type BenchOptions, type BenchS
 const SUITES: Record<string, () => Promise<BenchSuite>> = {
   sqlite: async () => (await import('./sqlite')).default(),
   mongo: async () => (await import('./mongo')).default(),
+  postgres: async () => (await import('./postgres')).default(),
 };
 
 const USAGE = `usage: npm run bench -- <${Object.keys(SUITES).join('|')}> [--json] [--ops=N] [--budget=MS] [--rounds=N] [--concurrency=1,64]`;

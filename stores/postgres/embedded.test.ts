@@ -1,0 +1,48 @@
+import { Pool } from 'pg';
+import { runConformance } from '../../conformance/jest';
+import { backendUrl } from '../../test/support/backends';
+import { createScratchSchema, postgresBinDir, startEmbeddedPostgres, type ThrowawayPostgres } from '../../test/support/postgres-servers';
+import { CONFORMANCE_SCHEMA_VARIABLE, CONFORMANCE_URL_VARIABLE, postgresConformance } from './fixtures/conformance';
+
+const ENABLE_VARIABLE = 'SESSION_STORES_TEST_EMBEDDED_POSTGRES';
+const found = backendUrl('postgres');
+const localServerAnswered = found !== undefined && /@(127\.0\.0\.1|localhost):5432\//.test(found);
+const enabled = process.env[ENABLE_VARIABLE] === '1' || !localServerAnswered;
+const binaries = postgresBinDir('embedded');
+
+if (!enabled) {
+  describe('PostgresStore conformance through embedded-postgres', () => {
+    it.skip(`did not run: a local PostgreSQL answered on 5432 and ran the suite; set ${ENABLE_VARIABLE}=1 to run it through embedded-postgres too`, () => undefined);
+  });
+} else if (binaries === undefined) {
+  describe('PostgresStore conformance through embedded-postgres', () => {
+    it.skip(`could not run: embedded-postgres has no binaries for ${process.platform}-${process.arch} here`, () => undefined);
+  });
+} else {
+  describe('PostgresStore conformance through embedded-postgres', () => {
+    let server: ThrowawayPostgres | undefined;
+    let admin: Pool | undefined;
+    let schema: { name: string; drop: () => Promise<void> } | undefined;
+
+    beforeAll(async () => {
+      server = await startEmbeddedPostgres();
+      admin = new Pool({ connectionString: server.url, max: 2 });
+      schema = await createScratchSchema(admin, 'embedded');
+      process.env[CONFORMANCE_URL_VARIABLE] = server.url;
+      process.env[CONFORMANCE_SCHEMA_VARIABLE] = schema.name;
+    }, 60_000);
+
+    afterAll(async () => {
+      await schema?.drop();
+      await admin?.end();
+      await server?.destroy();
+    }, 30_000);
+
+    runConformance(
+      postgresConformance('postgres on embedded-postgres', () => {
+        if (!admin) throw new Error('the embedded server did not start');
+        return admin;
+      }),
+    );
+  });
+}

@@ -1,0 +1,231 @@
+import { Pool, type QueryConfig, type QueryResult, type QueryResultRow } from 'pg';
+import { SessionStore, optionError, resolvePruneInterval, validateIdentifier } from '../../shared';
+import type { BaseStoreOptions, ReaperOptions, StoredEntry, StoredSession } from '../../shared';
+import { qualifiedName, statementName, statementsFor, type Layout, type Statements } from './schema';
+
+export interface PostgresStoreOptions extends BaseStoreOptions, ReaperOptions {
+  /** A pool the caller owns: the store queries through it and never ends it. */
+  pool?: Pool;
+  /** Or a connection string: the store creates its own pool and ends it on `close()`. */
+  connectionString?: string;
+  /** Schema of the table. Default: none, so the connection's search_path decides (usually `public`). */
+  schemaName?: string;
+  /** Default `express_sessions`, or `session` with `compat: 'connect-pg-simple'`. */
+  tableName?: string;
+  /** Create the table and its index when missing. Default true. */
+  createTable?: boolean;
+  /** Most expired rows one prune statement deletes. Default 5000. */
+  pruneBatchSize?: number;
+  /** Read and write connect-pg-simple's table (`sid`, `sess` json, `expire` timestamp) instead of ours. */
+  compat?: 'connect-pg-simple';
+  /**
+   * Send each statement as a named prepared statement, parsed and planned once per connection.
+   * Default true; false for a PgBouncer in transaction mode that does not track prepared statements.
+   */
+  preparedStatements?: boolean;
+}
+
+type Query = Pick<QueryConfig, 'name' | 'text'>;
+type Queries = { [K in Exclude<keyof Statements, 'createTable'>]: Query };
+
+const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+// Leaves room under Postgres' 63-byte limit for the index name derived from the table's.
+const TABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,47}$/;
+const DEFAULT_PRUNE_BATCH_SIZE = 5000;
+const SCAN_PAGE_SIZE = 1000;
+/** First key of the two-key advisory locks this package takes (ASCII "SESS"), so they cannot meet an app's own. */
+export const ADVISORY_LOCK_CLASS = 0x53455353;
+/** Second key of the lock that serializes table creation; prune locks use the table's oid instead. */
+const CREATE_LOCK_KEY = 0;
+
+/**
+ * An express-session store on PostgreSQL through `pg`. Each operation is one statement in one
+ * round trip; expiry is compared with the store's clock, never the database's; expired rows are
+ * pruned in small batches by one instance at a time.
+ */
+export class PostgresStore extends SessionStore {
+  private readonly pool: Pool;
+  private readonly ownsPool: boolean;
+  private readonly statements: Queries;
+  private readonly table: string;
+  private readonly createTableStatement: string;
+  private schemaReady: boolean;
+  private schemaPending: Promise<void> | undefined;
+  private readonly onPoolError = () => this.markUnavailable();
+
+  constructor(options: PostgresStoreOptions) {
+    const layout = layoutOf(options);
+    if (layout === 'connect-pg-simple' && options.serializer !== undefined) {
+      throw optionError('postgres', "compat 'connect-pg-simple' stores sessions as JSON: a serializer cannot be used with it");
+    }
+    const pruneBatchSize = options.pruneBatchSize ?? DEFAULT_PRUNE_BATCH_SIZE;
+    if (!Number.isInteger(pruneBatchSize) || pruneBatchSize < 1) {
+      throw optionError('postgres', `pruneBatchSize must be a positive integer, got ${String(pruneBatchSize)}`);
+    }
+    super('postgres', options, { pruneIntervalMs: resolvePruneInterval('postgres', options), pruneBatchSize });
+
+    const schemaName =
+      options.schemaName === undefined
+        ? undefined
+        : validateIdentifier('postgres', 'schemaName', options.schemaName, SCHEMA_NAME, 'a letter or _ then up to 62 letters, digits or _');
+    const tableName = validateIdentifier(
+      'postgres',
+      'tableName',
+      options.tableName ?? (layout === 'connect-pg-simple' ? 'session' : 'express_sessions'),
+      TABLE_NAME,
+      'a letter or _ then up to 47 letters, digits or _',
+    );
+    const createTable = options.createTable ?? true;
+    if (typeof createTable !== 'boolean') throw optionError('postgres', 'createTable must be a boolean');
+    const preparedStatements = options.preparedStatements ?? true;
+    if (typeof preparedStatements !== 'boolean') throw optionError('postgres', 'preparedStatements must be a boolean');
+
+    this.table = qualifiedName(schemaName, tableName);
+    const { createTable: ddl, ...statements } = statementsFor(layout, schemaName, tableName);
+    this.statements = Object.fromEntries(
+      Object.entries(statements).map(([key, text]) => [key, preparedStatements ? { name: statementName(text), text } : { text }]),
+    ) as Queries;
+    // One simple-protocol round trip, one implicit transaction: concurrent creators queue on the lock.
+    this.createTableStatement = `SELECT pg_advisory_xact_lock(${ADVISORY_LOCK_CLASS}, ${CREATE_LOCK_KEY});\n${ddl}`;
+    this.pool = poolOf(options, this.settings.operationTimeoutMs);
+    this.ownsPool = options.pool === undefined;
+    // An idle client's error would otherwise be an uncaughtException when the pool has no listener.
+    this.pool.on('error', this.onPoolError);
+    this.schemaReady = !createTable;
+    if (createTable) this.ensureSchema().catch(() => undefined);
+    this.startReaper();
+  }
+
+  // The column holds whole milliseconds, so a clock or ttl with fractions is rounded: `now` down (for
+  // an integer x, x > now exactly when x > floor(now)) and an expiry up (a live session stays live).
+  protected async readRecord(key: string, now: number): Promise<StoredSession | undefined> {
+    const { rows } = await this.query<{ data: string; expires_at: string | number }>(this.statements.read, [key, Math.floor(now)]);
+    const row = rows[0];
+    return row && { payload: row.data, expiresAt: Number(row.expires_at) };
+  }
+
+  protected async writeRecord(key: string, payload: string, expiresAt: number): Promise<void> {
+    await this.query(this.statements.write, [key, payload, Math.ceil(expiresAt)]);
+  }
+
+  protected async extendRecord(key: string, expiresAt: number, now: number, unlessExpiresAfter: number | undefined): Promise<void> {
+    const values = [key, Math.ceil(expiresAt), Math.floor(now)];
+    if (unlessExpiresAfter === undefined) await this.query(this.statements.extend, values);
+    else await this.query(this.statements.extendUnlessRecent, [...values, Math.ceil(unlessExpiresAfter)]);
+  }
+
+  protected async removeRecord(key: string): Promise<void> {
+    await this.query(this.statements.remove, [key]);
+  }
+
+  protected async *scanRecords(now: number, withPayload: boolean): AsyncIterable<StoredEntry[]> {
+    const statement = withPayload ? this.statements.scanSessions : this.statements.scanIds;
+    let after = '';
+    for (;;) {
+      const { rows } = await this.query<{ sid: string; expires_at: string | number; data?: string }>(statement, [
+        Math.floor(now),
+        after,
+        SCAN_PAGE_SIZE,
+      ]);
+      if (rows.length === 0) return;
+      yield rows.map((row) => ({ key: row.sid, expiresAt: Number(row.expires_at), payload: row.data }));
+      if (rows.length < SCAN_PAGE_SIZE) return;
+      after = rows[rows.length - 1].sid;
+    }
+  }
+
+  protected async countRecords(now: number): Promise<number> {
+    const { rows } = await this.query<{ count: number }>(this.statements.count, [Math.floor(now)]);
+    return rows[0].count;
+  }
+
+  protected async removeAllRecords(): Promise<void> {
+    await this.query(this.statements.removeAll, []);
+  }
+
+  protected async removeExpiredRecords(now: number, limit: number): Promise<number> {
+    const result = await this.query(this.statements.removeExpired, [Math.floor(now), limit, ADVISORY_LOCK_CLASS, this.table]);
+    return result.rowCount ?? 0;
+  }
+
+  protected async ping(): Promise<void> {
+    await this.pool.query('SELECT 1');
+  }
+
+  protected async closeBackend(): Promise<void> {
+    this.pool.off('error', this.onPoolError);
+    if (this.ownsPool) await this.pool.end();
+  }
+
+  protected isUnavailableError(error: unknown): boolean {
+    if (super.isUnavailableError(error)) return true;
+    const code = (error as { code?: unknown } | null)?.code;
+    // SQLSTATE class 08 is "connection exception".
+    if (typeof code === 'string' && code.startsWith('08')) return true;
+    const message = error instanceof Error ? error.message : '';
+    return /not queryable|timeout exceeded when trying to connect/i.test(message);
+  }
+
+  /** Sends one statement, first waiting (once) for the table to exist. */
+  private query<R extends QueryResultRow = QueryResultRow>(statement: Query, values: unknown[]): Promise<QueryResult<R>> {
+    const config = { ...statement, values };
+    if (this.schemaReady) return this.pool.query<R>(config);
+    return this.ensureSchema().then(() => this.pool.query<R>(config));
+  }
+
+  /** Creates the table unless it exists; a failure is forgotten, so the next operation tries again. */
+  private ensureSchema(): Promise<void> {
+    this.schemaPending ??= this.createSchema().then(
+      () => {
+        this.schemaReady = true;
+      },
+      (error: unknown) => {
+        this.schemaPending = undefined;
+        throw error;
+      },
+    );
+    return this.schemaPending;
+  }
+
+  private async createSchema(): Promise<void> {
+    // Checked first so a role without CREATE privilege can use a table that already exists.
+    const { rows } = await this.pool.query<{ present: boolean }>('SELECT to_regclass($1) IS NOT NULL AS present', [this.table]);
+    if (!rows[0].present) await this.pool.query(this.createTableStatement);
+  }
+}
+
+function layoutOf(options: PostgresStoreOptions): Layout {
+  if (options === null || typeof options !== 'object') {
+    throw optionError('postgres', 'options must be an object with a pool or a connectionString');
+  }
+  const { compat } = options;
+  if (compat === undefined) return 'session-stores';
+  if (compat === 'connect-pg-simple') return compat;
+  throw optionError('postgres', `compat must be 'connect-pg-simple' or absent, got ${String(compat)}`);
+}
+
+function poolOf(options: PostgresStoreOptions, operationTimeoutMs: number): Pool {
+  const { pool, connectionString } = options;
+  if (pool !== undefined && connectionString !== undefined) {
+    throw optionError('postgres', 'give either pool or connectionString, not both');
+  }
+  if (pool !== undefined) {
+    if (pool === null || typeof pool.query !== 'function' || typeof pool.on !== 'function') {
+      throw optionError('postgres', 'pool must be a pg.Pool');
+    }
+    return pool;
+  }
+  if (typeof connectionString !== 'string' || connectionString.length === 0) {
+    throw optionError('postgres', 'give a pg.Pool as pool or a connection string as connectionString');
+  }
+  const boundMs = Number.isFinite(operationTimeoutMs) ? operationTimeoutMs : 0;
+  return new Pool({
+    connectionString,
+    // A dead server fails a checkout, and a stalled query releases its client, within the operation bound.
+    connectionTimeoutMillis: boundMs,
+    query_timeout: boundMs,
+    keepAlive: true,
+    // An idle pool never keeps the process alive.
+    allowExitOnIdle: true,
+  });
+}

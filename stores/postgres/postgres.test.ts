@@ -1,0 +1,362 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { Client, Pool } from 'pg';
+import type { SessionData } from 'express-session';
+import { ADVISORY_LOCK_CLASS, PostgresStore, type PostgresStoreOptions } from '.';
+import { statementsFor } from './schema';
+import { SessionStoreError } from '../../shared';
+import { describeBackend } from '../../test/support/backends';
+import { createScratchSchema } from '../../test/support/postgres-servers';
+
+const HOUR = 60 * 60 * 1000;
+const textOf = (query: unknown) => (typeof query === 'string' ? query : (query as { text: string }).text);
+const T0 = Date.UTC(2030, 0, 1);
+
+function session(data: Record<string, unknown> = {}): SessionData {
+  return { cookie: { originalMaxAge: null, path: '/', httpOnly: true }, ...data } as unknown as SessionData;
+}
+
+describeBackend('postgres', 'PostgresStore', (url) => {
+  let pool: Pool;
+  let schema: { name: string; drop: () => Promise<void> };
+  let tableCount = 0;
+  let clock = T0;
+  const stores: PostgresStore[] = [];
+
+  const freshTable = () => `t${++tableCount}`;
+  const makeStore = (options: Partial<PostgresStoreOptions> = {}) => {
+    const store = new PostgresStore({ pool, schemaName: schema.name, tableName: freshTable(), now: () => clock, pruneInterval: 0, ...options });
+    stores.push(store);
+    return store;
+  };
+  const rowsOf = async (table: string) =>
+    (await pool.query(`SELECT sid, expires_at::text, data FROM "${schema.name}"."${table}" ORDER BY sid`)).rows;
+  const insertExpired = async (table: string, count: number, expiresAt: number) => {
+    await pool.query(
+      `INSERT INTO "${schema.name}"."${table}" (sid, expires_at, data) SELECT 'x' || g, $1::bigint, '{}' FROM generate_series(1, $2::int) g`,
+      [expiresAt, count],
+    );
+  };
+
+  beforeAll(async () => {
+    pool = new Pool({ connectionString: url, max: 20 });
+    schema = await createScratchSchema(pool, 'pgstore');
+  });
+
+  afterEach(async () => {
+    await Promise.all(stores.splice(0).map((store) => store.close()));
+    clock = T0;
+  });
+
+  afterAll(async () => {
+    await schema.drop();
+    await pool.end();
+  });
+
+  describe('options', () => {
+    it.each([
+      ['a table name that is not an identifier', { tableName: 'sessions"; DROP TABLE users; --' }],
+      ['a table name too long to derive an index name from', { tableName: 'a'.repeat(49) }],
+      ['a schema name that is not an identifier', { schemaName: 'public.x' }],
+      ['both a pool and a connection string', { connectionString: 'postgres://127.0.0.1/x' }],
+      ['an unknown compat value', { compat: 'connect-redis' as never }],
+      ['a serializer with compat connect-pg-simple', { compat: 'connect-pg-simple' as const, serializer: { stringify: String, parse: JSON.parse } }],
+      ['a pruneBatchSize of 0', { pruneBatchSize: 0 }],
+      ['a negative pruneInterval', { pruneInterval: -1 }],
+    ])('rejects %s at construction', (_, options) => {
+      expect(() => new PostgresStore({ pool, ...options } as PostgresStoreOptions)).toThrow(SessionStoreError);
+    });
+
+    it('rejects a store with neither a pool nor a connection string', () => {
+      expect(() => new PostgresStore({} as PostgresStoreOptions)).toThrow(/pool|connectionString/);
+    });
+  });
+
+  describe('schema', () => {
+    it('creates the table with a bigint expiry, a text payload, a primary key on sid and an index on expiry', async () => {
+      const store = makeStore({ tableName: 'shape' });
+      await store.set('a', session());
+      const columns = await pool.query(
+        `SELECT column_name, data_type, collation_name FROM information_schema.columns
+         WHERE table_schema = $1 AND table_name = 'shape' ORDER BY ordinal_position`,
+        [schema.name],
+      );
+      expect(columns.rows).toEqual([
+        { column_name: 'sid', data_type: 'text', collation_name: 'C' },
+        { column_name: 'expires_at', data_type: 'bigint', collation_name: null },
+        { column_name: 'data', data_type: 'text', collation_name: null },
+      ]);
+      const indexes = await pool.query('SELECT indexdef FROM pg_indexes WHERE schemaname = $1 AND tablename = $2 ORDER BY indexname', [
+        schema.name,
+        'shape',
+      ]);
+      expect(indexes.rows.map((row) => row.indexdef.replace(/ ON .*USING/, ' USING'))).toEqual([
+        'CREATE INDEX shape_expires_at_idx USING btree (expires_at)',
+        'CREATE UNIQUE INDEX shape_pkey USING btree (sid)',
+      ]);
+    });
+
+    it('ships schema.sql with exactly the statements it runs for the default table', () => {
+      const shipped = fs.readFileSync(path.join(__dirname, 'schema.sql'), 'utf8');
+      const statements = shipped
+        .split('\n')
+        .filter((line) => !line.startsWith('--'))
+        .join('\n')
+        .trim();
+      expect(statements).toBe(statementsFor('session-stores', undefined, 'express_sessions').createTable);
+    });
+
+    it('creates one table when ten stores start at once on a missing table', async () => {
+      const tableName = freshTable();
+      const starting = Array.from({ length: 10 }, () => makeStore({ tableName }));
+      await Promise.all(starting.map((store, i) => store.set(`s${i}`, session({ i }))));
+      for (const [i, store] of starting.entries()) expect(await store.get(`s${i}`)).toEqual(session({ i }));
+      expect(await starting[0].length()).toBe(10);
+    });
+
+    it('makes an operation issued right after construction wait for the table', async () => {
+      const store = makeStore();
+      await expect(store.get('nobody')).resolves.toBeNull();
+    });
+
+    it('fails operations with a backend error naming the table when createTable is false and it is missing', async () => {
+      const store = makeStore({ tableName: 'absent', createTable: false });
+      await expect(store.get('a')).rejects.toMatchObject({ code: 'ERR_SESSION_BACKEND', message: expect.stringContaining('absent') });
+    });
+
+    it('uses an existing table without needing the privilege to create one', async () => {
+      const tableName = freshTable();
+      await makeStore({ tableName }).set('a', session({ n: 1 }));
+      const role = `ss_reader_${Date.now()}`;
+      await pool.query(`CREATE ROLE ${role}`);
+      try {
+        await pool.query(`GRANT USAGE ON SCHEMA "${schema.name}" TO ${role}`);
+        await pool.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON "${schema.name}"."${tableName}" TO ${role}`);
+        const restricted = new Pool({ connectionString: url, max: 2, options: `-c role=${role}` });
+        try {
+          const store = makeStore({ pool: restricted, tableName });
+          expect(await store.get('a')).toEqual(session({ n: 1 }));
+          await store.close();
+        } finally {
+          await restricted.end();
+        }
+      } finally {
+        await pool.query(`DROP OWNED BY ${role}`);
+        await pool.query(`DROP ROLE ${role}`);
+      }
+    });
+  });
+
+  describe('operations', () => {
+    it('stores the exact expiry in epoch milliseconds whatever the connection TimeZone', async () => {
+      const farAway = new Pool({ connectionString: url, max: 2, options: '-c TimeZone=Pacific/Chatham' });
+      try {
+        const tableName = freshTable();
+        const store = makeStore({ pool: farAway, tableName, ttl: 1234 });
+        await store.set('a', session());
+        expect(await rowsOf(tableName)).toEqual([{ sid: 'a', expires_at: String(T0 + 1234), data: JSON.stringify(session()) }]);
+        await store.close();
+      } finally {
+        await farAway.end();
+      }
+    });
+
+    it('sends get, set, touch and destroy as one statement each, outside any explicit transaction', async () => {
+      const counting = new Pool({ connectionString: url, max: 2 });
+      const sent: string[] = [];
+      const query = counting.query.bind(counting) as (...args: unknown[]) => unknown;
+      jest.spyOn(counting, 'query').mockImplementation(((...args: unknown[]) => {
+        sent.push(textOf(args[0]).split(' ')[0]);
+        return query(...args);
+      }) as never);
+      try {
+        const store = makeStore({ pool: counting });
+        await store.get('warm-up');
+        sent.length = 0;
+        await store.set('a', session());
+        await store.get('a');
+        await store.touch('a', session());
+        await store.destroy('a');
+        expect(sent).toEqual(['INSERT', 'SELECT', 'UPDATE', 'DELETE']);
+        await store.close();
+      } finally {
+        await counting.end();
+      }
+    });
+
+    it('prepares statements under names of their own, so stores of different tables share one connection', async () => {
+      const single = new Pool({ connectionString: url, max: 1 });
+      try {
+        const first = makeStore({ pool: single });
+        const second = makeStore({ pool: single, compat: 'connect-pg-simple' });
+        await first.set('a', session({ from: 'first' }));
+        await second.set('a', session({ from: 'second' }));
+        expect(await first.get('a')).toEqual(session({ from: 'first' }));
+        expect(await second.get('a')).toEqual(session({ from: 'second' }));
+        await Promise.all([first.close(), second.close()]);
+      } finally {
+        await single.end();
+      }
+    });
+
+    it('sends unnamed statements when preparedStatements is false', async () => {
+      const names: unknown[] = [];
+      const query = pool.query.bind(pool) as (...args: unknown[]) => unknown;
+      jest.spyOn(pool, 'query').mockImplementation(((...args: unknown[]) => {
+        names.push((args[0] as { name?: string }).name);
+        return query(...args);
+      }) as never);
+      try {
+        const store = makeStore({ preparedStatements: false });
+        await store.get('warm-up');
+        names.length = 0;
+        await store.set('a', session());
+        await store.get('a');
+      } finally {
+        jest.restoreAllMocks();
+      }
+      expect(names).toEqual([undefined, undefined]);
+    });
+
+    it('touch never writes data and never brings back an expired row', async () => {
+      const tableName = freshTable();
+      const store = makeStore({ tableName, ttl: HOUR });
+      await store.set('a', session({ v: 'new' }));
+      await store.touch('a', session({ v: 'stale' }));
+      expect(await store.get('a')).toEqual(session({ v: 'new' }));
+      clock += 2 * HOUR;
+      await store.touch('a', session({ v: 'stale' }));
+      expect(await rowsOf(tableName)).toEqual([{ sid: 'a', expires_at: String(T0 + HOUR), data: JSON.stringify(session({ v: 'new' })) }]);
+    });
+
+    it('accepts a clock and a ttl with fractions of a millisecond', async () => {
+      clock = T0 + 0.25;
+      const store = makeStore({ ttl: () => 1000.5 });
+      await store.set('a', session());
+      await store.touch('a', session());
+      clock = T0 + 1000.5;
+      expect(await store.get('a')).toEqual(session());
+      expect(await store.length()).toBe(1);
+      clock = T0 + 1001;
+      expect(await store.get('a')).toBeNull();
+      expect(await store.prune()).toBe(1);
+    });
+
+    it('lists every live session across pages of the scan', async () => {
+      const tableName = freshTable();
+      const store = makeStore({ tableName });
+      await store.set('live', session());
+      await pool.query(
+        `INSERT INTO "${schema.name}"."${tableName}" (sid, expires_at, data) SELECT 'p' || g, $1::bigint, $2 FROM generate_series(1, 2500) g`,
+        [T0 + HOUR, JSON.stringify(session())],
+      );
+      await insertExpired(tableName, 10, T0 - 1);
+      const ids = await store.ids();
+      expect(ids).toHaveLength(2501);
+      expect(new Set(ids).size).toBe(2501);
+      expect(Object.keys(await store.all())).toHaveLength(2501);
+      expect(await store.length()).toBe(2501);
+    });
+
+    it('expires a session in real time without the injectable clock', async () => {
+      const store = makeStore({ now: undefined, ttl: 50 });
+      await store.set('short', session());
+      expect(await store.get('short')).toEqual(session());
+      await new Promise((resolve) => setTimeout(resolve, 80));
+      expect(await store.get('short')).toBeNull();
+    });
+  });
+
+  describe('pruning', () => {
+    it('deletes every expired row in batches of at most pruneBatchSize and keeps live rows', async () => {
+      const tableName = freshTable();
+      const store = makeStore({ tableName, pruneBatchSize: 100 });
+      await store.set('live', session());
+      await insertExpired(tableName, 1050, T0 - 1);
+      const deletes: number[] = [];
+      const query = pool.query.bind(pool) as (...args: unknown[]) => Promise<{ rowCount: number | null }>;
+      jest.spyOn(pool, 'query').mockImplementation(((...args: unknown[]) =>
+        query(...args).then((result) => {
+          if (textOf(args[0]).startsWith('WITH lock')) deletes.push(result.rowCount ?? 0);
+          return result;
+        })) as never);
+      try {
+        expect(await store.prune()).toBe(1050);
+      } finally {
+        jest.restoreAllMocks();
+      }
+      expect(Math.max(...deletes)).toBe(100);
+      expect(deletes.length).toBe(11);
+      expect((await rowsOf(tableName)).map((row) => row.sid)).toEqual(['live']);
+    });
+
+    it('deletes nothing while another instance holds the prune lock for the table', async () => {
+      const tableName = freshTable();
+      const store = makeStore({ tableName });
+      await store.get('create-table');
+      await insertExpired(tableName, 5, T0 - 1);
+      const other = new Client({ connectionString: url });
+      await other.connect();
+      try {
+        await other.query('BEGIN');
+        await other.query('SELECT pg_advisory_xact_lock($1::int, $2::regclass::oid::int)', [ADVISORY_LOCK_CLASS, `"${schema.name}"."${tableName}"`]);
+        expect(await store.prune()).toBe(0);
+        await other.query('COMMIT');
+        expect(await store.prune()).toBe(5);
+      } finally {
+        await other.end();
+      }
+    });
+
+    it('lets two stores prune one table at once, removing each expired row once and no live row', async () => {
+      const tableName = freshTable();
+      const first = makeStore({ tableName, pruneBatchSize: 50 });
+      const second = makeStore({ tableName, pruneBatchSize: 50 });
+      await first.set('live', session());
+      await insertExpired(tableName, 2000, T0 - 1);
+      let pruned = 0;
+      while ((await rowsOf(tableName)).length > 1) {
+        const [a, b] = await Promise.all([first.prune(), second.prune()]);
+        pruned += a + b;
+      }
+      expect(pruned).toBe(2000);
+      expect((await rowsOf(tableName)).map((row) => row.sid)).toEqual(['live']);
+    });
+
+    it('skips an expired row another transaction holds instead of waiting for it', async () => {
+      const tableName = freshTable();
+      const store = makeStore({ tableName });
+      await store.get('create-table');
+      await insertExpired(tableName, 3, T0 - 1);
+      const other = new Client({ connectionString: url });
+      await other.connect();
+      try {
+        await other.query('BEGIN');
+        await other.query(`SELECT 1 FROM "${schema.name}"."${tableName}" WHERE sid = 'x1' FOR UPDATE`);
+        expect(await store.prune()).toBe(2);
+        await other.query('ROLLBACK');
+      } finally {
+        await other.end();
+      }
+      expect((await rowsOf(tableName)).map((row) => row.sid)).toEqual(['x1']);
+    });
+  });
+
+  describe('connections', () => {
+    it('leaves a pool the caller passed open after close', async () => {
+      const store = makeStore();
+      await store.get('a');
+      await store.close();
+      await expect(pool.query('SELECT 1')).resolves.toBeDefined();
+    });
+
+    it('ends the pool it created from a connection string on close', async () => {
+      const store = makeStore({ pool: undefined, connectionString: url });
+      await store.set('a', session());
+      const own = (store as unknown as { pool: Pool }).pool;
+      await store.close();
+      expect(own.ended).toBe(true);
+      expect(own.totalCount).toBe(0);
+    });
+  });
+});

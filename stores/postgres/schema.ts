@@ -1,0 +1,126 @@
+import { createHash } from 'node:crypto';
+
+/** Every statement the store sends, for one table layout. Parameters are listed beside each. */
+export interface Statements {
+  /** Idempotent DDL: the table, its primary key on the id and its index on expiry. */
+  createTable: string;
+  /** $1 sid, $2 now → one row `{ data, expires_at }` when the session is live. */
+  read: string;
+  /** $1 sid, $2 payload, $3 expiresAt. */
+  write: string;
+  /** $1 sid, $2 expiresAt, $3 now. */
+  extend: string;
+  /** $1 sid, $2 expiresAt, $3 now, $4 the stored expiry must be before this. */
+  extendUnlessRecent: string;
+  /** $1 sid. */
+  remove: string;
+  /** $1 now, $2 the last sid of the previous page, $3 page size → rows `{ sid, expires_at }`. */
+  scanIds: string;
+  /** As `scanIds`, rows also carry `data`. */
+  scanSessions: string;
+  /** $1 now → one row `{ count }`. */
+  count: string;
+  removeAll: string;
+  /** $1 now, $2 limit, $3 lock class, $4 the table's name for regclass → `rowCount` deleted. */
+  removeExpired: string;
+}
+
+export type Layout = 'session-stores' | 'connect-pg-simple';
+
+/** The name `text` is prepared under: the same text always gets the same short name, so stores sharing a pool share it. */
+export function statementName(text: string): string {
+  return `ss_${createHash('sha256').update(text).digest('hex').slice(0, 24)}`;
+}
+
+/** Quotes a name already checked against the identifier patterns; doubling quotes keeps it safe regardless. */
+export function quoteIdentifier(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+export function qualifiedName(schemaName: string | undefined, tableName: string): string {
+  return schemaName === undefined ? quoteIdentifier(tableName) : `${quoteIdentifier(schemaName)}.${quoteIdentifier(tableName)}`;
+}
+
+export function statementsFor(layout: Layout, schemaName: string | undefined, tableName: string): Statements {
+  const table = qualifiedName(schemaName, tableName);
+  return layout === 'connect-pg-simple' ? connectPgSimpleStatements(table, tableName) : nativeStatements(table, tableName);
+}
+
+/**
+ * `expires_at` is a bigint of epoch milliseconds: the store's clock hands over exact
+ * milliseconds, and an integer compares with them as is, so expiry can neither drift with a
+ * connection's TimeZone or DST nor lose precision in a conversion, and any instant the clock can
+ * express fits. `data` is text because the serializer is pluggable and may not produce JSON;
+ * jsonb would also re-encode every write and reorder keys for no query we make. `sid` is
+ * collated "C" so the primary key compares bytes, not locale rules.
+ */
+function nativeStatements(table: string, tableName: string): Statements {
+  const live = 'sid = $1 AND expires_at > $3';
+  const scan = (columns: string) =>
+    `SELECT ${columns} FROM ${table} WHERE expires_at > $1 AND sid > $2 ORDER BY sid LIMIT $3`;
+  return {
+    createTable: [
+      `CREATE TABLE IF NOT EXISTS ${table} (\n  sid text COLLATE "C" PRIMARY KEY,\n  expires_at bigint NOT NULL,\n  data text NOT NULL\n);`,
+      `CREATE INDEX IF NOT EXISTS ${quoteIdentifier(`${tableName}_expires_at_idx`)} ON ${table} (expires_at);`,
+    ].join('\n'),
+    read: `SELECT data, expires_at FROM ${table} WHERE sid = $1 AND expires_at > $2`,
+    write:
+      `INSERT INTO ${table} (sid, data, expires_at) VALUES ($1, $2, $3) ` +
+      'ON CONFLICT (sid) DO UPDATE SET data = EXCLUDED.data, expires_at = EXCLUDED.expires_at',
+    extend: `UPDATE ${table} SET expires_at = $2 WHERE ${live}`,
+    extendUnlessRecent: `UPDATE ${table} SET expires_at = $2 WHERE ${live} AND expires_at < $4`,
+    remove: `DELETE FROM ${table} WHERE sid = $1`,
+    scanIds: scan('sid, expires_at'),
+    scanSessions: scan('sid, expires_at, data'),
+    count: `SELECT count(*)::int AS count FROM ${table} WHERE expires_at > $1`,
+    removeAll: `DELETE FROM ${table}`,
+    removeExpired: removeExpiredStatement(table, 'expires_at <= $1', 'expires_at'),
+  };
+}
+
+/**
+ * connect-pg-simple's table: `expire` is a timestamp WITHOUT time zone that it writes as
+ * `to_timestamp(seconds)`, so the value on disk is wall-clock time in the writing connection's
+ * TimeZone. Every instant here goes through that same conversion (and back through
+ * `::timestamptz`), so both stores agree whenever their connections share a TimeZone.
+ */
+function connectPgSimpleStatements(table: string, tableName: string): Statements {
+  const instant = (parameter: string) => `to_timestamp(${parameter}::float8 / 1000)::timestamp`;
+  const expiresAt = 'round(extract(epoch FROM expire::timestamptz) * 1000)::float8 AS expires_at';
+  const live = `sid = $1 AND expire > ${instant('$3')}`;
+  const scan = (columns: string) =>
+    `SELECT ${columns} FROM ${table} WHERE expire > ${instant('$1')} AND sid > $2 ORDER BY sid LIMIT $3`;
+  return {
+    createTable: [
+      `CREATE TABLE IF NOT EXISTS ${table} (\n  sid varchar NOT NULL COLLATE "default" PRIMARY KEY,\n  sess json NOT NULL,\n  expire timestamp(6) NOT NULL\n);`,
+      `CREATE INDEX IF NOT EXISTS ${quoteIdentifier(`IDX_${tableName}_expire`)} ON ${table} (expire);`,
+    ].join('\n'),
+    read: `SELECT sess::text AS data, ${expiresAt} FROM ${table} WHERE sid = $1 AND expire > ${instant('$2')}`,
+    write:
+      `INSERT INTO ${table} (sid, sess, expire) VALUES ($1, $2::json, ${instant('$3')}) ` +
+      'ON CONFLICT (sid) DO UPDATE SET sess = EXCLUDED.sess, expire = EXCLUDED.expire',
+    extend: `UPDATE ${table} SET expire = ${instant('$2')} WHERE ${live}`,
+    extendUnlessRecent: `UPDATE ${table} SET expire = ${instant('$2')} WHERE ${live} AND expire < ${instant('$4')}`,
+    remove: `DELETE FROM ${table} WHERE sid = $1`,
+    scanIds: scan(`sid, ${expiresAt}`),
+    scanSessions: scan(`sid, ${expiresAt}, sess::text AS data`),
+    count: `SELECT count(*)::int AS count FROM ${table} WHERE expire > ${instant('$1')}`,
+    removeAll: `DELETE FROM ${table}`,
+    removeExpired: removeExpiredStatement(table, `expire <= ${instant('$1')}`, 'expire'),
+  };
+}
+
+/**
+ * One batch of the reaper in one statement and one implicit transaction: it proceeds only if it
+ * wins the table's advisory lock (held until the statement commits, so one instance deletes at a
+ * time however many share the database), takes at most `$2` expired rows in expiry order from the
+ * index, skips rows another transaction holds, and deletes them by physical address.
+ */
+function removeExpiredStatement(table: string, expired: string, expiryColumn: string): string {
+  return [
+    'WITH lock AS (SELECT pg_try_advisory_xact_lock($3::int, $4::regclass::oid::int) AS held),',
+    `doomed AS (SELECT ctid FROM ${table} WHERE (SELECT held FROM lock) AND ${expired}`,
+    `  ORDER BY ${expiryColumn} LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+    `DELETE FROM ${table} WHERE ctid IN (SELECT ctid FROM doomed)`,
+  ].join('\n');
+}
