@@ -208,3 +208,28 @@ describe('SessionStore errors and calling conventions', () => {
     expect(store.records.size).toBe(0);
   });
 });
+
+describe('SessionStore availability events', () => {
+  it('does not announce a reconnect because a call that started before the disconnect succeeded', async () => {
+    const store = new ProgrammableStore({ operationTimeout: 50 });
+    const events: string[] = [];
+    store.on('disconnect', () => events.push('disconnect'));
+    store.on('connect', () => events.push('connect'));
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    // A read already under way when the backend is declared down.
+    const originalRead = (store as any).readRecord.bind(store);
+    (store as any).readRecord = (key: string) => gate.then(() => originalRead(key));
+    const pending = store.get('s');
+    store.mode = 'hang';
+    (store as any).readRecord = originalRead;
+    await expect(store.get('t')).rejects.toMatchObject({ code: 'ERR_SESSION_TIMEOUT' });
+    store.mode = 'ok';
+    release();
+    await pending.catch(() => undefined);
+    expect(events).toEqual(['disconnect']);
+    await new Promise<void>((resolve) => store.once('connect', () => resolve()));
+    expect(events).toEqual(['disconnect', 'connect']);
+    await store.close();
+  });
+});

@@ -67,6 +67,8 @@ export abstract class SessionStore extends Store {
   private probeTimer: NodeJS.Timeout | undefined;
   private closing: Promise<void> | undefined;
   private reachable = true;
+  /** Bumped at each disconnect, so a call that was already in flight cannot announce a reconnect. */
+  private outages = 0;
 
   protected constructor(storeName: string, options: BaseStoreOptions | undefined, backend: BackendSettings = {}) {
     super();
@@ -131,6 +133,7 @@ export abstract class SessionStore extends Store {
   protected markUnavailable(): void {
     if (!this.reachable || this.closing) return;
     this.reachable = false;
+    this.outages++;
     this.emit('disconnect');
     this.scheduleProbe();
   }
@@ -392,6 +395,7 @@ export abstract class SessionStore extends Store {
       if (!this.reachable) this.markAvailable();
       return Promise.resolve(result);
     }
+    const outagesAtStart = this.outages;
     const timeoutMs = this.settings.operationTimeoutMs;
     return new Promise<T>((resolve, reject) => {
       const timer =
@@ -407,7 +411,7 @@ export abstract class SessionStore extends Store {
       result.then(
         (value) => {
           if (timer) clearTimeout(timer);
-          if (!this.reachable) this.markAvailable();
+          if (!this.reachable && this.outages === outagesAtStart) this.markAvailable();
           resolve(value);
         },
         (error: unknown) => {
