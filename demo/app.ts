@@ -1,0 +1,111 @@
+import express, { type Request, type Response } from 'express';
+import session, { type Store } from 'express-session';
+
+declare module 'express-session' {
+  interface SessionData {
+    visits?: number;
+    user?: string;
+  }
+}
+
+export interface DemoOptions {
+  /** Signs the session cookie. */
+  secret?: string;
+  /** Session lifetime, ms. Default 30 minutes. */
+  maxAge?: number;
+}
+
+/** A small express app that shows sessions at work on whichever store it is given. */
+export function createApp(store: Store, options: DemoOptions = {}): express.Express {
+  const app = express();
+  app.use(express.urlencoded({ extended: false }));
+  app.use(
+    session({
+      store,
+      secret: options.secret ?? 'session-stores demo secret',
+      resave: false,
+      saveUninitialized: false,
+      cookie: { maxAge: options.maxAge ?? 30 * 60 * 1000, httpOnly: true, sameSite: 'lax' },
+    }),
+  );
+
+  app.get('/', (req, res) => {
+    req.session.visits = (req.session.visits ?? 0) + 1;
+    res.type('html').send(page(req, storeNameOf(store)));
+  });
+
+  app.post('/login', (req, res, next) => {
+    const name = typeof req.body?.name === 'string' ? req.body.name.trim().slice(0, 100) : '';
+    if (name === '') {
+      res.redirect(303, '/');
+      return;
+    }
+    const visits = req.session.visits;
+    // A new id at login, so an id planted before it (session fixation) is worth nothing after.
+    req.session.regenerate((error) => {
+      if (error) return next(error);
+      req.session.user = name;
+      req.session.visits = visits;
+      req.session.save((saveError) => (saveError ? next(saveError) : res.redirect(303, '/')));
+    });
+  });
+
+  app.post('/regenerate', (req, res, next) => {
+    const { visits, user } = req.session;
+    req.session.regenerate((error) => {
+      if (error) return next(error);
+      Object.assign(req.session, { visits, user });
+      req.session.save((saveError) => (saveError ? next(saveError) : res.redirect(303, '/')));
+    });
+  });
+
+  app.post('/logout', (req, res, next) => {
+    req.session.destroy((error) => {
+      if (error) return next(error);
+      res.clearCookie('connect.sid');
+      res.redirect(303, '/');
+    });
+  });
+
+  app.use((error: Error, _req: Request, res: Response, _next: express.NextFunction) => {
+    res.status(500).type('text').send(`The session store failed: ${error.message}`);
+  });
+
+  return app;
+}
+
+function storeNameOf(store: Store): string {
+  const name = (store as { storeName?: unknown }).storeName;
+  return typeof name === 'string' ? name : store.constructor.name;
+}
+
+function page(req: Request, storeName: string): string {
+  const { user, visits } = req.session;
+  const expires = req.session.cookie.expires;
+  const account = user
+    ? `<p>Logged in as <strong id="user">${escapeHtml(user)}</strong>.</p>
+  <form method="post" action="/logout"><button>Log out</button></form>`
+    : `<p>Not logged in.</p>
+  <form method="post" action="/login"><label>Name <input name="name" required maxlength="100"></label> <button>Log in</button></form>`;
+  return `<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>session-stores demo</title>
+<style>body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem}code{background:#f3f3f3;padding:0 .25rem}form{margin:.5rem 0}</style>
+</head>
+<body>
+  <h1>Sessions on the <code>${escapeHtml(storeName)}</code> store</h1>
+  <p>Visits in this session: <strong id="visits">${visits ?? 0}</strong> (reload to count)</p>
+  ${account}
+  <form method="post" action="/regenerate"><button>Regenerate the session id</button> (the data stays, the id changes)</form>
+  <dl>
+    <dt>Session id</dt><dd><code id="sid">${escapeHtml(req.sessionID)}</code></dd>
+    <dt>Expires</dt><dd><time id="expires" datetime="${expires ? expires.toISOString() : ''}">${expires ? expires.toISOString() : 'when the browser closes'}</time></dd>
+  </dl>
+</body>
+</html>
+`;
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
+}

@@ -1,0 +1,76 @@
+import type { Store } from 'express-session';
+import { createApp } from './app';
+
+type StoreKind = 'memory' | 'sqlite' | 'redis' | 'postgres' | 'mongo';
+
+interface OpenedStore {
+  store: Store & { close(): Promise<void> };
+  /** Where the sessions live, for the start-up line. */
+  where: string;
+}
+
+const OPENERS: Record<StoreKind, () => Promise<OpenedStore>> = {
+  async memory() {
+    const { MemoryStore } = await storeModule('memory', () => import('../stores/memory'));
+    return { store: new MemoryStore(), where: 'this process' };
+  },
+  async sqlite() {
+    const { SqliteStore } = await storeModule('sqlite', () => import('../stores/sqlite'));
+    const filename = process.env.SQLITE_FILE ?? './demo-sessions.db';
+    return { store: new SqliteStore({ filename }), where: filename };
+  },
+  async redis() {
+    const { RedisStore } = await storeModule('redis', () => import('../stores/redis'));
+    const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+    return { store: new RedisStore({ url, prefix: 'demo-sess:' }), where: url };
+  },
+  async postgres() {
+    const { PostgresStore } = await storeModule('postgres', () => import('../stores/postgres'));
+    const connectionString = process.env.POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+    return { store: new PostgresStore({ connectionString }), where: connectionString };
+  },
+  async mongo() {
+    const { MongoStore } = await storeModule('mongo', () => import('../stores/mongo'));
+    const url = process.env.MONGO_URL ?? 'mongodb://127.0.0.1:27017/session-stores-demo';
+    return { store: new MongoStore({ url }), where: url };
+  },
+};
+
+/** Loads a store's module only when it is chosen, so the others' drivers need not be installed. */
+async function storeModule<T>(kind: StoreKind, load: () => Promise<T>): Promise<T> {
+  try {
+    return await load();
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code === 'MODULE_NOT_FOUND' || code === 'ERR_MODULE_NOT_FOUND') {
+      throw new Error(`STORE=${kind} cannot load: ${(error as Error).message.split('\n')[0]}`);
+    }
+    throw error;
+  }
+}
+
+async function main(): Promise<void> {
+  const kind = (process.env.STORE ?? 'sqlite') as StoreKind;
+  if (!Object.hasOwn(OPENERS, kind)) {
+    throw new Error(`STORE must be one of ${Object.keys(OPENERS).join(', ')}; got ${JSON.stringify(kind)}`);
+  }
+  const port = Number(process.env.PORT ?? 3000);
+  const { store, where } = await OPENERS[kind]();
+  store.on('disconnect', () => console.warn(`[demo] the ${kind} store lost its backend`));
+  store.on('connect', () => console.warn(`[demo] the ${kind} store reached its backend again`));
+
+  const server = createApp(store).listen(port, () => {
+    console.log(`session-stores demo: http://localhost:${port} (STORE=${kind}, sessions in ${where})`);
+  });
+  const shutdown = () => {
+    server.close(() => void store.close().finally(() => process.exit(0)));
+    server.closeAllConnections();
+  };
+  process.once('SIGINT', shutdown);
+  process.once('SIGTERM', shutdown);
+}
+
+main().catch((error: unknown) => {
+  console.error(`[demo] ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});

@@ -1,0 +1,89 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import request from 'supertest';
+import { createApp } from '../demo/app';
+import type { SessionStore } from '../shared';
+import { MemoryStore } from '../stores/memory';
+import { SqliteStore } from '../stores/sqlite';
+
+const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'session-stores-demo-'));
+afterAll(() => fs.rmSync(tmpDir, { recursive: true, force: true }));
+
+const STORES: Array<[string, () => SessionStore]> = [
+  ['MemoryStore', () => new MemoryStore()],
+  ['SqliteStore', () => new SqliteStore({ filename: path.join(tmpDir, `${Math.random().toString(36).slice(2)}.db`) })],
+];
+
+const field = (html: string, id: string) => html.match(new RegExp(`id="${id}"[^>]*>([^<]*)<`))?.[1];
+
+describe.each(STORES)('the demo app on %s', (_name, makeStore) => {
+  let store: SessionStore;
+  let agent: ReturnType<typeof request.agent>;
+
+  beforeEach(() => {
+    store = makeStore();
+    agent = request.agent(createApp(store));
+  });
+  afterEach(() => store.close());
+
+  const home = async () => {
+    const response = await agent.get('/').expect(200);
+    return { html: response.text, visits: Number(field(response.text, 'visits')), sid: field(response.text, 'sid')! };
+  };
+
+  it('counts visits across requests that carry the session cookie', async () => {
+    expect((await home()).visits).toBe(1);
+    expect((await home()).visits).toBe(2);
+    expect((await home()).visits).toBe(3);
+  });
+
+  it('starts a new count for a request without the cookie', async () => {
+    await home();
+    const response = await request(createApp(store)).get('/').expect(200);
+    expect(field(response.text, 'visits')).toBe('1');
+  });
+
+  it('shows the name given at login, escaped', async () => {
+    await agent.post('/login').type('form').send({ name: 'Ada <Lovelace>' }).expect(303);
+    expect(field((await home()).html, 'user')).toBe('Ada &#60;Lovelace&#62;');
+  });
+
+  it('gives the session a new id at login, so an id known before it is worth nothing after', async () => {
+    const before = await home();
+    await agent.post('/login').type('form').send({ name: 'Ada' }).expect(303);
+    const after = await home();
+    expect(after.sid).not.toBe(before.sid);
+    expect(after.visits).toBe(before.visits + 1);
+    expect(await store.get(before.sid)).toBeNull();
+  });
+
+  it('gives the session a new id at regenerate, keeping its data and dropping the old id', async () => {
+    await agent.post('/login').type('form').send({ name: 'Ada' }).expect(303);
+    const before = await home();
+    await agent.post('/regenerate').expect(303);
+    const after = await home();
+    expect(after.sid).not.toBe(before.sid);
+    expect(after.visits).toBe(before.visits + 1);
+    expect(field(after.html, 'user')).toBe('Ada');
+    expect(await store.get(before.sid)).toBeNull();
+  });
+
+  it('destroys the session at logout and clears its cookie', async () => {
+    await agent.post('/login').type('form').send({ name: 'Ada' }).expect(303);
+    const { sid } = await home();
+    const response = await agent.post('/logout').expect(303);
+    expect(response.headers['set-cookie']?.[0]).toMatch(/^connect\.sid=;.*Expires=Thu, 01 Jan 1970/);
+    expect(await store.get(sid)).toBeNull();
+    const next = await home();
+    expect(next.html).toContain('Not logged in.');
+    expect(next.visits).toBe(1);
+  });
+
+  it('shows when the session expires', async () => {
+    const { html } = await home();
+    const expires = Date.parse(html.match(/datetime="([^"]+)"/)![1]);
+    expect(expires - Date.now()).toBeGreaterThan(29 * 60 * 1000);
+    expect(expires - Date.now()).toBeLessThanOrEqual(30 * 60 * 1000);
+  });
+});
