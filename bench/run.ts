@@ -8,6 +8,7 @@ const SUITES: Record<string, () => Promise<BenchSuite>> = {
   sqlite: async () => (await import('./sqlite')).default(),
   mongo: async () => (await import('./mongo')).default(),
   postgres: async () => (await import('./postgres')).default(),
+  redis: async () => (await import('./redis')).default(),
 };
 
 const USAGE = `usage: npm run bench -- <${Object.keys(SUITES).join('|')}> [--json] [--ops=N] [--budget=MS] [--rounds=N] [--concurrency=1,64]`;

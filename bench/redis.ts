@@ -1,0 +1,142 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { RedisStore as ConnectRedisStore } from 'connect-redis';
+import type { SessionData } from 'express-session';
+import { Redis } from 'ioredis';
+import { createClient } from 'redis';
+import { RedisStore } from '../stores/redis';
+import { startRedisServer } from '../test/support/redis-servers';
+import type { BenchSuite, Contender } from './harness';
+
+/** Each contender writes under a prefix of its own, and deletes what is left under it at teardown. */
+function benchPrefix(label: string): string {
+  return `bench:${label}:${randomBytes(4).toString('hex')}:`;
+}
+
+async function deleteUnder(url: string, prefix: string): Promise<void> {
+  const sweeper = new RedisStore({ url, prefix });
+  await sweeper.clear();
+  await sweeper.close();
+}
+
+/** A package's version, read from its package.json (connect-redis does not export that path). */
+function versionOf(name: string): string {
+  let dir = path.dirname(require.resolve(name));
+  while (!fs.existsSync(path.join(dir, 'package.json'))) dir = path.dirname(dir);
+  return (JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { version: string }).version;
+}
+
+function expiresAtOf(session: SessionData): number {
+  return Date.parse(session.cookie.expires as unknown as string);
+}
+
+function ours(url: string): Contender {
+  const prefix = benchPrefix('ours');
+  let client: Redis;
+  let store: RedisStore;
+  return {
+    name: 'RedisStore',
+    kind: 'ours',
+    async setup() {
+      client = new Redis(url);
+      store = new RedisStore({ client, prefix });
+      await store.get('warm');
+    },
+    get: (sid) => store.get(sid),
+    set: (sid, session) => store.set(sid, session),
+    touch: (sid, session) => store.touch(sid, session),
+    destroy: (sid) => store.destroy(sid),
+    async teardown() {
+      await store.close();
+      await client.quit();
+      await deleteUnder(url, prefix);
+    },
+  };
+}
+
+/** connect-redis 9 as its README sets it up: a node-redis client, connected, handed to the store. */
+function connectRedis(url: string): Contender {
+  const prefix = benchPrefix('connect-redis');
+  let client: ReturnType<typeof createClient>;
+  let store: ConnectRedisStore;
+  return {
+    name: 'connect-redis',
+    kind: 'alternative',
+    async setup() {
+      client = createClient({ url });
+      await client.connect();
+      store = new ConnectRedisStore({ client, prefix });
+    },
+    get: (sid) => store.get(sid),
+    set: (sid, session) => store.set(sid, session),
+    touch: (sid, session) => store.touch(sid, session),
+    destroy: (sid) => store.destroy(sid),
+    async teardown() {
+      await client.quit();
+      await deleteUnder(url, prefix);
+    },
+  };
+}
+
+/** The least any store can do on ioredis: plain GET, SET PX, PEXPIRE and DEL of the same JSON. */
+function rawFloor(url: string): Contender {
+  const prefix = benchPrefix('raw');
+  let client: Redis;
+  return {
+    name: 'raw ioredis',
+    kind: 'floor',
+    async setup() {
+      client = new Redis(url);
+      await client.ping();
+    },
+    async get(sid) {
+      const text = await client.get(prefix + sid);
+      return text === null ? null : JSON.parse(text);
+    },
+    set: (sid, session) => client.set(prefix + sid, JSON.stringify(session), 'PX', expiresAtOf(session) - Date.now()),
+    touch: (sid, session) => client.pexpire(prefix + sid, expiresAtOf(session) - Date.now()),
+    destroy: (sid) => client.del(prefix + sid),
+    async teardown() {
+      await client.quit();
+      await deleteUnder(url, prefix);
+    },
+  };
+}
+
+/**
+ * RedisStore against connect-redis and the raw ioredis floor, on one server: REDIS_URL when set,
+ * else a throwaway redis-server (so no other client's load skews the run; killed and removed when
+ * the process exits), else 127.0.0.1:6379.
+ */
+export default async function redisSuite(): Promise<BenchSuite> {
+  let url = process.env.REDIS_URL;
+  let where = `REDIS_URL ${url}`;
+  if (url === undefined) {
+    try {
+      const server = await startRedisServer();
+      url = server.url;
+      where = `a throwaway redis-server on port ${server.port}`;
+    } catch {
+      url = 'redis://127.0.0.1:6379';
+      where = 'the redis-server on 127.0.0.1:6379';
+    }
+  }
+  const probe = new Redis(url);
+  const version = /redis_version:(\S+)/.exec(await probe.info('server'))?.[1] ?? 'unknown';
+  await probe.quit();
+  const operations = ['get', 'set', 'touch', 'destroy'] as const;
+  return {
+    name: 'redis',
+    contenders: [ours(url), connectRedis(url), rawFloor(url)],
+    targets: operations.flatMap((operation) => [
+      { operation, against: 'connect-redis', atLeast: 1 },
+      { operation, against: 'raw ioredis', atLeast: 1 / 1.15 },
+    ]),
+    notes: [
+      `server: Redis ${version}, ${where}`,
+      `clients: ioredis ${versionOf('ioredis')}, redis (node-redis) ${versionOf('redis')}, connect-redis ${versionOf('connect-redis')}`,
+      'RedisStore: GET and PEXPIRETIME in one EVALSHA, SET PXAT, touch as one EVALSHA (checks then PEXPIREAT), DEL',
+    ],
+  };
+}

@@ -1,0 +1,133 @@
+import { randomBytes } from 'node:crypto';
+import { RedisStore as ConnectRedisStore } from 'connect-redis';
+import express from 'express';
+import session, { type SessionData, type Store } from 'express-session';
+import { Redis } from 'ioredis';
+import { createClient } from 'redis';
+import request from 'supertest';
+import { describeBackend } from '../../test/support/backends';
+import { RedisStore } from './index';
+
+const HOUR_MS = 60 * 60 * 1000;
+
+function aSession(data: Record<string, unknown> = {}): SessionData {
+  return {
+    cookie: { originalMaxAge: HOUR_MS, expires: new Date(Date.now() + HOUR_MS).toISOString(), httpOnly: true, path: '/' },
+    ...data,
+  } as unknown as SessionData;
+}
+
+/** An express app whose only difference from its twin is the store: the one line a migration changes. */
+function appWith(store: Store): express.Express {
+  const app = express();
+  app.use(session({ store, secret: 'migration', resave: false, saveUninitialized: false }));
+  app.post('/login', (req, res) => {
+    Object.assign(req.session, { user: 'ada', cart: [1, 2, 3] });
+    res.sendStatus(204);
+  });
+  app.get('/me', (req, res) => {
+    const data = req.session as unknown as { user?: string; cart?: number[] };
+    res.json({ user: data.user ?? null, cart: data.cart ?? null });
+  });
+  return app;
+}
+
+/** The session id in express-session's signed cookie `connect.sid=s:<sid>.<signature>`. */
+function sidOfCookie(setCookie: string[]): string {
+  const value = decodeURIComponent(setCookie[0]!.split(';')[0]!.split('=')[1]!);
+  return value.slice('s:'.length, value.lastIndexOf('.'));
+}
+
+describeBackend('redis', 'RedisStore and connect-redis 9 share sessions', (url) => {
+  let nodeRedis: ReturnType<typeof createClient>;
+  let ioredis: Redis;
+  let theirs: ConnectRedisStore;
+  let ours: RedisStore;
+  const sids: string[] = [];
+
+  /** A sid unique to this run, under the default `sess:` prefix both stores use. */
+  function sid(label: string): string {
+    const value = `compat-${label}-${randomBytes(8).toString('hex')}`;
+    sids.push(value);
+    return value;
+  }
+
+  beforeAll(async () => {
+    nodeRedis = createClient({ url });
+    await nodeRedis.connect();
+    ioredis = new Redis(url);
+    theirs = new ConnectRedisStore({ client: nodeRedis });
+    ours = new RedisStore({ client: ioredis });
+  });
+
+  afterAll(async () => {
+    if (sids.length > 0) await ioredis.del(...sids.map((value) => `sess:${value}`));
+    await ours.close();
+    await ioredis.quit();
+    await nodeRedis.quit();
+  });
+
+  it('RedisStore reads a session connect-redis wrote', async () => {
+    const id = sid('theirs');
+    const written = aSession({ user: 'ada' });
+    await theirs.set(id, written);
+    expect(await ours.get(id)).toEqual(written);
+  });
+
+  it('connect-redis reads a session RedisStore wrote', async () => {
+    const id = sid('ours');
+    const written = aSession({ user: 'ada', nested: { list: [1, 'two'] } });
+    await ours.set(id, written);
+    expect(await theirs.get(id)).toEqual(written);
+  });
+
+  it('both write the same bytes for the same session', async () => {
+    const [a, b] = [sid('bytes-a'), sid('bytes-b')];
+    const written = aSession({ user: 'ada' });
+    await theirs.set(a, written);
+    await ours.set(b, written);
+    expect(await ioredis.get(`sess:${b}`)).toBe(await ioredis.get(`sess:${a}`));
+  });
+
+  it('RedisStore touch moves the expiry of a connect-redis session to the millisecond', async () => {
+    const id = sid('touch-ours');
+    await theirs.set(id, aSession());
+    const expiresAt = Date.now() + 2 * HOUR_MS + 321;
+    await ours.touch(id, { cookie: { expires: new Date(expiresAt).toISOString() } } as unknown as SessionData);
+    expect(await ioredis.pexpiretime(`sess:${id}`)).toBe(expiresAt);
+    expect(await ours.get(id)).not.toBeNull();
+  });
+
+  it('connect-redis touch moves the expiry of a RedisStore session', async () => {
+    const id = sid('touch-theirs');
+    await ours.set(id, aSession());
+    const before = await ioredis.pexpiretime(`sess:${id}`);
+    await theirs.touch(id, aSession({ cookie: { expires: new Date(Date.now() + 3 * HOUR_MS).toISOString() } }));
+    expect(await ioredis.pexpiretime(`sess:${id}`)).toBeGreaterThan(before + HOUR_MS);
+    expect(await ours.get(id)).not.toBeNull();
+  });
+
+  it('a destroy by either store removes the session for both', async () => {
+    const [a, b] = [sid('destroy-a'), sid('destroy-b')];
+    await theirs.set(a, aSession());
+    await ours.set(b, aSession());
+    await ours.destroy(a);
+    await theirs.destroy(b);
+    expect([await theirs.get(a), await ours.get(b)]).toEqual([null, null]);
+  });
+
+  it('a user logged in through connect-redis stays logged in after the app switches to RedisStore, and back', async () => {
+    const before = appWith(theirs);
+    const after = appWith(ours);
+    const login = await request(before).post('/login');
+    const cookie = login.headers['set-cookie'] as unknown as string[];
+    sids.push(sidOfCookie(cookie));
+    expect((await request(after).get('/me').set('Cookie', cookie)).body).toEqual({ user: 'ada', cart: [1, 2, 3] });
+    expect((await request(before).get('/me').set('Cookie', cookie)).body).toEqual({ user: 'ada', cart: [1, 2, 3] });
+
+    const ourLogin = await request(after).post('/login');
+    const ourCookie = ourLogin.headers['set-cookie'] as unknown as string[];
+    sids.push(sidOfCookie(ourCookie));
+    expect((await request(before).get('/me').set('Cookie', ourCookie)).body).toEqual({ user: 'ada', cart: [1, 2, 3] });
+  });
+});

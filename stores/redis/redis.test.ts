@@ -1,0 +1,333 @@
+import { randomBytes } from 'node:crypto';
+import type { SessionData } from 'express-session';
+import { Redis } from 'ioredis';
+import { describeBackend } from '../../test/support/backends';
+import { freePort } from '../../test/support/redis-servers';
+import { RedisStore, escapeGlob, type RedisStoreOptions } from './index';
+
+const HOUR = 60 * 60 * 1000;
+const T0 = Date.now();
+
+function sessionExpiringAt(expiresAt: number, data: Record<string, unknown> = {}): SessionData {
+  return { cookie: { originalMaxAge: expiresAt - T0, expires: new Date(expiresAt), httpOnly: true, path: '/' }, ...data } as unknown as SessionData;
+}
+
+function uniquePrefix(label = 'unit'): string {
+  return `test:redis:${label}:${randomBytes(6).toString('hex')}:`;
+}
+
+describeBackend('redis', 'RedisStore', (url) => {
+  let client: Redis;
+  let prefix: string;
+  let clock: number;
+  const stores: RedisStore[] = [];
+
+  function makeStore(options: Partial<RedisStoreOptions> = {}): RedisStore {
+    const store = new RedisStore({ client, prefix, now: () => clock, ...options });
+    stores.push(store);
+    return store;
+  }
+
+  async function keysUnder(pattern: string): Promise<string[]> {
+    const found: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, keys] = await client.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      cursor = next;
+      found.push(...keys);
+    } while (cursor !== '0');
+    return found.sort();
+  }
+
+  beforeAll(() => {
+    client = new Redis(url);
+  });
+
+  beforeEach(() => {
+    prefix = uniquePrefix();
+    clock = T0;
+  });
+
+  afterEach(async () => {
+    await Promise.all(stores.splice(0).map((store) => store.close()));
+    const leftovers = await keysUnder(`${escapeGlob(prefix)}*`);
+    if (leftovers.length > 0) await client.del(...leftovers);
+  });
+
+  afterAll(async () => {
+    await client.quit();
+  });
+
+  describe('storage format', () => {
+    it('stores a session under prefix + sid as the plain JSON that connect-redis writes', async () => {
+      const session = sessionExpiringAt(T0 + HOUR, { user: 'ada' });
+      await makeStore().set('abc', session);
+      expect(await client.get(`${prefix}abc`)).toBe(JSON.stringify(session));
+    });
+
+    it('uses sess: as the default prefix', async () => {
+      const sid = `${prefix}default`;
+      const store = new RedisStore({ client, now: () => clock });
+      stores.push(store);
+      await store.set(sid, sessionExpiringAt(T0 + HOUR));
+      try {
+        expect(await client.exists(`sess:${sid}`)).toBe(1);
+      } finally {
+        await store.destroy(sid);
+      }
+    });
+
+    it('sets the key to expire at the exact millisecond the session expires', async () => {
+      const expiresAt = T0 + HOUR + 1234;
+      await makeStore().set('abc', sessionExpiringAt(expiresAt));
+      expect(await client.pexpiretime(`${prefix}abc`)).toBe(expiresAt);
+    });
+
+    it('uses ttl in milliseconds for a session without cookie.expires', async () => {
+      const session = { cookie: { originalMaxAge: null, httpOnly: true, path: '/' } } as unknown as SessionData;
+      await makeStore({ ttl: 90_500 }).set('abc', session);
+      expect(await client.pexpiretime(`${prefix}abc`)).toBe(T0 + 90_500);
+    });
+
+    it('deletes the key when set is given an already-expired session', async () => {
+      const store = makeStore();
+      await store.set('abc', sessionExpiringAt(T0 + HOUR));
+      await store.set('abc', sessionExpiringAt(T0 - 1));
+      expect(await client.exists(`${prefix}abc`)).toBe(0);
+    });
+  });
+
+  describe('reads', () => {
+    it('returns the session written under its key', async () => {
+      const store = makeStore();
+      const session = sessionExpiringAt(T0 + HOUR, { user: 'ada' });
+      await store.set('abc', session);
+      expect(await store.get('abc')).toEqual(JSON.parse(JSON.stringify(session)));
+    });
+
+    it('hides a session once the store clock passes its expiry, even while Redis still holds the key', async () => {
+      const store = makeStore();
+      await store.set('abc', sessionExpiringAt(T0 + HOUR));
+      clock = T0 + HOUR;
+      expect(await store.get('abc')).toBeNull();
+      expect(await client.exists(`${prefix}abc`)).toBe(1);
+    });
+
+    it('reads a key that has no expiry as a live session', async () => {
+      const session = sessionExpiringAt(T0 + HOUR);
+      await client.set(`${prefix}abc`, JSON.stringify(session));
+      expect(await makeStore().get('abc')).toEqual(JSON.parse(JSON.stringify(session)));
+    });
+
+    it('reports a value that is not JSON as ERR_SESSION_CORRUPT', async () => {
+      await client.set(`${prefix}abc`, 'not json', 'PX', HOUR);
+      await expect(makeStore().get('abc')).rejects.toMatchObject({ code: 'ERR_SESSION_CORRUPT' });
+    });
+
+    it('reports a key of another Redis type as ERR_SESSION_BACKEND', async () => {
+      await client.hset(`${prefix}abc`, 'field', 'value');
+      await expect(makeStore().get('abc')).rejects.toMatchObject({ code: 'ERR_SESSION_BACKEND' });
+    });
+  });
+
+  describe('touch', () => {
+    it('moves the expiry of an existing key without writing its value', async () => {
+      const store = makeStore();
+      await store.set('abc', sessionExpiringAt(T0 + HOUR, { version: 1 }));
+      const newer = await client.get(`${prefix}abc`);
+      await client.set(`${prefix}abc`, newer!.replace('"version":1', '"version":2'), 'KEEPTTL');
+      await store.touch('abc', sessionExpiringAt(T0 + 2 * HOUR, { version: 1 }));
+      expect(await client.get(`${prefix}abc`)).toContain('"version":2');
+      expect(await client.pexpiretime(`${prefix}abc`)).toBe(T0 + 2 * HOUR);
+    });
+
+    it('never creates a missing key', async () => {
+      await makeStore().touch('abc', sessionExpiringAt(T0 + HOUR));
+      expect(await client.exists(`${prefix}abc`)).toBe(0);
+    });
+
+    it('leaves a key alone once the store clock says it expired', async () => {
+      const store = makeStore();
+      await store.set('abc', sessionExpiringAt(T0 + HOUR));
+      clock = T0 + HOUR + 1;
+      await store.touch('abc', sessionExpiringAt(T0 + 3 * HOUR));
+      expect(await client.pexpiretime(`${prefix}abc`)).toBe(T0 + HOUR);
+    });
+
+    it('skips the write while the stored expiry was extended less than touchAfter ago', async () => {
+      const store = makeStore({ touchAfter: 60_000 });
+      await store.set('abc', sessionExpiringAt(T0 + HOUR));
+      await store.touch('abc', sessionExpiringAt(T0 + HOUR + 59_999));
+      expect(await client.pexpiretime(`${prefix}abc`)).toBe(T0 + HOUR);
+      await store.touch('abc', sessionExpiringAt(T0 + HOUR + 60_001));
+      expect(await client.pexpiretime(`${prefix}abc`)).toBe(T0 + HOUR + 60_001);
+    });
+
+    it('gives a key without expiry the expiry of the touching session', async () => {
+      await client.set(`${prefix}abc`, JSON.stringify(sessionExpiringAt(T0 + HOUR)));
+      await makeStore().touch('abc', sessionExpiringAt(T0 + HOUR));
+      expect(await client.pexpiretime(`${prefix}abc`)).toBe(T0 + HOUR);
+    });
+  });
+
+  describe('bulk calls', () => {
+    it('ids, length and all see only keys under the prefix, taken literally even with glob characters', async () => {
+      prefix = `${uniquePrefix('glob')}a*[b]?\\:`;
+      const store = makeStore();
+      await store.set('one', sessionExpiringAt(T0 + HOUR));
+      await store.set('two', sessionExpiringAt(T0 + HOUR));
+      // These keys match the prefix read as a glob pattern, not as text.
+      const lookalikes = [`${prefix.replace('a*[b]?\\:', 'aXXb?\\:')}three`, `${prefix.replace('a*[b]?\\:', 'a[b]x:')}four`];
+      for (const key of lookalikes) await client.set(key, JSON.stringify(sessionExpiringAt(T0 + HOUR)), 'PX', HOUR);
+      try {
+        expect((await store.ids()).sort()).toEqual(['one', 'two']);
+        expect(await store.length()).toBe(2);
+        expect(Object.keys(await store.all()).sort()).toEqual(['one', 'two']);
+      } finally {
+        await client.del(...lookalikes);
+      }
+    });
+
+    it('ids, length and all leave out sessions the store clock says expired', async () => {
+      const store = makeStore();
+      await store.set('early', sessionExpiringAt(T0 + HOUR));
+      await store.set('late', sessionExpiringAt(T0 + 2 * HOUR));
+      clock = T0 + HOUR;
+      expect(await store.ids()).toEqual(['late']);
+      expect(await store.length()).toBe(1);
+      expect(Object.keys(await store.all())).toEqual(['late']);
+    });
+
+    it('walks more keys than one SCAN step returns', async () => {
+      const store = makeStore({ scanCount: 7 });
+      const sids = Array.from({ length: 40 }, (_, i) => `s${i}`);
+      await Promise.all(sids.map((sid) => store.set(sid, sessionExpiringAt(T0 + HOUR))));
+      expect((await store.ids()).sort()).toEqual([...sids].sort());
+      expect(await store.length()).toBe(40);
+    });
+
+    it('clear deletes every key under the prefix, in batches, and nothing else', async () => {
+      const store = makeStore({ scanCount: 7 });
+      const sibling = `${prefix.slice(0, -1)};`;
+      const bare = prefix.slice(0, -1);
+      await Promise.all(Array.from({ length: 40 }, (_, i) => store.set(`s${i}`, sessionExpiringAt(T0 + HOUR))));
+      await client.set(`${sibling}kept`, 'another namespace');
+      await client.set(bare, 'not a session');
+      try {
+        await store.clear();
+        expect(await keysUnder(`${escapeGlob(prefix)}*`)).toEqual([]);
+        expect(await client.exists(`${sibling}kept`, bare)).toBe(2);
+      } finally {
+        await client.del(`${sibling}kept`, bare);
+      }
+    });
+
+    it('length and ids never fetch a session value, and no bulk call sends KEYS or a multi-key command', async () => {
+      const store = makeStore();
+      await store.set('one', sessionExpiringAt(T0 + HOUR));
+      await store.set('two', sessionExpiringAt(T0 + HOUR));
+      const commands = await recordCommands(url, prefix, async () => {
+        await store.length();
+        await store.ids();
+      });
+      expect(commands.filter((command) => ['get', 'mget', 'keys'].includes(command[0]))).toEqual([]);
+      const all = await recordCommands(url, prefix, async () => {
+        await store.all();
+        await store.clear();
+      });
+      expect(all.filter((command) => command[0] === 'keys' || command[0] === 'mget')).toEqual([]);
+      expect(all.filter((command) => ['get', 'pexpiretime', 'unlink'].includes(command[0])).every((command) => command.length === 2)).toBe(true);
+    });
+  });
+
+  describe('clients', () => {
+    it('close() leaves a client passed in open and removes its listeners', async () => {
+      const before = client.listenerCount('close');
+      const store = new RedisStore({ client, prefix });
+      expect(client.listenerCount('close')).toBe(before + 1);
+      await store.close();
+      expect(client.listenerCount('close')).toBe(before);
+      expect(await client.ping()).toBe('PONG');
+    });
+
+    it('opens its own client from url and closes it in close()', async () => {
+      const store = new RedisStore({ url, prefix });
+      await store.set('abc', sessionExpiringAt(Date.now() + HOUR));
+      expect(await client.exists(`${prefix}abc`)).toBe(1);
+      await store.clear();
+      await store.close();
+      expect(store.client.status).toBe('end');
+    });
+
+    it('close() of a store whose own client never connected resolves at once', async () => {
+      const store = new RedisStore({ url: `redis://127.0.0.1:${await freePort()}`, prefix, operationTimeout: 300 });
+      await expect(store.get('abc')).rejects.toMatchObject({ code: 'ERR_SESSION_TIMEOUT' });
+      const started = Date.now();
+      await store.close();
+      expect(Date.now() - started).toBeLessThan(100);
+    });
+
+    it('lets native expiry remove the key in real time', async () => {
+      const store = new RedisStore({ client, prefix, ttl: 200 });
+      stores.push(store);
+      await store.set('abc', { cookie: { originalMaxAge: null } } as unknown as SessionData);
+      expect(await store.get('abc')).not.toBeNull();
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(await client.exists(`${prefix}abc`)).toBe(0);
+      expect(await store.get('abc')).toBeNull();
+    });
+  });
+
+  describe('options', () => {
+    it.each([
+      ['an empty prefix', { prefix: '' }],
+      ['a prefix that is not a string', { prefix: 7 }],
+      ['a prefix longer than 256 characters', { prefix: 'p'.repeat(257) }],
+      ['a prefix with a control character', { prefix: 'sess\n' }],
+      ['a scanCount of 0', { scanCount: 0 }],
+      ['a fractional scanCount', { scanCount: 1.5 }],
+    ])('rejects %s with ERR_SESSION_OPTIONS', (_label, options) => {
+      expect(() => new RedisStore({ client, ...(options as object) })).toThrow(expect.objectContaining({ code: 'ERR_SESSION_OPTIONS' }));
+    });
+
+    it('rejects both client and url, and neither', () => {
+      expect(() => new RedisStore({ client, url })).toThrow(expect.objectContaining({ code: 'ERR_SESSION_OPTIONS' }));
+      expect(() => new RedisStore({})).toThrow(expect.objectContaining({ code: 'ERR_SESSION_OPTIONS' }));
+    });
+
+    it('rejects a url that is not redis:// or rediss://', () => {
+      expect(() => new RedisStore({ url: 'http://127.0.0.1:6379' })).toThrow(expect.objectContaining({ code: 'ERR_SESSION_OPTIONS' }));
+    });
+
+    it('rejects a client with its own keyPrefix, which SCAN would not see', () => {
+      const prefixed = new Redis(url, { keyPrefix: 'app:', lazyConnect: true });
+      expect(() => new RedisStore({ client: prefixed })).toThrow(/keyPrefix/);
+      prefixed.disconnect();
+    });
+  });
+});
+
+/** The commands (lower-cased, with arguments) that touch keys under `prefix` while `action` runs, seen through MONITOR. */
+async function recordCommands(url: string, prefix: string, action: () => Promise<void>): Promise<string[][]> {
+  const parent = new Redis(url);
+  const monitor = await parent.monitor();
+  parent.disconnect();
+  const seen: string[][] = [];
+  monitor.on('monitor', (_time: string, args: string[]) => {
+    if (args.some((arg) => arg.startsWith(prefix))) seen.push([args[0].toLowerCase(), ...args.slice(1)]);
+  });
+  try {
+    await action();
+    // MONITOR delivers asynchronously; a marker command bounds what belongs to `action`.
+    const marker = new Redis(url);
+    await marker.get(`${prefix}~end`);
+    await marker.quit();
+    await new Promise<void>((resolve) => {
+      const check = () => (seen.some((command) => command[1] === `${prefix}~end`) ? resolve() : setTimeout(check, 5));
+      check();
+    });
+    return seen.filter((command) => command[1] !== `${prefix}~end`);
+  } finally {
+    monitor.disconnect();
+  }
+}
