@@ -233,3 +233,25 @@ describe('SessionStore availability events', () => {
     await store.close();
   });
 });
+
+describe('SessionStore bulk calls', () => {
+  class BatchedClearStore extends ProgrammableStore {
+    steps = 0;
+    protected async *removeAllRecords(): AsyncIterable<number> {
+      for (let batch = 0; batch < 5; batch++) {
+        await new Promise((resolve) => setTimeout(resolve, 30));
+        this.steps++;
+        yield 1;
+      }
+    }
+  }
+
+  it('bounds each step of a batched clear on its own, so a long clear neither times out nor reports a disconnect', async () => {
+    const store = new BatchedClearStore({ operationTimeout: 100 });
+    const events: string[] = [];
+    store.on('disconnect', () => events.push('disconnect'));
+    await store.clear();
+    expect(store.steps).toBe(5);
+    expect(events).toEqual([]);
+  });
+});

@@ -108,8 +108,11 @@ export abstract class SessionStore extends Store {
   protected scanRecords?(now: number, withPayload: boolean): AsyncIterable<StoredEntry[]>;
   /** Counts live records without fetching them. Without it, `length` counts a scan. */
   protected countRecords?(now: number): MaybePromise<number>;
-  /** Deletes every record of this store's namespace, and nothing outside it. */
-  protected removeAllRecords?(): MaybePromise<void>;
+  /**
+   * Deletes every record of this store's namespace, and nothing outside it. A backend that must
+   * work in batches returns an async iterable with one step per batch: each step gets its own time bound.
+   */
+  protected removeAllRecords?(): MaybePromise<void> | AsyncIterable<unknown>;
   /** Deletes at most `limit` expired records; returns how many. Only for backends without native expiry. */
   protected removeExpiredRecords?(now: number, limit: number): MaybePromise<number>;
   /** Cheapest round trip that proves the backend answers. Default: a read of an unused key. */
@@ -305,7 +308,12 @@ export abstract class SessionStore extends Store {
   private async doClear(): Promise<void> {
     this.open();
     if (!this.removeAllRecords) throw this.unsupported('clear');
-    await this.call('clear', undefined, () => this.removeAllRecords!());
+    const removal = this.removeAllRecords();
+    if (isAsyncIterable(removal)) {
+      await this.eachStep('clear', removal, () => undefined);
+    } else {
+      await this.call('clear', undefined, () => removal);
+    }
   }
 
   private async doPrune(): Promise<number> {
@@ -344,14 +352,21 @@ export abstract class SessionStore extends Store {
     this.open();
     if (!this.scanRecords) throw this.unsupported(operation);
     const now = this.settings.now();
-    const iterator = this.scanRecords(now, withPayload)[Symbol.asyncIterator]();
+    await this.eachStep(operation, this.scanRecords(now, withPayload), (batch) => {
+      for (const entry of batch) {
+        if (entry.expiresAt > now) visit(this.sidFor(entry.key), entry);
+      }
+    });
+  }
+
+  /** Walks a backend's async iterable, each step bounded in time on its own. */
+  private async eachStep<T>(operation: string, steps: AsyncIterable<T>, visit: (step: T) => void): Promise<void> {
+    const iterator = steps[Symbol.asyncIterator]();
     try {
       for (;;) {
         const step = await this.call(operation, undefined, () => iterator.next());
         if (step.done) return;
-        for (const entry of step.value) {
-          if (entry.expiresAt > now) visit(this.sidFor(entry.key), entry);
-        }
+        visit(step.value);
       }
     } finally {
       // Lets a cursor-backed iterator release its cursor when we stop early or fail.
@@ -452,6 +467,10 @@ export abstract class SessionStore extends Store {
     }, this.probeIntervalMs);
     this.probeTimer.unref();
   }
+}
+
+function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
+  return value !== null && typeof value === 'object' && typeof (value as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function';
 }
 
 function messageOf(error: unknown): string {

@@ -122,13 +122,14 @@ export class RedisStore extends SessionStore {
     }
   }
 
-  protected async removeAllRecords(): Promise<void> {
+  protected async *removeAllRecords(): AsyncIterable<number> {
     for (const node of await this.masters()) {
       for await (const keys of this.scanNode(node)) {
         // One UNLINK per key: a Cluster refuses multi-key commands across hash slots, even on one node.
         const pipeline = node.pipeline();
         for (const key of keys) pipeline.unlink(key);
         checkReplies(await pipeline.exec());
+        yield keys.length;
       }
     }
   }
