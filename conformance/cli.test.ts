@@ -1,0 +1,136 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { JsonReport } from './report/format';
+import { caseFilter } from './cli';
+
+const ROOT = path.resolve(__dirname, '..');
+const CLI = path.join(__dirname, 'cli.ts');
+const FIXTURES = path.join(__dirname, 'report/fixtures');
+
+interface CliOutcome {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function runCli(...args: string[]): Promise<CliOutcome> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
+      cwd: ROOT,
+      env: { ...process.env, NO_COLOR: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** The table row of a case: its id, then its status. */
+function rowOf(stdout: string, id: string): string | undefined {
+  return stdout.split('\n').find((line) => line.startsWith(`${id} `));
+}
+
+const SUMMARY = /^\d+ passed, \d+ failed, \d+ skipped(, \d+ warnings?)?$/m;
+
+let workDir: string;
+beforeAll(() => {
+  workDir = mkdtempSync(path.join(os.tmpdir(), 'session-stores-cli-'));
+});
+afterAll(() => rmSync(workDir, { recursive: true, force: true }));
+
+describe('session-stores-conformance CLI', () => {
+  it('passes our MemoryStore on the whole suite, exits 0 and writes a JSON report of every case', async () => {
+    const json = path.join(workDir, 'memory.json');
+    const markdown = path.join(workDir, 'memory.md');
+    const { code, stdout, stderr } = await runCli(path.join(FIXTURES, 'memory-store.ts'), '--json', json, '--markdown', markdown);
+    expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+    expect(stdout).toMatch(SUMMARY);
+    expect(stdout).toMatch(/, 0 failed, /);
+
+    const report = JSON.parse(readFileSync(json, 'utf8')) as JsonReport;
+    expect(report).toMatchObject({ tool: 'session-stores-conformance', store: 'fixture MemoryStore', clock: 'real', http: false, ok: true });
+    expect(report.summary.failed).toBe(0);
+    expect(report.results.length).toBe(report.summary.passed + report.summary.failed + report.summary.skipped + report.summary.warned);
+    for (const result of report.results) {
+      expect(result).toEqual(
+        expect.objectContaining({ id: expect.any(String), rule: expect.any(String), status: expect.stringMatching(/^(pass|fail|skip|warn)$/), ms: expect.any(Number) }),
+      );
+      expect(rowOf(stdout, result.id)).toBeDefined();
+    }
+    expect(readFileSync(markdown, 'utf8')).toMatch(/^# Conformance of fixture MemoryStore\n\n\*\*Conforms\*\*/);
+  }, 120_000);
+
+  it('exits 1 on a broken store and names the failing case with its reason', async () => {
+    const json = path.join(workDir, 'broken.json');
+    const { code, stdout } = await runCli(path.join(FIXTURES, 'broken-store.js'), '--filter', 'destroy-*', '--json', json);
+    expect(code).toBe(1);
+    expect(rowOf(stdout, 'destroy-removes-the-session')).toMatch(/ FAIL .*get\(\) after destroy\(\)/);
+    const report = JSON.parse(readFileSync(json, 'utf8')) as JsonReport;
+    expect(report.ok).toBe(false);
+    expect(report.results.find((r) => r.id === 'destroy-removes-the-session')).toMatchObject({ status: 'fail', reason: expect.any(String) });
+  }, 60_000);
+
+  it('stops at the first crash of the process and reports the remaining cases as not run', async () => {
+    const json = path.join(workDir, 'crash.json');
+    const { code, stdout } = await runCli(
+      path.join(FIXTURES, 'crashing-store.js'),
+      '--filter',
+      'get-missing-calls-back-nothing,destroy-removes-the-session',
+      '--json',
+      json,
+    );
+    expect(code).toBe(1);
+    expect(rowOf(stdout, 'destroy-removes-the-session')).toMatch(/ SKIP .*not run: the store crashed the process with an uncaught exception \(Error: crashed while reading\) in get-missing-calls-back-nothing/);
+    expect(stdout).toMatch(/^the store crashed the process: /m);
+    expect(JSON.parse(readFileSync(json, 'utf8'))).toMatchObject({ ok: false, crash: expect.stringContaining('crashed while reading') });
+  }, 60_000);
+
+  it('runs only the cases --filter selects, by substring or glob', async () => {
+    const json = path.join(workDir, 'filtered.json');
+    const { code } = await runCli(path.join(FIXTURES, 'memory-store.ts'), '--filter', 'get-missing', '--filter', 'destroy-is-*', '--json', json);
+    expect(code).toBe(0);
+    const ids = (JSON.parse(readFileSync(json, 'utf8')) as JsonReport).results.map((r) => r.id);
+    expect(ids.length).toBeGreaterThan(1);
+    expect(ids.every((id) => id.includes('get-missing') || id.startsWith('destroy-is-'))).toBe(true);
+  }, 60_000);
+
+  it('loads an ES module whose default export is the factory', async () => {
+    const { code, stdout } = await runCli(path.join(FIXTURES, 'esm-store.mjs'), '--filter', 'destroy-removes-the-session');
+    expect(code).toBe(0);
+    expect(rowOf(stdout, 'destroy-removes-the-session')).toMatch(/ PASS /);
+  }, 60_000);
+
+  it('exits 2 with the usage when no store module is given', async () => {
+    const { code, stderr } = await runCli();
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/give the path of a store module[\s\S]*Usage: session-stores-conformance/);
+  }, 30_000);
+
+  it('exits 2 when --filter matches no case', async () => {
+    const { code, stderr } = await runCli(path.join(FIXTURES, 'esm-store.mjs'), '--filter', 'no-such-case');
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/no case matches --filter no-such-case/);
+  }, 30_000);
+});
+
+describe('caseFilter', () => {
+  it('matches a plain pattern anywhere in the id', () => {
+    const filter = caseFilter(['expired'])!;
+    expect(['expired-session-not-returned-by-get', 'get-missing'].filter(filter)).toEqual(['expired-session-not-returned-by-get']);
+  });
+
+  it('matches a glob against the whole id', () => {
+    const filter = caseFilter(['touch-*'])!;
+    expect(['touch-extends', 'no-touch-here'].filter(filter)).toEqual(['touch-extends']);
+  });
+
+  it('selects every case when no pattern is given', () => {
+    expect(caseFilter([])).toBeUndefined();
+  });
+});

@@ -1,0 +1,371 @@
+#!/usr/bin/env node
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import type { Store } from 'express-session';
+import { cases as allCases } from './cases';
+import { breaksRun, runCases, selectCases } from './core';
+import { jsonReport, markdownReport, summaryLine, tableHeader, tableRow, tally, type RunInfo } from './report/format';
+import type { CaseResult, ConformanceCase, ConformanceConfig, StoreFactory, StoreMethod, StoreSupport } from './types';
+
+const USAGE = `Usage: session-stores-conformance <store-module> [options]
+
+Runs the session-stores conformance suite against the store made by <store-module>, prints a
+pass / fail / skip table and exits 1 when any case fails.
+
+<store-module> exports, as default or as \`createStore\`, an async function (options) => store,
+where options may carry { namespace, ttl, touchAfter, disableTouch, now }. Optional named exports:
+  teardown       async () => void, run once at the end (close shared clients, drop tables)
+  supports       { namespaces, ttl, ttlFunction, touchAfter, disableTouch }: the options the
+                 factory honours (cases needing one it lacks are skipped)
+  name           the store's name in the reports
+  clock          'injectable' when the factory passes options.now to the store (default 'real')
+  writeRaw       async (store, sid, text) => void: stores raw text as a session (corrupt-data cases)
+  disposeStore   async (store) => void: releases a store (default: its close(), when it has one)
+  knownFailures  { [caseId]: reason }: failures that are reported but do not fail the run
+
+Options:
+  --json <file>       also write the results as JSON
+  --markdown <file>   also write the results as a Markdown page
+  --filter <pattern>  run only the cases whose id contains <pattern>, or matches it as a glob
+                      (* and ?); repeat it or separate patterns with commas
+  --http              include the HTTP cases (a real express app with express-session)
+  --strict            count a broken recommended rule (a warning) as a failure
+  --keep-going        run on after the store crashes the process (an uncaught exception or
+                      unhandled rejection); by default the remaining cases are reported not run,
+                      since a real app would have stopped there
+  --list              print the cases (id, level, rule) and exit
+  --no-color          plain output (also when NO_COLOR is set or stdout is not a terminal)
+  -h, --help          print this help
+
+A module in TypeScript (.ts) needs tsx installed, or run the CLI as: node --import tsx <cli> <module>
+Exit status: 0 when every case passes, is skipped or warns; 1 when a case fails; 2 on a usage error.`;
+
+const TEARDOWN_DEADLINE_MS = 15_000;
+/** How long the runner's own cleanup may take once a crash stopped the run. */
+const STOP_DEADLINE_MS = 15_000;
+
+/**
+ * The suite's cases with the error cases last: they feed the store corrupt data and bad
+ * arguments, and a store that crashes there may leave state no real app would carry on with.
+ */
+export const CLI_CASES: readonly ConformanceCase[] = [
+  ...allCases.filter((c) => c.group !== 'errors'),
+  ...allCases.filter((c) => c.group === 'errors'),
+];
+
+class CrashStop extends Error {}
+
+/** What a store module may export; see USAGE. */
+export interface StoreModule {
+  default?: unknown;
+  createStore?: StoreFactory;
+  makeStore?: StoreFactory;
+  teardown?: () => unknown;
+  supports?: StoreSupport;
+  name?: string;
+  clock?: 'real' | 'injectable';
+  writeRaw?: ConformanceConfig['writeRaw'];
+  disposeStore?: ConformanceConfig['disposeStore'];
+  knownFailures?: Record<string, string>;
+  methods?: StoreMethod[];
+}
+
+export interface CliOptions {
+  modulePath: string;
+  json?: string;
+  markdown?: string;
+  filters: string[];
+  http: boolean;
+  strict: boolean;
+  keepGoing: boolean;
+  list: boolean;
+  color: boolean;
+}
+
+class UsageError extends Error {}
+
+export function parseCli(argv: string[]): CliOptions | 'help' {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        json: { type: 'string' },
+        markdown: { type: 'string' },
+        filter: { type: 'string', multiple: true },
+        http: { type: 'boolean', default: false },
+        strict: { type: 'boolean', default: false },
+        'keep-going': { type: 'boolean', default: false },
+        list: { type: 'boolean', default: false },
+        'no-color': { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) return 'help';
+  if (positionals.length !== 1 && !(values.list && positionals.length === 0)) {
+    throw new UsageError(positionals.length === 0 ? 'give the path of a store module' : `give one store module, got ${positionals.length}`);
+  }
+  const filters = (values.filter ?? []).flatMap((f) => f.split(',')).map((f) => f.trim()).filter(Boolean);
+  return {
+    modulePath: positionals[0] ?? '',
+    json: values.json,
+    markdown: values.markdown,
+    filters,
+    http: values.http,
+    strict: values.strict,
+    keepGoing: values['keep-going'],
+    list: values.list,
+    color: !values['no-color'] && !process.env.NO_COLOR && process.stdout.isTTY === true,
+  };
+}
+
+/** A predicate on case ids: substring match, or a whole-id glob when the pattern has `*` or `?`. */
+export function caseFilter(patterns: readonly string[]): ((id: string) => boolean) | undefined {
+  if (patterns.length === 0) return undefined;
+  const tests = patterns.map((pattern) => {
+    if (!/[*?]/.test(pattern)) return (id: string) => id.includes(pattern);
+    const source = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+    const regex = new RegExp(`^${source}$`);
+    return (id: string) => regex.test(id);
+  });
+  return (id) => tests.some((test) => test(id));
+}
+
+/** Loads a store module: CommonJS and TypeScript through require, ES modules through import. */
+export async function loadStoreModule(modulePath: string): Promise<StoreModule> {
+  const file = path.resolve(modulePath);
+  if (/\.[cm]?ts$/.test(file) && !require.extensions['.ts']) registerTypeScript();
+  if (file.endsWith('.mjs')) return (await importEsm(pathToFileURL(file).href)) as StoreModule;
+  try {
+    return require(file) as StoreModule;
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (code === 'ERR_REQUIRE_ESM' || code === 'ERR_REQUIRE_ASYNC_MODULE') return (await importEsm(pathToFileURL(file).href)) as StoreModule;
+    throw error;
+  }
+}
+
+/** The factory of a module: `createStore`, `makeStore`, or the default export (itself or its `createStore`). */
+export function factoryOf(mod: StoreModule): StoreFactory | undefined {
+  const candidates: unknown[] = [mod.createStore, mod.makeStore, mod.default];
+  const inner = mod.default as StoreModule | undefined;
+  if (inner && typeof inner === 'object') candidates.push(inner.createStore, inner.makeStore, inner.default);
+  if (typeof mod === 'function') candidates.push(mod);
+  return candidates.find((c): c is StoreFactory => typeof c === 'function');
+}
+
+/** Named exports, also when an ES module's CommonJS default carries them. */
+function exportsOf(mod: StoreModule): StoreModule {
+  const inner = mod.default;
+  return inner && typeof inner === 'object' ? { ...(inner as StoreModule), ...mod } : mod;
+}
+
+// tsc turns import() into require() under CommonJS; an ES module needs the real import().
+const importEsm = new Function('specifier', 'return import(specifier)') as (specifier: string) => Promise<unknown>;
+
+function registerTypeScript(): void {
+  try {
+    (require('tsx/cjs/api') as { register(): void }).register();
+  } catch {
+    throw new UsageError('a TypeScript store module needs tsx: install it, or run node --import tsx <cli> <module>');
+  }
+}
+
+export interface CliRun {
+  results: CaseResult[];
+  ok: boolean;
+  info: RunInfo;
+}
+
+/** Runs the suite for one store module, printing as it goes; resolves to the outcome. */
+export async function runCli(options: CliOptions, out: (line: string) => void = (line) => process.stdout.write(`${line}\n`)): Promise<CliRun> {
+  const loaded = await loadStoreModule(options.modulePath);
+  const mod = exportsOf(loaded);
+  const makeStore = factoryOf(mod);
+  if (!makeStore) {
+    throw new UsageError(`${options.modulePath} exports no store factory (a default export or createStore)`);
+  }
+  // A module that is itself the factory function has the function's name as `name`.
+  const declaredName = typeof loaded === 'function' ? undefined : mod.name;
+  const store = typeof declaredName === 'string' && declaredName ? declaredName : path.basename(options.modulePath).replace(/\.[^.]+$/, '');
+  const clock = mod.clock === 'injectable' ? 'injectable' : 'real';
+  const supports = mod.supports ?? {};
+  const config: ConformanceConfig = {
+    name: store,
+    makeStore,
+    clock,
+    supports,
+    http: options.http,
+    strict: options.strict,
+    filter: caseFilter(options.filters),
+    factoryModule: path.resolve(options.modulePath),
+    ...(mod.writeRaw && { writeRaw: mod.writeRaw }),
+    ...(mod.disposeStore && { disposeStore: mod.disposeStore }),
+    ...(mod.knownFailures && { knownFailures: mod.knownFailures }),
+    ...(mod.methods && { methods: mod.methods }),
+  };
+  const selected = selectCases(config, CLI_CASES);
+  if (selected.length === 0) throw new UsageError(`no case matches --filter ${options.filters.join(',')}`);
+  const idWidth = Math.max(4, ...selected.map((c) => c.id.length));
+
+  const processErrors: string[] = [];
+  const crashes: string[] = [];
+  const outside = (kind: string) => (error: unknown) => {
+    const text = `${kind === 'uncaughtException' ? 'an uncaught exception' : 'an unhandled rejection'} (${
+      error instanceof Error ? `${error.name}: ${error.message}` : String(error)
+    })`;
+    crashes.push(text);
+    // The runner listens while a case runs and charges the error to that case; only the rest is ours to report.
+    if (process.listenerCount(kind) === 1) processErrors.push(text);
+  };
+  const onException = outside('uncaughtException');
+  const onRejection = outside('unhandledRejection');
+  process.on('uncaughtException', onException);
+  process.on('unhandledRejection', onRejection);
+
+  out(`session-stores conformance: ${store} (${selected.length} cases, ${clock} clock${options.http ? ', HTTP cases included' : ''})`);
+  out('');
+  out(tableHeader(idWidth));
+  const startedAt = new Date();
+  const started = performance.now();
+  const results: CaseResult[] = [];
+  // The runner's deadlines do not hold the process open: without this, a store that never calls back
+  // and holds no socket would let the process end mid-run, silently and with status 0.
+  const keepAlive = setInterval(() => undefined, 60_000);
+  let requested: CrashStop | undefined;
+  let signalStop: (stop: CrashStop) => void = () => undefined;
+  const stopped = new Promise<CrashStop>((resolve) => (signalStop = resolve));
+  const onResult = (result: CaseResult) => {
+    results.push(result);
+    out(tableRow(result, idWidth, options.color));
+    if (crashes.length > 0 && !options.keepGoing) {
+      requested = new CrashStop(`${crashes[0]} in ${result.id}`);
+      signalStop(requested);
+      throw requested;
+    }
+  };
+  try {
+    const run = runCases(config, { cases: CLI_CASES, onResult }).then(
+      () => undefined,
+      (error: unknown) => {
+        // After a stop, the runner's cleanup may fail on the crashed store too: the stop is what happened.
+        if (requested) return requested;
+        throw error;
+      },
+    );
+    // The runner still cleans up after a stop; a crashed store may never let that finish.
+    const cleanupDeadline = stopped.then((s) => new Promise<CrashStop>((resolve) => setTimeout(resolve, STOP_DEADLINE_MS, s).unref()));
+    const stop = await Promise.race([run, cleanupDeadline]);
+    if (stop) {
+      // The rest would run against a store in a state no live app reaches: the process would have exited.
+      const reason = `not run: the store crashed the process with ${stop.message}`;
+      for (const c of selected.slice(results.length)) {
+        const skipped: CaseResult = { id: c.id, group: c.group, level: c.level, rule: c.rule, status: 'skip', reason, ms: 0 };
+        results.push(skipped);
+        out(tableRow(skipped, idWidth, options.color));
+      }
+    }
+  } finally {
+    clearInterval(keepAlive);
+    try {
+      await withDeadline(Promise.resolve().then(() => mod.teardown?.()), TEARDOWN_DEADLINE_MS, 'teardown()');
+    } catch (error) {
+      processErrors.push(`teardown: ${(error as Error).message}`);
+    }
+    process.off('uncaughtException', onException);
+    process.off('unhandledRejection', onRejection);
+  }
+  const durationMs = Math.round(performance.now() - started);
+  const ok = !results.some(breaksRun) && crashes.length === 0;
+
+  out('');
+  for (const error of processErrors) out(`outside any case: ${error}`);
+  if (crashes.length > 0) out(`the store crashed the process: ${crashes[0]} (a live app would have exited)`);
+  out(summaryLine(tally(results)));
+  out(`${ok ? 'conforms' : 'does not conform'} (${(durationMs / 1000).toFixed(1)} s)`);
+
+  const info: RunInfo = {
+    store,
+    module: options.modulePath,
+    clock,
+    http: options.http,
+    supports,
+    startedAt: startedAt.toISOString(),
+    durationMs,
+    processErrors,
+    ...(crashes.length > 0 && { crash: crashes[0] }),
+  };
+  if (options.json) writeReport(options.json, `${JSON.stringify(jsonReport(info, results, ok, packageVersion()), null, 2)}\n`);
+  if (options.markdown) writeReport(options.markdown, markdownReport(info, results, ok));
+  return { results, ok, info };
+}
+
+function writeReport(file: string, text: string): void {
+  mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  writeFileSync(file, text);
+}
+
+function packageVersion(): string {
+  // The source and the built file sit at different depths under the package root.
+  for (let dir = __dirname; path.dirname(dir) !== dir; dir = path.dirname(dir)) {
+    try {
+      const manifest = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      if (manifest.name === 'session-stores' && manifest.version) return manifest.version;
+    } catch {
+      // No package.json here: keep walking up.
+    }
+  }
+  return 'unknown';
+}
+
+function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}
+
+function listCases(out: (line: string) => void): void {
+  const cases = selectCases({ name: 'list', makeStore: () => undefined as unknown as Store, http: true }, CLI_CASES);
+  const idWidth = Math.max(...cases.map((c) => c.id.length));
+  for (const c of cases) out(`${c.id.padEnd(idWidth)}  ${c.level.padEnd(11)}  ${c.rule}`);
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    const options = parseCli(argv);
+    if (options === 'help') {
+      process.stdout.write(`${USAGE}\n`);
+      return 0;
+    }
+    if (options.list) {
+      listCases((line) => process.stdout.write(`${line}\n`));
+      return 0;
+    }
+    const { ok } = await runCli(options);
+    return ok ? 0 : 1;
+  } catch (error) {
+    if (error instanceof UsageError) {
+      process.stderr.write(`session-stores-conformance: ${error.message}\n\n${USAGE}\n`);
+      return 2;
+    }
+    process.stderr.write(`session-stores-conformance: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    return 2;
+  }
+}
+
+if (require.main === module) {
+  // A store that leaves a timer or socket open must not keep the CLI alive once the results are out.
+  void main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+    process.stdout.write('', () => process.exit(code));
+  });
+}

@@ -1,0 +1,184 @@
+/**
+ * Reproduces by hand, outside the suite, every third-party failure the report states: each check
+ * drives the store as express-session would (a real Cookie, a real express app where the effect is
+ * a response), with waits of whole seconds so that rounding expiry to seconds cannot explain it.
+ * Run: npx tsx conformance/report/repro.ts [store-module ...]
+ */
+import express from 'express';
+import session, { type SessionData, type Store } from 'express-session';
+import request from 'supertest';
+import type { ReportStoreModule } from './stores/support';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const Cookie = require('express-session/session/cookie') as new (options?: Record<string, unknown>) => { expires: Date | null };
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const signature = require('cookie-signature') as { sign(value: string, secret: string): string };
+
+type Check = (store: Store, mod: StoreModule) => Promise<string>;
+type StoreModule = ReportStoreModule & { writeRaw?: (store: Store, sid: string, text: string) => unknown };
+
+const SECRET = 'repro-secret';
+
+function sessionFor(maxAgeMs: number, data: Record<string, unknown> = {}): SessionData {
+  return { cookie: new Cookie({ maxAge: maxAgeMs, httpOnly: true, path: '/' }), ...data } as unknown as SessionData;
+}
+
+function call<T>(store: Store, method: string, ...args: unknown[]): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const fn = (store as unknown as Record<string, (...a: unknown[]) => unknown>)[method]!;
+    try {
+      fn.call(store, ...args, (error: unknown, value: T) => (error ? reject(error) : resolve(value)));
+    } catch (error) {
+      reject(new Error(`${method}() threw synchronously: ${(error as Error).message}`));
+    }
+  });
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+let counter = 0;
+const sid = (label: string) => `repro-${label}-${Date.now()}-${++counter}`;
+
+/** What a browser holding the cookie of `id` gets from an express app on `store`. */
+async function requestWithSession(store: Store, id: string): Promise<string> {
+  const app = express();
+  app.use(session({ store, secret: SECRET, resave: false, saveUninitialized: false }));
+  app.get('/', (req, res) => res.json({ id: req.sessionID, data: Object.keys(req.session).filter((k) => k !== 'cookie') }));
+  const cookie = `connect.sid=${encodeURIComponent(`s:${signature.sign(id, SECRET)}`)}`;
+  const response = await request(app).get('/').set('Cookie', cookie);
+  return response.status === 200 ? `200 ${JSON.stringify(response.body)}` : `${response.status} ${response.text.split('\n')[0]!.slice(0, 120)}`;
+}
+
+/** Runs `body`, reporting any uncaught exception or unhandled rejection it causes. */
+async function watchingCrashes(body: () => Promise<string>): Promise<string> {
+  const seen: string[] = [];
+  const onError = (kind: string) => (error: unknown) => seen.push(`${kind}: ${(error as Error)?.message ?? String(error)}`);
+  const onException = onError('uncaughtException');
+  const onRejection = onError('unhandledRejection');
+  process.on('uncaughtException', onException);
+  process.on('unhandledRejection', onRejection);
+  let outcome: string;
+  try {
+    outcome = await Promise.race([body(), sleep(3000).then(() => 'no answer within 3 s')]);
+  } catch (error) {
+    outcome = `rejected: ${(error as Error).message}`;
+  }
+  await sleep(50);
+  process.off('uncaughtException', onException);
+  process.off('unhandledRejection', onRejection);
+  return seen.length > 0 ? `${outcome}; the process saw ${seen.join('; ')}` : outcome;
+}
+
+const checks: Record<string, Record<string, Check>> = {
+  common: {
+    'a session 1.5 s past cookie.expires (get)': async (store) => {
+      const id = sid('late');
+      await call(store, 'set', id, sessionFor(1000));
+      await sleep(2500);
+      return (await call(store, 'get', id)) ? 'RETURNED' : 'gone';
+    },
+    'a session 0.4 s before cookie.expires, set 1.9 s earlier (get)': async (store) => {
+      const id = sid('early');
+      await sleep(1000 - (Date.now() % 1000) + 50);
+      await call(store, 'set', id, sessionFor(2300));
+      await sleep(1900);
+      return (await call(store, 'get', id)) ? 'returned' : 'GONE EARLY';
+    },
+    'all() shape and an expired session in it (after 2.5 s)': async (store) => {
+      if (typeof (store as { all?: unknown }).all !== 'function') return 'no all()';
+      const [live, expired] = [sid('live'), sid('expired')];
+      await call(store, 'set', live, sessionFor(3_600_000, { marker: live }));
+      await call(store, 'set', expired, sessionFor(1000, { marker: expired }));
+      await sleep(2500);
+      const all = await call<unknown>(store, 'all');
+      const text = JSON.stringify(all);
+      const shape = Array.isArray(all) ? `an array of ${typeof all[0] === 'object' ? Object.keys(all[0] as object).join('/') : typeof all[0]}` : 'an object';
+      return `${shape}; live ${text.includes(live) ? 'in' : 'MISSING'}; expired ${text.includes(expired) ? 'INCLUDED' : 'left out'}`;
+    },
+    'length() with one live and one session expired 2.5 s ago': async (_store, mod) => {
+      const store = await mod.createStore({ namespace: `repro_length_${Date.now()}` });
+      if (typeof (store as { length?: unknown }).length !== 'function') return 'no length()';
+      await call(store, 'set', sid('live'), sessionFor(3_600_000));
+      await call(store, 'set', sid('expired'), sessionFor(1000));
+      await sleep(2500);
+      return `length ${await call<number>(store, 'length')} (expected 1)`;
+    },
+    'touch() of a session expired 2.5 s ago, then get': async (store) => {
+      const id = sid('revive');
+      await call(store, 'set', id, sessionFor(1000, { user: 'ana' }));
+      await sleep(2500);
+      await call(store, 'touch', id, sessionFor(3_600_000, { user: 'ana' }));
+      return (await call(store, 'get', id)) ? 'REVIVED' : 'stays gone';
+    },
+    'a browser whose stored session is truncated JSON': async (store, mod) => {
+      if (!mod.writeRaw) return 'no writeRaw';
+      const id = sid('corrupt');
+      await mod.writeRaw(store, id, '{"cookie":{"path":"/"},"token":"x"');
+      return watchingCrashes(() => requestWithSession(store, id));
+    },
+    'a browser whose stored session is the JSON string "x"': async (store, mod) => {
+      if (!mod.writeRaw) return 'no writeRaw';
+      const id = sid('string');
+      await mod.writeRaw(store, id, '"x"');
+      return watchingCrashes(() => requestWithSession(store, id));
+    },
+    'a browser whose stored session is JSON null': async (store, mod) => {
+      if (!mod.writeRaw) return 'no writeRaw';
+      const id = sid('null');
+      await mod.writeRaw(store, id, 'null');
+      return watchingCrashes(() => requestWithSession(store, id));
+    },
+  },
+  memorystore: {
+    'ttl 1 s, cookie maxAge 1 h: get after 2 s': async (_store, mod) => {
+      const store = await mod.createStore({ ttl: 1000 });
+      const id = sid('ttl');
+      await call(store, 'set', id, sessionFor(3_600_000));
+      await sleep(2000);
+      return (await call(store, 'get', id)) ? 'returned' : 'GONE (ttl overrides the cookie)';
+    },
+    'ttl 1 h, cookie maxAge 1 s: get after 2 s': async (_store, mod) => {
+      const store = await mod.createStore({ ttl: 3_600_000 });
+      const id = sid('ttl');
+      await call(store, 'set', id, sessionFor(1000));
+      await sleep(2000);
+      return (await call(store, 'get', id)) ? 'RETURNED (ttl overrides the cookie)' : 'gone';
+    },
+  },
+};
+
+async function reproduce(moduleName: string): Promise<void> {
+  const mod = require(`./stores/${moduleName}`) as StoreModule;
+  const reason = await mod.unavailable();
+  process.stdout.write(`\n${mod.name}\n`);
+  if (reason) {
+    process.stdout.write(`  not run: ${reason}\n`);
+    return;
+  }
+  const store = await mod.createStore({ namespace: 'repro' });
+  try {
+    const own = Object.entries({ ...checks.common, ...checks[moduleName] });
+    for (const [title, check] of own) {
+      const outcome = await check(store, mod).catch((e: Error) => `error: ${e.message}`);
+      process.stdout.write(`  ${title}: ${outcome}\n`);
+    }
+  } finally {
+    await mod.teardown().catch(() => undefined);
+  }
+}
+
+const THIRD_PARTY = [
+  'express-session-memory',
+  'memorystore',
+  'connect-redis',
+  'connect-pg-simple',
+  'better-sqlite3-session-store',
+  'connect-sqlite3',
+  'connect-session-knex',
+  'connect-mongo',
+];
+
+void (async () => {
+  const selected = process.argv.slice(2);
+  for (const name of selected.length > 0 ? selected : THIRD_PARTY) await reproduce(name);
+  process.exit(0);
+})();

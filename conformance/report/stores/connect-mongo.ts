@@ -1,0 +1,55 @@
+import MongoStore from 'connect-mongo';
+import type { Store } from 'express-session';
+import { MongoClient } from 'mongodb';
+import type { StoreFactoryOptions, StoreSupport } from '../../types';
+import { MONGO_URL, packageTitle, portAnswers, runAll, safeName, toSeconds, withExpressSessionCookies } from './support';
+
+export const name = packageTitle('connect-mongo');
+export const clock = 'real';
+/** `collectionName` isolates namespaces; `ttl` and `touchAfter` are in seconds; no `disableTouch`. */
+export const supports: StoreSupport = { namespaces: true, ttl: true, ttlFunction: false, touchAfter: true };
+
+let client: Promise<MongoClient> | undefined;
+const collections = new Set<string>();
+const stores = new Set<MongoStore>();
+
+export async function unavailable(): Promise<string | undefined> {
+  if (MONGO_URL === undefined) return 'MONGO_URL is unset (no MongoDB server can be installed on this machine)';
+  return (await portAnswers(MONGO_URL, 27017)) ? undefined : `no MongoDB server answers at ${MONGO_URL}`;
+}
+
+export async function createStore(options: StoreFactoryOptions): Promise<Store> {
+  if (MONGO_URL === undefined) throw new Error('MONGO_URL is unset');
+  client ??= MongoClient.connect(MONGO_URL);
+  const collectionName = safeName(options.namespace, 'sessions');
+  collections.add(collectionName);
+  // The README's setup with the app's own client; expiry by the native TTL index.
+  const store = MongoStore.create({
+    client: await client,
+    collectionName,
+    ...(typeof options.ttl === 'number' && { ttl: toSeconds(options.ttl) }),
+    ...(options.touchAfter !== undefined && { touchAfter: options.touchAfter / 1000 }),
+  });
+  stores.add(store);
+  return withExpressSessionCookies(store);
+}
+
+/** Its sessions are JSON strings in `session`, with a Date in `expires` (the default `stringify: true`). */
+export async function writeRaw(store: Store, sid: string, text: string): Promise<void> {
+  const collection = await (store as unknown as { collectionP: Promise<import('mongodb').Collection<{ _id: string }>> }).collectionP;
+  await collection.updateOne({ _id: sid }, { $set: { session: text, expires: new Date(Date.now() + 3_600_000) } }, { upsert: true });
+}
+
+export async function teardown(): Promise<void> {
+  if (!client) return;
+  const mongo = await client;
+  client = undefined;
+  await runAll([
+    async () => {
+      for (const name of collections) await mongo.db().collection(name).drop().catch(() => undefined);
+      collections.clear();
+    },
+    () => stores.clear(),
+    () => mongo.close(),
+  ]);
+}

@@ -1,0 +1,147 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import type { Store } from 'express-session';
+import type { StoreFactoryOptions, StoreSupport } from '../../types';
+
+/** What a store module for the CLI and the report exports (the CLI needs only `createStore`). */
+export interface ReportStoreModule {
+  /** The store as the report names it, with the version installed. */
+  name: string;
+  clock: 'real' | 'injectable';
+  supports: StoreSupport;
+  /** Why the store cannot run here (its server does not answer, its source is not built), or undefined. */
+  unavailable(): Promise<string | undefined>;
+  createStore(options: StoreFactoryOptions): Promise<Store>;
+  teardown(): Promise<void>;
+}
+
+/** Unique to this process, so namespaces never collide with other runs on the same servers. */
+export const RUN_ID = randomBytes(4).toString('hex');
+
+export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+export const POSTGRES_URL = process.env.POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+export const MONGO_URL = process.env.MONGO_URL;
+
+/** A SQL/key-safe name for the suite's namespace: `[a-z0-9_]`, at most 40 characters, unique to this run. */
+export function safeName(namespace: string | undefined, prefix: string): string {
+  const raw = namespace ?? 'default';
+  const readable = raw.toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_+|_+$/g, '').slice(0, 12);
+  const digest = createHash('sha256').update(raw).digest('hex').slice(0, 8);
+  return `${prefix}_${RUN_ID}_${readable}_${digest}`;
+}
+
+/** `name@version` of an installed package. */
+export function packageTitle(name: string): string {
+  // Walks up from the entry point: some packages' `exports` hide their package.json.
+  let dir = path.dirname(require.resolve(name));
+  for (;;) {
+    try {
+      const manifest = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: string; version: string };
+      if (manifest.name === name) return `${name}@${manifest.version}`;
+    } catch {
+      // No package.json at this level: keep walking up.
+    }
+    const parent = path.dirname(dir);
+    if (parent === dir) return name;
+    dir = parent;
+  }
+}
+
+export function portAnswers(url: string, defaultPort: number, timeoutMs = 500): Promise<boolean> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: hostname || '127.0.0.1', port: Number(port || defaultPort) });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+/** A temporary directory created on first use and removed by `remove()`. */
+export class TempDir {
+  private dir: string | undefined;
+
+  constructor(private readonly label: string) {}
+
+  path(): string {
+    this.dir ??= mkdtempSync(path.join(os.tmpdir(), `session-stores-${this.label}-`));
+    return this.dir;
+  }
+
+  file(name: string): string {
+    return path.join(this.path(), name);
+  }
+
+  remove(): void {
+    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
+    this.dir = undefined;
+  }
+}
+
+/** Runs every cleanup step even when one fails, then reports the first failure. */
+export async function runAll(steps: Array<() => unknown>): Promise<void> {
+  let firstError: unknown;
+  for (const step of steps) {
+    try {
+      await step();
+    } catch (error) {
+      firstError ??= error;
+    }
+  }
+  if (firstError !== undefined) throw firstError;
+}
+
+/** Milliseconds to whole seconds, for stores whose options are in seconds; never rounds a positive value to 0. */
+export function toSeconds(ms: number): number {
+  return Math.max(1, Math.ceil(ms / 1000));
+}
+
+// express-session's own Cookie class, as its Session objects carry it.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const Cookie = require('express-session/session/cookie') as new (options?: Record<string, unknown>) => Record<string, unknown>;
+
+/**
+ * Hands `set` and `touch` the session as express-session does: with its cookie an express-session
+ * Cookie, whose `maxAge` getter (remaining ms) stores such as memorystore and the SQLite ones read.
+ * The suite's sessions carry a plain cookie object, which has no `maxAge`.
+ */
+export function withExpressSessionCookies<T extends Store>(store: T): T {
+  for (const method of ['set', 'touch'] as const) {
+    const original = store[method] as ((...args: unknown[]) => unknown) | undefined;
+    if (typeof original !== 'function') continue;
+    Object.defineProperty(store, method, {
+      configurable: true,
+      writable: true,
+      value(this: T, sid: unknown, session: unknown, ...rest: unknown[]) {
+        return original.call(this, sid, asExpressSession(session), ...rest);
+      },
+    });
+  }
+  return store;
+}
+
+function asExpressSession(session: unknown): unknown {
+  const cookie = (session as { cookie?: unknown } | null)?.cookie;
+  if (!cookie || typeof cookie !== 'object' || cookie instanceof Cookie) return session;
+  const { expires, originalMaxAge, ...rest } = cookie as Record<string, unknown>;
+  const rebuilt = new Cookie(rest);
+  // The `expires` setter computes originalMaxAge from the wall clock; the stored value is restored after.
+  rebuilt.expires = expires === null || expires === undefined ? null : new Date(expires as string | number | Date);
+  rebuilt.originalMaxAge = originalMaxAge;
+  return { ...(session as object), cookie: rebuilt };
+}
+
+export function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}

@@ -1,0 +1,10 @@
+import { runConformance } from '../../conformance/jest';
+import { MemoryStore } from '../../stores/memory';
+
+runConformance({
+  name: 'MemoryStore',
+  makeStore: (options) =>
+    new MemoryStore({ now: options.now, ttl: options.ttl, touchAfter: options.touchAfter, disableTouch: options.disableTouch }),
+  clock: 'injectable',
+  supports: { namespaces: true, ttl: true, touchAfter: true, disableTouch: true },
+});
