@@ -1,6 +1,8 @@
 // Builds the package: tsc emits the one implementation (CommonJS with declarations) into dist/cjs,
 // then every entry of package.json `exports` gets a thin ESM wrapper in dist/esm that imports that
 // same CommonJS module, so `import` and `require` share one set of classes (no dual-package hazard).
+// An entry in ESM_ONLY imports a package that exists only as ESM (vitest): its dist/esm module is
+// its own source compiled to ESM, with its relative imports pointed at the same CommonJS modules.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -10,6 +12,15 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
 const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
+
+/** Subpaths whose module cannot be loaded by require; their `require` condition is kept for TypeScript. */
+const ESM_ONLY = new Set(['./conformance/vitest']);
+for (const subpath of ESM_ONLY) {
+  if (!pkg.exports[subpath]) {
+    console.error(`build: ESM_ONLY names ${subpath}, which package.json exports lacks`);
+    process.exit(1);
+  }
+}
 
 rmSync(path.join(root, 'dist'), { recursive: true, force: true });
 
@@ -39,23 +50,65 @@ for (const [subpath, target] of Object.entries(pkg.exports)) {
   const esmTypesFile = path.join(root, target.import.types);
   const fromEsm = (file) => relativeSpecifier(path.dirname(esmFile), file);
 
-  const names = Object.keys(require(cjsFile)).filter((name) => name !== '__esModule');
-  const lines = [`import cjs from '${fromEsm(cjsFile)}';`];
-  for (const name of names) {
-    lines.push(name === 'default' ? 'export default cjs.default;' : `export const ${name} = cjs.${name};`);
-  }
   mkdirSync(path.dirname(esmFile), { recursive: true });
-  writeFileSync(esmFile, `${lines.join('\n')}\n`);
+  let names;
+  if (ESM_ONLY.has(subpath)) {
+    const compiled = compileToEsm(cjsFile, esmFile);
+    if (compiled.error) {
+      console.error(`build: exports["${subpath}"]: ${compiled.error}`);
+      process.exit(1);
+    }
+    names = compiled.names;
+    writeFileSync(esmFile, compiled.text);
+  } else {
+    names = Object.keys(require(cjsFile)).filter((name) => name !== '__esModule');
+    const lines = [`import cjs from '${fromEsm(cjsFile)}';`];
+    for (const name of names) {
+      lines.push(name === 'default' ? 'export default cjs.default;' : `export const ${name} = cjs.${name};`);
+    }
+    writeFileSync(esmFile, `${lines.join('\n')}\n`);
+  }
 
   const cjsTypes = path.join(root, target.require.types);
   const typeLines = [`export * from '${fromEsm(cjsTypes).replace(/\.d\.ts$/, '.js')}';`];
   if (names.includes('default')) typeLines.push(`export { default } from '${fromEsm(cjsTypes).replace(/\.d\.ts$/, '.js')}';`);
   writeFileSync(esmTypesFile, `${typeLines.join('\n')}\n`);
-  built.push(`${subpath} (${names.length} exports)`);
+  built.push(`${subpath} (${names.length} exports${ESM_ONLY.has(subpath) ? ', ESM only' : ''})`);
 }
 
 console.error(`build: ${built.length} entries: ${built.join(', ')}`);
 if (missing.length > 0) console.warn(`build: NOT BUILT: ${missing.join('; ')}`);
+
+/**
+ * Compiles the TypeScript source of the CommonJS module `cjsFile` to ESM for `esmFile`. Each
+ * relative import is pointed at the CommonJS module tsc emitted for it, and may name only what that
+ * module exports; any other relative import is an error.
+ */
+function compileToEsm(cjsFile, esmFile) {
+  const ts = require('typescript');
+  const source = path.join(root, path.relative(path.join(root, 'dist/cjs'), cjsFile)).replace(/\.js$/, '.ts');
+  const { outputText } = ts.transpileModule(readFileSync(source, 'utf8'), {
+    fileName: source,
+    compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
+  });
+  const problems = [];
+  const text = outputText.replace(/^(import|export) \{([^}]*)\} from '(\.[^']*)';$/gm, (line, keyword, list, specifier) => {
+    const target = path.resolve(path.dirname(cjsFile), `${specifier}.js`);
+    if (!existsSync(target)) {
+      problems.push(`'${specifier}' has no compiled module ${path.relative(root, target)}`);
+      return line;
+    }
+    const available = Object.keys(require(target));
+    const absent = list.split(',').map((name) => name.trim().split(/\s+as\s+/)[0]).filter((name) => name && !available.includes(name));
+    if (absent.length > 0) problems.push(`${absent.join(', ')} not exported by ${path.relative(root, target)}`);
+    return `${keyword} {${list}} from '${relativeSpecifier(path.dirname(esmFile), target)}';`;
+  });
+  const leftOver = [...text.matchAll(/from '(\.[^']*)';$/gm)].filter((match) => !existsSync(path.resolve(path.dirname(esmFile), match[1])));
+  for (const match of leftOver) problems.push(`'${match[1]}' cannot be pointed at the CommonJS build`);
+  if (problems.length > 0) return { error: `${path.relative(root, source)}: ${problems.join('; ')}` };
+  const names = [...text.matchAll(/^export (?:async )?(?:function|const|class|let) ([A-Za-z_$][\w$]*)/gm)].map((match) => match[1]);
+  return { text, names };
+}
 
 function relativeSpecifier(fromDir, file) {
   const relative = path.relative(fromDir, file).split(path.sep).join('/');

@@ -1,11 +1,13 @@
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
 /**
  * The published package as a user gets it: `npm pack` (which builds), the tarball installed in a
- * fresh project, and every entry point loaded by `import`, by `require` and by TypeScript.
+ * fresh project, and every entry point loaded by `import`, by `require` and by TypeScript; each
+ * conformance adapter run by its own test runner, and the HTTP cases with and without the express
+ * and supertest the project installs.
  */
 
 const repo = path.resolve(__dirname, '..');
@@ -16,7 +18,89 @@ interface Entry {
   source: string;
   /** Named exports the entry must provide, each a function or class. */
   exports: string[];
+  /**
+   * Set when the entry imports a package that loads only with `import`: `require` of the entry
+   * then fails with this message, the one that package gives itself.
+   */
+  requireFails?: string;
+  /** A test runner adapter: a spec file that calls its `runConformance`, run by that runner in the consumer project. */
+  runner?: Runner;
 }
+
+interface Runner {
+  name: string;
+  /** The spec's file name; it is written to a folder of its own. */
+  file: string;
+  /** How the spec loads the package. */
+  load: 'require' | 'import';
+  /** Node's arguments that run the spec from its folder and write the runner's report to `report`. */
+  args(spec: string, report: string): string[];
+  /** Each case's status ('passed', 'failed', 'skipped'), by case id, read from the report. */
+  statuses(report: string): Record<string, string>;
+}
+
+/** A few quick store cases, one of them on the suite's fake clock; none needs express. */
+const RUNNER_CASES = [
+  'get-missing-calls-back-nothing',
+  'set-overwrites-the-whole-session',
+  'destroy-removes-the-session',
+  'expired-session-not-returned-by-get',
+];
+
+const caseId = (title: string): string => title.split(':')[0]!;
+
+/** jest's `--json` report; vitest's json reporter writes the same shape. */
+function jestReportStatuses(report: string): Record<string, string> {
+  const { testResults } = JSON.parse(report) as { testResults: Array<{ assertionResults: Array<{ title: string; status: string }> }> };
+  return Object.fromEntries(
+    testResults.flatMap((file) => file.assertionResults).map(({ title, status }) => [caseId(title), status === 'pending' ? 'skipped' : status]),
+  );
+}
+
+/** node:test's TAP: a case line is `ok N - <id>: <rule>`, indented under its suites. */
+function tapStatuses(report: string): Record<string, string> {
+  return Object.fromEntries(
+    [...report.matchAll(/^\s*(ok|not ok) \d+ - ([a-z0-9-]+):.*$/gm)].map(([line, ok, id]) => [
+      id,
+      ok === 'not ok' ? 'failed' : / # SKIP\b/.test(line) ? 'skipped' : 'passed',
+    ]),
+  );
+}
+
+const RUNNERS = {
+  jest: {
+    name: 'jest',
+    file: 'memory.conformance.test.js',
+    load: 'require',
+    args: (spec, report) => [
+      path.join(repo, 'node_modules', 'jest', 'bin', 'jest.js'),
+      '--config',
+      JSON.stringify({ rootDir: '.', transform: {}, cacheDirectory: path.join(workDir, 'jest-cache') }),
+      '--ci',
+      '--no-watchman',
+      '--json',
+      '--outputFile',
+      report,
+      spec,
+    ],
+    statuses: jestReportStatuses,
+  },
+  vitest: {
+    name: 'vitest',
+    // TypeScript in a CommonJS project: vitest still runs it as ESM, through the `import` condition.
+    file: 'memory.conformance.test.ts',
+    load: 'import',
+    args: (spec, report) => [path.join(project, 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--root', '.', '--reporter', 'json', '--outputFile', report, spec],
+    statuses: jestReportStatuses,
+  },
+  nodeTest: {
+    name: 'node:test',
+    file: 'memory.conformance.test.mjs',
+    load: 'import',
+    args: (spec, report) => ['--test', '--test-reporter', 'tap', '--test-reporter-destination', report, spec],
+    statuses: tapStatuses,
+  },
+} satisfies Record<string, Runner>;
 
 const ENTRIES: Entry[] = [
   { specifier: 'session-stores', source: 'shared/index.ts', exports: ['SessionStore', 'SessionStoreError', 'isSessionStoreError', 'validateIdentifier'] },
@@ -26,11 +110,25 @@ const ENTRIES: Entry[] = [
   { specifier: 'session-stores/postgres', source: 'stores/postgres/index.ts', exports: ['PostgresStore'] },
   { specifier: 'session-stores/mongo', source: 'stores/mongo/index.ts', exports: ['MongoStore'] },
   { specifier: 'session-stores/conformance', source: 'conformance/index.ts', exports: ['registerConformance', 'runCases'] },
+  { specifier: 'session-stores/conformance/jest', source: 'conformance/jest.ts', exports: ['runConformance'], runner: RUNNERS.jest },
+  {
+    specifier: 'session-stores/conformance/vitest',
+    source: 'conformance/vitest.ts',
+    exports: ['runConformance'],
+    requireFails: 'Vitest cannot be imported in a CommonJS module using require()',
+    runner: RUNNERS.vitest,
+  },
+  { specifier: 'session-stores/conformance/node-test', source: 'conformance/node-test.ts', exports: ['runConformance'], runner: RUNNERS.nodeTest },
 ];
 
-/** Peer dependencies (and the type packages a TypeScript user would have) linked from this repo's node_modules. */
-const LINKED_MODULES = ['express-session', 'better-sqlite3', 'ioredis', 'pg', 'mongodb', '@types'];
+/**
+ * Peer dependencies (and the type packages a TypeScript user would have) linked from this repo's
+ * node_modules, and vitest, which the vitest adapter imports. express and supertest stay out: the
+ * store cases must run without them.
+ */
+const LINKED_MODULES = ['express-session', 'better-sqlite3', 'ioredis', 'pg', 'mongodb', '@types', 'vitest'];
 
+/** Per entry: each named export's `typeof`, or the error loading the entry threw. */
 type LoadReport = Record<string, Record<string, string>>;
 
 let workDir: string;
@@ -38,7 +136,9 @@ let project: string;
 let packedFiles: string[];
 let imported: LoadReport;
 let required: LoadReport;
-let sameClasses: Record<string, Record<string, boolean>>;
+let sameClasses: Record<string, Record<string, boolean | string>>;
+/** Per runner adapter: its spec's run, settling with each case's status. */
+const runnerRuns = new Map<string, Promise<Record<string, string>>>();
 
 function run(command: string, args: string[], cwd: string): string {
   try {
@@ -51,6 +151,51 @@ function run(command: string, args: string[], cwd: string): string {
 
 function node(file: string): unknown {
   return JSON.parse(run(process.execPath, [file], project));
+}
+
+/** This test's environment without what tells a child it is a jest worker. */
+function childEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, CI: 'true', NO_COLOR: '1' };
+  for (const name of Object.keys(env)) if (name.startsWith('JEST_')) delete env[name];
+  return env;
+}
+
+/**
+ * Writes a spec that runs RUNNER_CASES on `session-stores/memory` through the adapter `specifier`,
+ * in a folder of its own, and starts `runner` on it; settles with each case's status, or rejects
+ * with the runner's output.
+ */
+function startRunner(specifier: string, runner: Runner): Promise<Record<string, string>> {
+  const dir = path.join(project, runner.name.replace(/\W/g, '-'));
+  mkdirSync(dir);
+  const loads =
+    runner.load === 'require'
+      ? `const { runConformance } = require('${specifier}');\nconst { MemoryStore } = require('session-stores/memory');`
+      : `import { runConformance } from '${specifier}';\nimport { MemoryStore } from 'session-stores/memory';`;
+  writeFileSync(
+    path.join(dir, runner.file),
+    `${loads}
+
+runConformance({
+  name: 'MemoryStore',
+  makeStore: (options) => new MemoryStore({ now: options.now, ttl: options.ttl }),
+  clock: 'injectable',
+  supports: { ttl: true },
+  http: false,
+  filter: (id) => ${JSON.stringify(RUNNER_CASES)}.includes(id),
+});
+`,
+  );
+  const report = path.join(dir, 'report');
+  const started = new Promise<Record<string, string>>((resolve, reject) => {
+    execFile(process.execPath, runner.args(runner.file, report), { cwd: dir, env: childEnv(), timeout: 90_000 }, (error, stdout, stderr) =>
+      error || !existsSync(report)
+        ? reject(new Error(`${runner.name} failed (${error?.message ?? 'no report'}):\n${stdout}${stderr}`))
+        : resolve(runner.statuses(readFileSync(report, 'utf8'))),
+    );
+  });
+  started.catch(() => undefined);
+  return started;
 }
 
 beforeAll(() => {
@@ -71,40 +216,57 @@ beforeAll(() => {
     symlinkSync(path.join(repo, 'node_modules', name), path.join(project, 'node_modules', name), 'dir');
   }
 
+  // The runners start first and work while the entries load below; each case awaits its own.
+  for (const { specifier, runner } of ENTRIES) if (runner) runnerRuns.set(specifier, startRunner(specifier, runner));
+
   const table = JSON.stringify(ENTRIES.map(({ specifier, exports }) => ({ specifier, exports })));
+  const helpers = `const types = (module, exports) => Object.fromEntries(exports.map((name) => [name, typeof module[name]]));
+const failure = (error) => ({ error: String(error && error.message).split('\\n')[0] });`;
   writeFileSync(
     path.join(project, 'load.mjs'),
     `import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
+${helpers}
 const imported = {}, same = {};
 for (const { specifier, exports } of ${table}) {
-  const esm = await import(specifier);
-  const cjs = require(specifier);
-  imported[specifier] = Object.fromEntries(exports.map((name) => [name, typeof esm[name]]));
-  same[specifier] = Object.fromEntries(exports.map((name) => [name, esm[name] === cjs[name]]));
+  try {
+    const esm = await import(specifier);
+    imported[specifier] = types(esm, exports);
+    const cjs = require(specifier);
+    same[specifier] = Object.fromEntries(exports.map((name) => [name, esm[name] === cjs[name]]));
+  } catch (error) {
+    if (imported[specifier]) same[specifier] = failure(error);
+    else imported[specifier] = failure(error);
+  }
 }
 console.log(JSON.stringify({ imported, same }));
 `,
   );
   writeFileSync(
     path.join(project, 'load.cjs'),
-    `const required = {};
+    `${helpers}
+const required = {};
 for (const { specifier, exports } of ${table}) {
-  const cjs = require(specifier);
-  required[specifier] = Object.fromEntries(exports.map((name) => [name, typeof cjs[name]]));
+  try {
+    required[specifier] = types(require(specifier), exports);
+  } catch (error) {
+    required[specifier] = failure(error);
+  }
 }
 console.log(JSON.stringify(required));
 `,
   );
-  const esmReport = node('load.mjs') as { imported: LoadReport; same: Record<string, Record<string, boolean>> };
+  const esmReport = node('load.mjs') as { imported: LoadReport; same: typeof sameClasses };
   imported = esmReport.imported;
   sameClasses = esmReport.same;
   required = node('load.cjs') as LoadReport;
 }, 120_000);
 
-afterAll(() => {
+afterAll(async () => {
+  // A runner still going would hold files in the folder being removed.
+  await Promise.allSettled(runnerRuns.values());
   if (workDir) rmSync(workDir, { recursive: true, force: true });
-});
+}, 100_000);
 
 describe('the packed package', () => {
   it('builds every entry point from a source file of this repository', () => {
@@ -126,29 +288,88 @@ describe('the packed package', () => {
 
   it('ships every file that README.md links to', () => {
     const readme = readFileSync(path.join(repo, 'README.md'), 'utf8');
-    const links = [...readme.matchAll(/\]\(((?:stores|conformance|shared)\/[^)#]+)\)/g)].map((match) => match[1]);
+    const links = [...readme.matchAll(/\]\(((?:stores|conformance|shared|docs)\/[^)#]+)\)/g)].map((match) => match[1]);
     expect(links.length).toBeGreaterThan(0);
     expect(links.filter((link) => !packedFiles.includes(link))).toEqual([]);
   });
 
-  describe.each(ENTRIES)('$specifier', ({ specifier, exports }) => {
+  describe.each(ENTRIES)('$specifier', ({ specifier, exports, requireFails, runner }) => {
+    const functions = Object.fromEntries(exports.map((name) => [name, 'function']));
+
     it('provides its named exports to import', () => {
-      expect(imported[specifier]).toEqual(Object.fromEntries(exports.map((name) => [name, 'function'])));
+      expect(imported[specifier]).toEqual(functions);
     });
 
-    it('provides its named exports to require', () => {
-      expect(required[specifier]).toEqual(Object.fromEntries(exports.map((name) => [name, 'function'])));
-    });
+    if (requireFails) {
+      it('refuses require with the message of the ESM-only package it imports', () => {
+        expect(required[specifier]).toEqual({ error: expect.stringContaining(requireFails) });
+      });
+    } else {
+      it('provides its named exports to require', () => {
+        expect(required[specifier]).toEqual(functions);
+      });
 
-    it('gives import and require the very same classes and functions', () => {
-      expect(sameClasses[specifier]).toEqual(Object.fromEntries(exports.map((name) => [name, true])));
-    });
+      it('gives import and require the very same classes and functions', () => {
+        expect(sameClasses[specifier]).toEqual(Object.fromEntries(exports.map((name) => [name, true])));
+      });
+    }
+
+    if (runner) {
+      it(`runs the chosen conformance cases as ${runner.name} tests, each passing`, async () => {
+        await expect(runnerRuns.get(specifier)).resolves.toEqual(Object.fromEntries(RUNNER_CASES.map((id) => [id, 'passed'])));
+      }, 100_000);
+    }
   });
 
   it('installs the conformance CLI as a command that runs', () => {
     expect(existsSync(path.join(repo, 'conformance/cli.ts'))).toBe(true);
     const help = run(path.join(project, 'node_modules', '.bin', 'session-stores-conformance'), ['--help'], project);
     expect(help).toContain('Usage: session-stores-conformance <store-module>');
+  });
+
+  describe('the HTTP cases', () => {
+    /** The command line on one HTTP case: its exit status and the reason column of that case. */
+    function httpRun(): { status: number | null; line: string } {
+      const cli = path.join(project, 'node_modules', '.bin', 'session-stores-conformance');
+      const { status, stdout } = spawnSync(cli, ['store.cjs', '--http', '--filter', 'http-login-then-reload', '--no-color'], {
+        cwd: project,
+        encoding: 'utf8',
+        timeout: 30_000,
+      });
+      return { status, line: stdout.split('\n').find((text) => text.startsWith('http-login-then-reload')) ?? stdout };
+    }
+
+    beforeAll(async () => {
+      // The runners above prove the store cases need neither package, so they finish first.
+      await Promise.allSettled(runnerRuns.values());
+      writeFileSync(
+        path.join(project, 'store.cjs'),
+        `const { MemoryStore } = require('session-stores/memory');
+module.exports.createStore = async () => new MemoryStore();
+`,
+      );
+    }, 100_000);
+
+    it('come from express and supertest, optional peer dependencies of the package', () => {
+      const pkg = JSON.parse(readFileSync(path.join(repo, 'package.json'), 'utf8')) as {
+        peerDependencies: Record<string, string>;
+        peerDependenciesMeta: Record<string, { optional?: boolean }>;
+      };
+      for (const name of ['express', 'supertest']) {
+        expect([name, typeof pkg.peerDependencies[name], pkg.peerDependenciesMeta[name]]).toEqual([name, 'string', { optional: true }]);
+      }
+    });
+
+    it('fail naming express when the project has not installed it', () => {
+      expect(httpRun()).toEqual({ status: 1, line: expect.stringMatching(/FAIL .*Cannot find module 'express'/) });
+    });
+
+    it('pass with the express and supertest the project installed', () => {
+      for (const name of ['express', 'supertest']) {
+        symlinkSync(path.join(repo, 'node_modules', name), path.join(project, 'node_modules', name), 'dir');
+      }
+      expect(httpRun()).toEqual({ status: 0, line: expect.stringMatching(/^http-login-then-reload +PASS/) });
+    });
   });
 
   it('keeps instanceof SessionStoreError true across import and require', () => {
@@ -180,12 +401,21 @@ describe('the packed type declarations', () => {
   const checks = new Map<string, Promise<void>>();
 
   function consumerSource(): string {
-    const imports = ENTRIES.map(({ specifier, exports }) => `import { ${exports.join(', ')} } from '${specifier}';`);
-    const names = ENTRIES.flatMap(({ exports }) => exports);
+    // Each entry's exports under a name of its own: the runner adapters all export runConformance.
+    const local = (name: string, index: number) => `${name}_${index}`;
+    const imports = ENTRIES.map(
+      ({ specifier, exports }, index) => `import { ${exports.map((name) => `${name} as ${local(name, index)}`).join(', ')} } from '${specifier}';`,
+    );
+    const names = ENTRIES.flatMap(({ exports }, index) => exports.map((name) => local(name, index)));
+    const adapters = ENTRIES.flatMap(({ runner }, index) => (runner ? [local('runConformance', index)] : []));
     return `${imports.join('\n')}
+import { SessionStore, SessionStoreError } from 'session-stores';
+import { MemoryStore } from 'session-stores/memory';
+import type { ConformanceConfig } from 'session-stores/conformance';
 const store: SessionStore = new MemoryStore({ ttl: 60_000 });
 const isError: boolean = new SessionStoreError('ERR_SESSION_CLOSED', 'closed', { store: 'memory' }) instanceof Error;
-export const loaded: unknown[] = [store, isError, ${names.join(', ')}];
+const adapters: Array<(config: ConformanceConfig) => void> = [${adapters.join(', ')}];
+export const loaded: unknown[] = [store, isError, adapters, ${names.join(', ')}];
 `;
   }
 
