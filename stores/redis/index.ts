@@ -27,13 +27,6 @@ class LuaScript {
   }
 }
 
-/** The value and its absolute expiry (-1: none) in one round trip; PEXPIRETIME needs Redis 7.0. */
-const READ = new LuaScript(`
-local payload = redis.call('GET', KEYS[1])
-if not payload then return false end
-return {payload, redis.call('PEXPIRETIME', KEYS[1])}
-`);
-
 /** ARGV: expiresAt, now, unlessExpiresAfter ('' for none). Only moves the expiry of a live key. */
 const EXTEND = new LuaScript(`
 local current = redis.call('PEXPIRETIME', KEYS[1])
@@ -46,7 +39,7 @@ return redis.call('PEXPIREAT', KEYS[1], ARGV[1])
 
 /**
  * Sessions in Redis as plain serialized values (connect-redis' format), one key per session,
- * expiring natively at the session's exact instant (`SET … PXAT`). Reads return the key's
+ * expiring natively at the session's exact instant (`SET … PXAT`). Reads fetch the key's
  * PEXPIRETIME with its value so the store's clock decides what is live. Bulk calls SCAN every
  * master of a Cluster and send only single-key commands. Needs Redis 7.0 or later.
  */
@@ -83,7 +76,8 @@ export class RedisStore extends SessionStore {
       if (typeof url !== 'string' || !/^rediss?:\/\//.test(url)) {
         throw optionError('redis', 'url must be a redis:// or rediss:// URL');
       }
-      this.client = new Redis(url);
+      // Commands issued in one tick share one socket write instead of one write each: far cheaper under concurrent requests.
+      this.client = new Redis(url, { enableAutoPipelining: true });
       this.ownsClient = true;
       // Failures reach callers through each call's error; without a listener ioredis logs every reconnect attempt.
       this.client.on('error', () => undefined);
@@ -93,9 +87,14 @@ export class RedisStore extends SessionStore {
     this.client.on('end', this.onClose);
   }
 
+  /**
+   * PEXPIRETIME then GET, sent in the same tick: one round trip, and far cheaper for Redis than a script.
+   * The expiry goes first: a value replaced between the two was written by a set, with a live expiry of its own.
+   */
   protected async readRecord(key: string): Promise<StoredSession | null> {
-    const reply = (await this.runScript(READ, key, [])) as [string, number] | null;
-    return reply && { payload: reply[0], expiresAt: expiryOf(reply[1]) };
+    const [expiry, payload] = await Promise.all([this.client.pexpiretime(key), this.client.get(key)]).catch(explain);
+    // -2: no key when the expiry was read, so the session was missing at that instant.
+    return payload === null || expiry === -2 ? null : { payload, expiresAt: expiryOf(expiry) };
   }
 
   protected async writeRecord(key: string, payload: string, expiresAt: number): Promise<void> {
@@ -186,22 +185,23 @@ export class RedisStore extends SessionStore {
   /** Fetches the expiry (and value) of keys that SCAN returned from `node`, one pipeline per batch. */
   private async describe(node: Redis, keys: string[], withPayload: boolean): Promise<StoredEntry[]> {
     const pipeline = node.pipeline();
+    // The expiry before the value, for the reason readRecord gives.
     for (const key of keys) {
-      if (withPayload) pipeline.get(key);
       pipeline.pexpiretime(key);
+      if (withPayload) pipeline.get(key);
     }
     const replies = checkReplies(await pipeline.exec().catch(explain));
     const step = withPayload ? 2 : 1;
     const entries: StoredEntry[] = [];
     keys.forEach((key, index) => {
-      const expiry = replies[index * step + step - 1] as number;
+      const expiry = replies[index * step] as number;
       // -2: the key expired or was deleted between SCAN and this read.
       if (expiry === -2) return;
       if (!withPayload) {
         entries.push({ key, expiresAt: expiryOf(expiry) });
         return;
       }
-      const payload = replies[index * step];
+      const payload = replies[index * step + 1];
       if (payload !== null) entries.push({ key, expiresAt: expiryOf(expiry), payload });
     });
     return entries;

@@ -119,6 +119,30 @@ describeBackend('redis', 'RedisStore', (url) => {
       expect(await makeStore().get('abc')).toEqual(JSON.parse(JSON.stringify(session)));
     });
 
+    it('returns null for a sid that has no key', async () => {
+      expect(await makeStore().get('missing')).toBeNull();
+    });
+
+    it('sends PEXPIRETIME then GET of the one key, both before any reply arrives: one round trip', async () => {
+      const pipelined = new Redis(url, { enableAutoPipelining: true });
+      const store = new RedisStore({ client: pipelined, prefix, now: () => clock });
+      try {
+        await store.set('abc', sessionExpiringAt(T0 + HOUR));
+        const commands = await recordCommands(url, prefix, async () => {
+          const reading = store.get('abc');
+          expect(pipelined.autoPipelineQueueSize).toBe(2);
+          expect(await reading).not.toBeNull();
+        });
+        expect(commands).toEqual([
+          ['pexpiretime', `${prefix}abc`],
+          ['get', `${prefix}abc`],
+        ]);
+      } finally {
+        await store.close();
+        await pipelined.quit();
+      }
+    });
+
     it('reports a value that is not JSON as ERR_SESSION_CORRUPT', async () => {
       await client.set(`${prefix}abc`, 'not json', 'PX', HOUR);
       await expect(makeStore().get('abc')).rejects.toMatchObject({ code: 'ERR_SESSION_CORRUPT' });
@@ -257,6 +281,18 @@ describeBackend('redis', 'RedisStore', (url) => {
       await store.clear();
       await store.close();
       expect(store.client.status).toBe('end');
+    });
+
+    it('opens its own client with auto-pipelining, so the commands of one tick share one write', async () => {
+      const store = new RedisStore({ url, prefix });
+      try {
+        expect(store.client.options.enableAutoPipelining).toBe(true);
+        const reading = store.get('abc');
+        expect((store.client as Redis).autoPipelineQueueSize).toBe(2);
+        expect(await reading).toBeNull();
+      } finally {
+        await store.close();
+      }
     });
 
     it('close() of a store whose own client never connected resolves at once', async () => {
