@@ -58,6 +58,32 @@ function ours(url: string): Contender {
   };
 }
 
+/** RedisStore on the client connect-redis uses: a connected node-redis client, as it comes. */
+function oursOnNodeRedis(url: string): Contender {
+  const prefix = benchPrefix('ours-node-redis');
+  let client: ReturnType<typeof createClient>;
+  let store: RedisStore<ReturnType<typeof createClient>>;
+  return {
+    name: 'RedisStore (node-redis)',
+    kind: 'ours',
+    async setup() {
+      client = createClient({ url });
+      await client.connect();
+      store = new RedisStore({ client, prefix });
+      await store.get('warm');
+    },
+    get: (sid) => store.get(sid),
+    set: (sid, session) => store.set(sid, session),
+    touch: (sid, session) => store.touch(sid, session),
+    destroy: (sid) => store.destroy(sid),
+    async teardown() {
+      await store.close();
+      await client.quit();
+      await deleteUnder(url, prefix);
+    },
+  };
+}
+
 /** connect-redis 9 as its README sets it up: a node-redis client, connected, handed to the store. */
 function connectRedis(url: string): Contender {
   const prefix = benchPrefix('connect-redis');
@@ -107,10 +133,35 @@ function rawFloor(url: string): Contender {
   };
 }
 
+/** The same floor on node-redis, the client of connect-redis and of RedisStore (node-redis). */
+function rawNodeRedisFloor(url: string): Contender {
+  const prefix = benchPrefix('raw-node-redis');
+  let client: ReturnType<typeof createClient>;
+  return {
+    name: 'raw node-redis',
+    kind: 'floor',
+    async setup() {
+      client = createClient({ url });
+      await client.connect();
+    },
+    async get(sid) {
+      const text = await client.get(prefix + sid);
+      return text === null ? null : JSON.parse(text);
+    },
+    set: (sid, session) => client.set(prefix + sid, JSON.stringify(session), { expiration: { type: 'PX', value: expiresAtOf(session) - Date.now() } }),
+    touch: (sid, session) => client.pExpire(prefix + sid, expiresAtOf(session) - Date.now()),
+    destroy: (sid) => client.del(prefix + sid),
+    async teardown() {
+      await client.quit();
+      await deleteUnder(url, prefix);
+    },
+  };
+}
+
 /**
- * RedisStore against connect-redis and the raw ioredis floor, on one server: REDIS_URL when set,
- * else a throwaway redis-server (so no other client's load skews the run; killed and removed when
- * the process exits), else 127.0.0.1:6379.
+ * RedisStore, on ioredis and on node-redis, against connect-redis and the raw floor of each client,
+ * on one server: REDIS_URL when set, else a throwaway redis-server (so no other client's load skews
+ * the run; killed and removed when the process exits), else 127.0.0.1:6379.
  */
 export default async function redisSuite(): Promise<BenchSuite> {
   let url = process.env.REDIS_URL;
@@ -131,7 +182,7 @@ export default async function redisSuite(): Promise<BenchSuite> {
   const operations = ['get', 'set', 'touch', 'destroy'] as const;
   return {
     name: 'redis',
-    contenders: [ours(url), connectRedis(url), rawFloor(url)],
+    contenders: [ours(url), oursOnNodeRedis(url), connectRedis(url), rawFloor(url), rawNodeRedisFloor(url)],
     targets: operations.flatMap((operation) => [
       { operation, against: 'connect-redis', atLeast: 1 },
       { operation, against: 'raw ioredis', atLeast: 1 / 1.15 },
@@ -141,6 +192,7 @@ export default async function redisSuite(): Promise<BenchSuite> {
       `clients: ioredis ${versionOf('ioredis')}, redis (node-redis) ${versionOf('redis')}, connect-redis ${versionOf('connect-redis')}`,
       'RedisStore and raw ioredis: each its own ioredis client with enableAutoPipelining (the README setup); raw = GET, SET PX, PEXPIRE, DEL',
       'connect-redis: its README setup, a connected node-redis client (which by default writes the commands of one event-loop turn together)',
+      'RedisStore (node-redis) and raw node-redis: each its own connected node-redis client with default options, as connect-redis; raw = GET, SET PX, PEXPIRE, DEL',
       'RedisStore: get = PEXPIRETIME + GET sent together (one round trip), SET PXAT, touch = one EVALSHA (checks, then PEXPIREAT), DEL',
     ],
   };

@@ -1,12 +1,18 @@
 import { createHash } from 'node:crypto';
-import { Redis, type Cluster } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { SessionStore, SessionStoreError, optionError, validateIdentifier } from '../../shared';
 import type { BaseStoreOptions, StoredEntry, StoredSession } from '../../shared';
+import { commandsOf, type RedisClient, type RedisCommands, type RedisNode } from './client';
 
-export interface RedisStoreOptions extends BaseStoreOptions {
-  /** An ioredis `Redis` (single node or Sentinel) or `Cluster` that you own: the store never closes it. */
-  client?: Redis | Cluster;
-  /** A `redis://` or `rediss://` URL: the store opens its own client and closes it in `close()`. */
+export type { NodeRedisClient, RedisClient } from './client';
+
+export interface RedisStoreOptions<Client extends RedisClient = Redis | Cluster> extends BaseStoreOptions {
+  /**
+   * A client you own, which the store never connects or closes: an ioredis `Redis` (single node or
+   * Sentinel) or `Cluster`, or a connected node-redis v5 client (`createClient()` of the `redis` package).
+   */
+  client?: Client;
+  /** A `redis://` or `rediss://` URL: the store opens its own ioredis client and closes it in `close()`. */
   url?: string;
   /** Prepended to every session id to form its key. Default `sess:`, as in connect-redis. */
   prefix?: string;
@@ -43,15 +49,16 @@ return redis.call('PEXPIREAT', KEYS[1], ARGV[1])
  * PEXPIRETIME with its value so the store's clock decides what is live. Bulk calls SCAN every
  * master of a Cluster and send only single-key commands. Needs Redis 7.0 or later.
  */
-export class RedisStore extends SessionStore {
-  readonly client: Redis | Cluster;
+export class RedisStore<Client extends RedisClient = Redis | Cluster> extends SessionStore {
+  readonly client: Client;
+  /** The commands of `client`, in its own words (ioredis or node-redis). */
+  protected readonly commands: RedisCommands;
   private readonly ownsClient: boolean;
   private readonly scanCount: number;
   private readonly matchPattern: string;
-  private readonly onReady = () => this.markAvailable();
-  private readonly onClose = () => this.markUnavailable();
+  private readonly unwatch: () => void;
 
-  constructor(options: RedisStoreOptions) {
+  constructor(options: RedisStoreOptions<Client>) {
     const { client, url, prefix = DEFAULT_PREFIX, scanCount = DEFAULT_SCAN_COUNT } = options ?? {};
     validateIdentifier('redis', 'prefix', prefix, PREFIX_PATTERN, PREFIX_RULE);
     super('redis', options, { keyPrefix: prefix });
@@ -61,30 +68,29 @@ export class RedisStore extends SessionStore {
     this.scanCount = scanCount;
     this.matchPattern = `${escapeGlob(prefix)}*`;
     if ((client === undefined) === (url === undefined)) {
-      throw optionError('redis', 'pass exactly one of client (an ioredis Redis or Cluster) and url');
+      throw optionError('redis', 'pass exactly one of client (an ioredis Redis or Cluster, or a node-redis client) and url');
     }
     if (client !== undefined) {
-      if (typeof client !== 'object' || client === null || typeof (client as Redis).evalsha !== 'function') {
-        throw optionError('redis', 'client must be an ioredis Redis or Cluster');
-      }
-      if (clientKeyPrefixOf(client)) {
-        throw optionError('redis', "the client's keyPrefix is not supported: put it in the store's prefix option instead");
-      }
+      this.commands = commandsOf(client);
       this.client = client;
       this.ownsClient = false;
     } else {
       if (typeof url !== 'string' || !/^rediss?:\/\//.test(url)) {
         throw optionError('redis', 'url must be a redis:// or rediss:// URL');
       }
+      const IORedis = loadIORedis();
       // Commands issued in one tick share one socket write instead of one write each: far cheaper under concurrent requests.
-      this.client = new Redis(url, { enableAutoPipelining: true });
-      this.ownsClient = true;
+      const own = new IORedis(url, { enableAutoPipelining: true });
       // Failures reach callers through each call's error; without a listener ioredis logs every reconnect attempt.
-      this.client.on('error', () => undefined);
+      own.on('error', () => undefined);
+      this.commands = commandsOf(own);
+      this.client = own as RedisClient as Client;
+      this.ownsClient = true;
     }
-    this.client.on('ready', this.onReady);
-    this.client.on('close', this.onClose);
-    this.client.on('end', this.onClose);
+    this.unwatch = this.commands.watch(
+      () => this.markAvailable(),
+      () => this.markUnavailable(),
+    );
   }
 
   /**
@@ -92,13 +98,13 @@ export class RedisStore extends SessionStore {
    * The expiry goes first: a value replaced between the two was written by a set, with a live expiry of its own.
    */
   protected async readRecord(key: string): Promise<StoredSession | null> {
-    const [expiry, payload] = await Promise.all([this.client.pexpiretime(key), this.client.get(key)]).catch(explain);
+    const [expiry, payload] = await this.commands.readWithExpiry(key).catch(explain);
     // -2: no key when the expiry was read, so the session was missing at that instant.
     return payload === null || expiry === -2 ? null : { payload, expiresAt: expiryOf(expiry) };
   }
 
   protected async writeRecord(key: string, payload: string, expiresAt: number): Promise<void> {
-    await this.client.set(key, payload, 'PXAT', Math.ceil(expiresAt));
+    await this.commands.setPxat(key, payload, Math.ceil(expiresAt));
   }
 
   protected async extendRecord(key: string, expiresAt: number, now: number, unlessExpiresAfter: number | undefined): Promise<void> {
@@ -106,7 +112,7 @@ export class RedisStore extends SessionStore {
   }
 
   protected async removeRecord(key: string): Promise<void> {
-    await this.client.del(key);
+    await this.commands.del(key);
   }
 
   protected async *scanRecords(now: number, withPayload: boolean): AsyncIterable<StoredEntry[]> {
@@ -124,28 +130,25 @@ export class RedisStore extends SessionStore {
   protected async *removeAllRecords(): AsyncIterable<number> {
     for (const node of await this.masters()) {
       for await (const keys of this.scanNode(node)) {
-        // One UNLINK per key: a Cluster refuses multi-key commands across hash slots, even on one node.
-        const pipeline = node.pipeline();
-        for (const key of keys) pipeline.unlink(key);
-        checkReplies(await pipeline.exec());
+        await node.unlink(keys);
         yield keys.length;
       }
     }
   }
 
   protected async ping(): Promise<void> {
-    await this.client.ping();
+    await this.commands.ping();
   }
 
   protected async closeBackend(): Promise<void> {
-    this.client.off('ready', this.onReady);
-    this.client.off('close', this.onClose);
-    this.client.off('end', this.onClose);
-    if (!this.ownsClient || this.client.status === 'end') return;
-    if (this.client.status === 'ready') {
-      const ended = new Promise((resolve) => this.client.once('end', resolve));
+    this.unwatch();
+    if (!this.ownsClient) return;
+    const client = this.client as RedisClient as Redis;
+    if (client.status === 'end') return;
+    if (client.status === 'ready') {
+      const ended = new Promise((resolve) => client.once('end', resolve));
       try {
-        await this.client.quit();
+        await client.quit();
         await ended;
         return;
       } catch {
@@ -153,56 +156,40 @@ export class RedisStore extends SessionStore {
       }
     }
     // Also cancels a pending reconnection; ioredis then emits no 'end', so there is nothing to wait for.
-    this.client.disconnect();
+    client.disconnect();
   }
 
   protected isUnavailableError(error: unknown): boolean {
-    const name = (error as { name?: unknown } | null)?.name;
-    if (name === 'MaxRetriesPerRequestError' || name === 'ClusterAllFailedError') return true;
-    const message = error instanceof Error ? error.message : '';
-    return /Stream isn't writeable|None of startup nodes is available|CLUSTERDOWN/.test(message) || super.isUnavailableError(error);
+    return this.commands.isUnavailableError(error) || super.isUnavailableError(error);
   }
 
   /** Every node that holds keys: the client itself, or each master of a Cluster. */
-  private async masters(): Promise<Redis[]> {
-    if (!isCluster(this.client)) return [this.client];
-    // Waits (within the operation's deadline) for a Cluster still discovering its slots.
-    if (this.client.status !== 'ready') await this.client.ping();
-    const masters = this.client.nodes('master');
+  private async masters(): Promise<RedisNode[]> {
+    const masters = await this.commands.masters();
     if (masters.length === 0) throw new SessionStoreError('ERR_SESSION_BACKEND', 'the Cluster knows no master node', { store: 'redis' });
     return masters;
   }
 
-  private async *scanNode(node: Redis): AsyncIterable<string[]> {
+  private async *scanNode(node: RedisNode): AsyncIterable<string[]> {
     let cursor = '0';
     do {
-      const [next, keys] = await node.scan(cursor, 'MATCH', this.matchPattern, 'COUNT', this.scanCount);
+      const [next, keys] = await node.scan(cursor, this.matchPattern, this.scanCount);
       cursor = next;
       if (keys.length > 0) yield keys;
     } while (cursor !== '0');
   }
 
-  /** Fetches the expiry (and value) of keys that SCAN returned from `node`, one pipeline per batch. */
-  private async describe(node: Redis, keys: string[], withPayload: boolean): Promise<StoredEntry[]> {
-    const pipeline = node.pipeline();
+  /** Fetches the expiry (and value) of keys that SCAN returned from `node`, sent together. */
+  private async describe(node: RedisNode, keys: string[], withPayload: boolean): Promise<StoredEntry[]> {
     // The expiry before the value, for the reason readRecord gives.
-    for (const key of keys) {
-      pipeline.pexpiretime(key);
-      if (withPayload) pipeline.get(key);
-    }
-    const replies = checkReplies(await pipeline.exec().catch(explain));
-    const step = withPayload ? 2 : 1;
+    const replies = await node.describe(keys, withPayload).catch(explain);
     const entries: StoredEntry[] = [];
     keys.forEach((key, index) => {
-      const expiry = replies[index * step] as number;
+      const { expiry, payload } = replies[index]!;
       // -2: the key expired or was deleted between SCAN and this read.
       if (expiry === -2) return;
-      if (!withPayload) {
-        entries.push({ key, expiresAt: expiryOf(expiry) });
-        return;
-      }
-      const payload = replies[index * step + 1];
-      if (payload !== null) entries.push({ key, expiresAt: expiryOf(expiry), payload });
+      if (!withPayload) entries.push({ key, expiresAt: expiryOf(expiry) });
+      else if (payload !== null) entries.push({ key, expiresAt: expiryOf(expiry), payload });
     });
     return entries;
   }
@@ -210,25 +197,26 @@ export class RedisStore extends SessionStore {
   /** EVALSHA, loading the script with EVAL on the node that lacks it (a new or restarted server). */
   private async runScript(script: LuaScript, key: string, args: (string | number)[]): Promise<unknown> {
     try {
-      return await this.client.evalsha(script.sha, 1, key, ...args);
+      return await this.commands.evalsha(script.sha, key, args);
     } catch (error) {
       if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) return explain(error);
-      return this.client.eval(script.lua, 1, key, ...args).catch(explain);
+      return this.commands.eval(script.lua, key, args).catch(explain);
     }
+  }
+}
+
+/** Loaded only for `url`: a store on a node-redis client runs without ioredis installed. */
+function loadIORedis(): typeof import('ioredis').Redis {
+  try {
+    return (require('ioredis') as typeof import('ioredis')).Redis;
+  } catch (error) {
+    throw optionError('redis', `the url option opens an ioredis client, and ioredis did not load (${(error as Error).message}): install it, or pass a client`);
   }
 }
 
 /** PEXPIRETIME answers -1 for a key without expiry (one written with connect-redis' disableTTL). */
 function expiryOf(pexpiretime: number): number {
   return pexpiretime === -1 ? Infinity : pexpiretime;
-}
-
-function checkReplies(replies: [Error | null, unknown][] | null): unknown[] {
-  if (replies === null) throw new Error('pipeline was discarded');
-  return replies.map(([error, reply]) => {
-    if (error) explain(error);
-    return reply;
-  });
 }
 
 /** Rethrows `error`, naming the cause when the server is older than Redis 7.0. */
@@ -240,15 +228,6 @@ function explain(error: unknown): never {
     });
   }
   throw error;
-}
-
-function isCluster(client: Redis | Cluster): client is Cluster {
-  return (client as { isCluster?: unknown }).isCluster === true;
-}
-
-function clientKeyPrefixOf(client: Redis | Cluster): unknown {
-  const options = client.options as { keyPrefix?: unknown; redisOptions?: { keyPrefix?: unknown } };
-  return options?.keyPrefix || options?.redisOptions?.keyPrefix;
 }
 
 /** SCAN MATCH treats `* ? [ ] \` as glob syntax; the prefix is matched literally. */

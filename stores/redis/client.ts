@@ -1,0 +1,213 @@
+import type { Cluster, Redis } from 'ioredis';
+import { optionError } from '../../shared';
+
+/**
+ * The part of a node-redis v5 client (`createClient()` of the `redis` package) the store uses,
+ * typed here so that the store loads without that package installed.
+ */
+export interface NodeRedisClient {
+  readonly isOpen: boolean;
+  readonly isReady: boolean;
+  sendCommand(args: string[]): Promise<unknown>;
+  on(event: string, listener: (...args: unknown[]) => void): unknown;
+  off(event: string, listener: (...args: unknown[]) => void): unknown;
+}
+
+/** A client the store accepts: ioredis `Redis` or `Cluster`, or a node-redis v5 client. */
+export type RedisClient = Redis | Cluster | NodeRedisClient;
+
+/** One server that holds keys, for the bulk calls: the client itself, or one master of a Cluster. */
+export interface RedisNode {
+  scan(cursor: string, match: string, count: number): Promise<[cursor: string, keys: string[]]>;
+  /** PEXPIRETIME (and GET) of each key, sent together in that order. */
+  describe(keys: string[], withPayload: boolean): Promise<{ expiry: number; payload: string | null }[]>;
+  /** One UNLINK per key: a Cluster refuses multi-key commands across hash slots, even on one node. */
+  unlink(keys: string[]): Promise<void>;
+}
+
+/** The few commands RedisStore sends, in the words of either client. */
+export interface RedisCommands {
+  /** PEXPIRETIME then GET, sent in the same tick: one round trip. */
+  readWithExpiry(key: string): Promise<[expiry: number, payload: string | null]>;
+  setPxat(key: string, value: string, expiresAt: number): Promise<void>;
+  evalsha(sha: string, key: string, args: (string | number)[]): Promise<unknown>;
+  eval(lua: string, key: string, args: (string | number)[]): Promise<unknown>;
+  del(key: string): Promise<void>;
+  masters(): Promise<RedisNode[]>;
+  ping(): Promise<void>;
+  /** Calls `up` when the client is ready and `down` when it loses its connection; returns the unsubscribe. */
+  watch(up: () => void, down: () => void): () => void;
+  isUnavailableError(error: unknown): boolean;
+}
+
+export function isNodeRedisClient(client: unknown): client is NodeRedisClient {
+  const candidate = client as Partial<NodeRedisClient> | null;
+  return (
+    typeof candidate === 'object' &&
+    candidate !== null &&
+    typeof candidate.isOpen === 'boolean' &&
+    typeof candidate.isReady === 'boolean' &&
+    typeof candidate.sendCommand === 'function' &&
+    typeof candidate.on === 'function'
+  );
+}
+
+function isIORedisClient(client: unknown): client is Redis | Cluster {
+  const candidate = client as { status?: unknown; options?: unknown; evalsha?: unknown } | null;
+  return (
+    typeof candidate === 'object' &&
+    candidate !== null &&
+    typeof candidate.status === 'string' &&
+    typeof candidate.options === 'object' &&
+    typeof candidate.evalsha === 'function'
+  );
+}
+
+/** The commands of `client`, or an options error for anything that is neither client. */
+export function commandsOf(client: unknown): RedisCommands {
+  if (isNodeRedisCluster(client)) throw optionError('redis', 'a node-redis cluster is not supported: use an ioredis Cluster');
+  if (isNodeRedisClient(client)) return nodeRedisCommands(client);
+  if (isIORedisClient(client)) {
+    if (clientKeyPrefixOf(client)) {
+      throw optionError('redis', "the client's keyPrefix is not supported: put it in the store's prefix option instead");
+    }
+    return ioredisCommands(client);
+  }
+  throw optionError('redis', 'client must be an ioredis Redis or Cluster, or a node-redis v5 client');
+}
+
+function ioredisCommands(client: Redis | Cluster): RedisCommands {
+  const nodeOf = (node: Redis): RedisNode => ({
+    scan: (cursor, match, count) => node.scan(cursor, 'MATCH', match, 'COUNT', count),
+    async describe(keys, withPayload) {
+      const pipeline = node.pipeline();
+      for (const key of keys) {
+        pipeline.pexpiretime(key);
+        if (withPayload) pipeline.get(key);
+      }
+      return pairs(checkReplies(await pipeline.exec()), keys.length, withPayload);
+    },
+    async unlink(keys) {
+      const pipeline = node.pipeline();
+      for (const key of keys) pipeline.unlink(key);
+      checkReplies(await pipeline.exec());
+    },
+  });
+  return {
+    readWithExpiry: (key) => Promise.all([client.pexpiretime(key), client.get(key)]),
+    async setPxat(key, value, expiresAt) {
+      await client.set(key, value, 'PXAT', expiresAt);
+    },
+    evalsha: (sha, key, args) => client.evalsha(sha, 1, key, ...args),
+    eval: (lua, key, args) => client.eval(lua, 1, key, ...args),
+    async del(key) {
+      await client.del(key);
+    },
+    async masters() {
+      if (!isCluster(client)) return [nodeOf(client)];
+      // Waits (within the operation's deadline) for a Cluster still discovering its slots.
+      if (client.status !== 'ready') await client.ping();
+      return client.nodes('master').map(nodeOf);
+    },
+    async ping() {
+      await client.ping();
+    },
+    watch(up, down) {
+      client.on('ready', up);
+      client.on('close', down);
+      client.on('end', down);
+      return () => {
+        client.off('ready', up);
+        client.off('close', down);
+        client.off('end', down);
+      };
+    },
+    isUnavailableError(error) {
+      const name = (error as { name?: unknown } | null)?.name;
+      if (name === 'MaxRetriesPerRequestError' || name === 'ClusterAllFailedError') return true;
+      const message = error instanceof Error ? error.message : '';
+      return /Stream isn't writeable|None of startup nodes is available|CLUSTERDOWN/.test(message);
+    },
+  };
+}
+
+/** Every command goes through sendCommand; node-redis writes the commands of one tick together. */
+function nodeRedisCommands(client: NodeRedisClient): RedisCommands {
+  const send = <T>(...args: (string | number)[]) => client.sendCommand(args.map(String)) as Promise<T>;
+  const node: RedisNode = {
+    scan: (cursor, match, count) => send<[string, string[]]>('SCAN', cursor, 'MATCH', match, 'COUNT', count),
+    async describe(keys, withPayload) {
+      const replies = await Promise.all(keys.flatMap((key) => (withPayload ? [send('PEXPIRETIME', key), send('GET', key)] : [send('PEXPIRETIME', key)])));
+      return pairs(replies, keys.length, withPayload);
+    },
+    async unlink(keys) {
+      await Promise.all(keys.map((key) => send('UNLINK', key)));
+    },
+  };
+  return {
+    readWithExpiry: (key) => Promise.all([send<number>('PEXPIRETIME', key), send<string | null>('GET', key)]),
+    async setPxat(key, value, expiresAt) {
+      await send('SET', key, value, 'PXAT', expiresAt);
+    },
+    evalsha: (sha, key, args) => send('EVALSHA', sha, 1, key, ...args),
+    eval: (lua, key, args) => send('EVAL', lua, 1, key, ...args),
+    async del(key) {
+      await send('DEL', key);
+    },
+    masters: async () => [node],
+    async ping() {
+      await send('PING');
+    },
+    watch(up, down) {
+      // Also keeps a socket error from crashing the process while the store uses the client.
+      const onError = () => {
+        if (!client.isReady) down();
+      };
+      client.on('ready', up);
+      client.on('reconnecting', down);
+      client.on('end', down);
+      client.on('error', onError);
+      return () => {
+        client.off('ready', up);
+        client.off('reconnecting', down);
+        client.off('end', down);
+        client.off('error', onError);
+      };
+    },
+    isUnavailableError(error) {
+      const message = error instanceof Error ? error.message : '';
+      return /^(The client is (closed|offline)|Socket closed unexpectedly|Connection timeout)/.test(message);
+    },
+  };
+}
+
+function isNodeRedisCluster(client: unknown): boolean {
+  const candidate = client as { masters?: unknown; sendCommand?: unknown } | null;
+  return typeof candidate === 'object' && candidate !== null && typeof candidate.sendCommand === 'function' && Array.isArray(candidate.masters);
+}
+
+/** Pairs the replies of `describe`: one expiry per key, followed by its value when asked for. */
+function pairs(replies: unknown[], count: number, withPayload: boolean): { expiry: number; payload: string | null }[] {
+  const step = withPayload ? 2 : 1;
+  return Array.from({ length: count }, (_, index) => ({
+    expiry: replies[index * step] as number,
+    payload: withPayload ? (replies[index * step + 1] as string | null) : null,
+  }));
+}
+
+function checkReplies(replies: [Error | null, unknown][] | null): unknown[] {
+  if (replies === null) throw new Error('pipeline was discarded');
+  return replies.map(([error, reply]) => {
+    if (error) throw error;
+    return reply;
+  });
+}
+
+export function isCluster(client: Redis | Cluster): client is Cluster {
+  return (client as { isCluster?: unknown }).isCluster === true;
+}
+
+function clientKeyPrefixOf(client: Redis | Cluster): unknown {
+  const options = client.options as { keyPrefix?: unknown; redisOptions?: { keyPrefix?: unknown } };
+  return options?.keyPrefix || options?.redisOptions?.keyPrefix;
+}
