@@ -91,6 +91,12 @@ describe('session-stores-conformance CLI', () => {
     expect(JSON.parse(readFileSync(json, 'utf8'))).toMatchObject({ ok: false, crash: expect.stringContaining('crashed while reading') });
   }, 60_000);
 
+  it('fails a recommended case during which the store crashes the process', async () => {
+    const { code, stdout } = await runCli(path.join(FIXTURES, 'crashing-store.js'), '--filter', 'get-missing-calls-back-null');
+    expect(code).toBe(1);
+    expect(rowOf(stdout, 'get-missing-calls-back-null')).toMatch(/ FAIL .*uncaughtException: Error: crashed while reading/);
+  }, 60_000);
+
   it('runs only the cases --filter selects, by substring or glob', async () => {
     const json = path.join(workDir, 'filtered.json');
     const { code } = await runCli(path.join(FIXTURES, 'memory-store.ts'), '--filter', 'get-missing', '--filter', 'destroy-is-*', '--json', json);

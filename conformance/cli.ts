@@ -4,10 +4,10 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Store } from 'express-session';
-import { cases as allCases } from './cases';
+import { withDeadline } from './context';
 import { breaksRun, runCases, selectCases } from './core';
 import { jsonReport, markdownReport, summaryLine, tableHeader, tableRow, tally, type RunInfo } from './report/format';
-import type { CaseResult, ConformanceCase, ConformanceConfig, StoreFactory, StoreMethod, StoreSupport } from './types';
+import type { CaseResult, ConformanceConfig, StoreFactory, StoreMethod, StoreSupport } from './types';
 
 const USAGE = `Usage: session-stores-conformance <store-module> [options]
 
@@ -45,15 +45,6 @@ Exit status: 0 when every case passes, is skipped or warns; 1 when a case fails;
 const TEARDOWN_DEADLINE_MS = 15_000;
 /** How long the runner's own cleanup may take once a crash stopped the run. */
 const STOP_DEADLINE_MS = 15_000;
-
-/**
- * The suite's cases with the error cases last: they feed the store corrupt data and bad
- * arguments, and a store that crashes there may leave state no real app would carry on with.
- */
-export const CLI_CASES: readonly ConformanceCase[] = [
-  ...allCases.filter((c) => c.group !== 'errors'),
-  ...allCases.filter((c) => c.group === 'errors'),
-];
 
 class CrashStop extends Error {}
 
@@ -211,7 +202,7 @@ export async function runCli(options: CliOptions, out: (line: string) => void = 
     ...(mod.knownFailures && { knownFailures: mod.knownFailures }),
     ...(mod.methods && { methods: mod.methods }),
   };
-  const selected = selectCases(config, CLI_CASES);
+  const selected = selectCases(config);
   if (selected.length === 0) throw new UsageError(`no case matches --filter ${options.filters.join(',')}`);
   const idWidth = Math.max(4, ...selected.map((c) => c.id.length));
 
@@ -236,8 +227,8 @@ export async function runCli(options: CliOptions, out: (line: string) => void = 
   const startedAt = new Date();
   const started = performance.now();
   const results: CaseResult[] = [];
-  // The runner's deadlines do not hold the process open: without this, a store that never calls back
-  // and holds no socket would let the process end mid-run, silently and with status 0.
+  // A factory that never settles and holds no handle (making the store is not under a deadline) would
+  // otherwise let the process end mid-run, silently and with status 0.
   const keepAlive = setInterval(() => undefined, 60_000);
   let requested: CrashStop | undefined;
   let signalStop: (stop: CrashStop) => void = () => undefined;
@@ -252,7 +243,7 @@ export async function runCli(options: CliOptions, out: (line: string) => void = 
     }
   };
   try {
-    const run = runCases(config, { cases: CLI_CASES, onResult }).then(
+    const run = runCases(config, { onResult }).then(
       () => undefined,
       (error: unknown) => {
         // After a stop, the runner's cleanup may fail on the crashed store too: the stop is what happened.
@@ -325,16 +316,8 @@ function packageVersion(): string {
   return 'unknown';
 }
 
-function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
-}
-
 function listCases(out: (line: string) => void): void {
-  const cases = selectCases({ name: 'list', makeStore: () => undefined as unknown as Store, http: true }, CLI_CASES);
+  const cases = selectCases({ name: 'list', makeStore: () => undefined as unknown as Store, http: true });
   const idWidth = Math.max(...cases.map((c) => c.id.length));
   for (const c of cases) out(`${c.id.padEnd(idWidth)}  ${c.level.padEnd(11)}  ${c.rule}`);
 }

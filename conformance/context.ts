@@ -30,11 +30,14 @@ export class FakeClock implements SuiteClock {
 
 export class RealClock implements SuiteClock {
   readonly injectable = false;
-  readonly unit = 250;
+  readonly unit = 1000;
+  /** The ms asked to wait so far: a case that took much longer was held up, and its timing is off. */
+  advanced = 0;
 
   now = (): number => Date.now();
 
   advance(ms: number): Promise<void> {
+    this.advanced += Math.max(0, ms);
     return new Promise((resolve) => setTimeout(resolve, ms));
   }
 }
@@ -97,11 +100,27 @@ export class ConformanceRun {
   async dispose(store: Store): Promise<void> {
     const release = this.config.disposeStore
       ? () => this.config.disposeStore!(store)
-      : () => {
-          const close = (store as { close?: unknown }).close;
-          return typeof close === 'function' ? callMaybeCallback(store, 'close') : undefined;
-        };
+      : () => (typeof (store as { close?: unknown }).close === 'function' ? closeStore(store) : undefined);
     await withDeadline(Promise.resolve().then(release), DISPOSE_TIMEOUT_MS, 'releasing the store');
+  }
+
+  /**
+   * Uses a store of the run's namespace once, so a store that sets itself up on first use (creating
+   * its table, say) has done so before cases share that namespace at once. Errors are the cases' to find.
+   */
+  async warmUp(): Promise<void> {
+    try {
+      const made = Promise.resolve().then(() => this.config.makeStore(this.factoryOptions(new RealClock(), {})));
+      const store = await withDeadline(made, DISPOSE_TIMEOUT_MS, 'making a store');
+      try {
+        const sid = `warm-up-${randomBytes(8).toString('hex')}`;
+        await withDeadline(callMaybeCallback(store, 'get', sid), DISPOSE_TIMEOUT_MS, 'get()');
+      } finally {
+        await this.dispose(store);
+      }
+    } catch {
+      // The cases report what is wrong with the store.
+    }
   }
 
   /** Empties this run's namespace (only when namespaces isolate it, so nothing else is touched) and runs the teardown. */
@@ -163,16 +182,14 @@ export class Context implements CaseContext {
     const expiresAt = shape.expiresAt === undefined ? this.clock.now() + HOUR_MS : shape.expiresAt;
     const originalMaxAge =
       shape.originalMaxAge !== undefined ? shape.originalMaxAge : expiresAt === null ? null : expiresAt - this.clock.now();
-    return {
-      cookie: {
-        originalMaxAge,
-        expires: expiresAt === null ? null : new Date(expiresAt),
-        secure: false,
-        httpOnly: true,
-        path: '/',
-      },
-      ...data,
-    } as unknown as StoreSession;
+    const expires = expiresAt === null ? null : new Date(expiresAt);
+    const Cookie = expressSessionCookie();
+    if (!Cookie) return { cookie: { originalMaxAge, expires, secure: false, httpOnly: true, path: '/' }, ...data } as unknown as StoreSession;
+    const cookie = new Cookie({ secure: false, httpOnly: true, path: '/' });
+    // The expires setter derives originalMaxAge from the wall clock; the suite's clock decides it instead.
+    cookie.expires = expires;
+    cookie.originalMaxAge = originalMaxAge;
+    return { cookie, ...data } as unknown as StoreSession;
   }
 
   call<T = unknown>(store: Store, method: string, ...args: unknown[]): Promise<T> {
@@ -193,6 +210,47 @@ export class Context implements CaseContext {
       await this.run.dispose(store).catch(() => undefined);
     }
   }
+}
+
+/** express-session's Cookie: what it hands a store, with the `maxAge` getter (ms left) some stores read. */
+export type ExpressSessionCookie = new (options?: Record<string, unknown>) => Record<string, unknown> & {
+  expires: Date | null;
+  originalMaxAge: number | null;
+};
+
+let cookieClass: ExpressSessionCookie | null | undefined;
+
+/** express-session's Cookie class, loaded on first use; null where express-session does not expose it. */
+export function expressSessionCookie(): ExpressSessionCookie | null {
+  if (cookieClass === undefined) {
+    try {
+      cookieClass = require('express-session/session/cookie') as ExpressSessionCookie;
+    } catch {
+      cookieClass = null;
+    }
+  }
+  return cookieClass;
+}
+
+export function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return value !== null && typeof value === 'object' && typeof (value as { then?: unknown }).then === 'function';
+}
+
+/**
+ * Closes a store however its close() works: a returned promise, a callback, or synchronously.
+ * Rejects when the store has no close().
+ */
+export async function closeStore(store: Store): Promise<void> {
+  const close = (store as unknown as { close?: (...args: unknown[]) => unknown }).close;
+  if (typeof close !== 'function') throw new Error('the store has no close() method');
+  let done: (error?: unknown) => void = () => undefined;
+  const viaCallback = new Promise<void>((resolve, reject) => (done = (error) => (error ? reject(error) : resolve())));
+  const returned = close.call(store, (error: unknown) => done(error));
+  if (isThenable(returned)) {
+    await returned;
+    return;
+  }
+  if (close.length >= 1) await viaCallback;
 }
 
 /** Calls a store method in callback form and settles with the first callback; a synchronous throw rejects. */
@@ -233,8 +291,8 @@ export function describeError(error: unknown): string {
 export function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
+    // Left ref'd: a caller's process must not exit while a case it awaits has not finished.
     timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms);
-    timer.unref();
   });
   return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
 }

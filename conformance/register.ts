@@ -1,6 +1,5 @@
-import { CASE_DEADLINE_MS, breaksRun, describeResult, runCase, selectCases, skipReason } from './core';
-import { ConformanceRun, RealClock, methodsOf } from './context';
-import { isThenable } from './cases/support';
+import { CASE_DEADLINE_MS, CaseSchedule, breaksRun, describeResult, selectCases, skipReason } from './core';
+import { ConformanceRun, RealClock, isThenable, methodsOf } from './context';
 import type { CaseGroup, CaseResult, ConformanceCase, ConformanceConfig, StoreMethod } from './types';
 
 /** What an adapter maps onto its test runner. */
@@ -24,10 +23,10 @@ const GROUP_TITLES: Record<CaseGroup, string> = {
   bulk: 'bulk methods',
   namespaces: 'namespaces',
   ids: 'session ids',
-  errors: 'errors',
   callbacks: 'callbacks and promises',
   lifecycle: 'lifecycle',
   http: 'through express-session',
+  errors: 'errors',
 };
 
 export function titleOf(c: ConformanceCase): string {
@@ -68,6 +67,8 @@ export function registerConformance(config: ConformanceConfig, api: TestApi): vo
   api.describe(`${config.name} conformance`, () => {
     const methods = methodsAtRegistration(run, api);
     const selected = selectCases(config);
+    const runnable = selected.filter((c) => !skipReason(c, config, methods));
+    const schedule = new CaseSchedule(run, runnable);
     for (const group of Object.keys(GROUP_TITLES) as CaseGroup[]) {
       const inGroup = selected.filter((c) => c.group === group);
       if (inGroup.length === 0) continue;
@@ -81,7 +82,7 @@ export function registerConformance(config: ConformanceConfig, api: TestApi): vo
           api.test(
             titleOf(c),
             async (skip) => {
-              const result = await runCase(c, run);
+              const result = await schedule.result(c);
               results.push(result);
               if (breaksRun(result)) throw new Error(describeResult(result));
               if (result.status === 'skip') skip(result.reason ?? 'skipped');

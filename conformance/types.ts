@@ -89,6 +89,7 @@ export type Capability =
   | 'touchAfter'
   | 'disableTouch'
   | 'injectableClock'
+  | 'realClock'
   | 'writeRaw'
   | 'factoryModule';
 
@@ -121,8 +122,9 @@ export interface SuiteClock {
   /** Moves the fake clock, or sleeps on the real one. */
   advance(ms: number): Promise<void>;
   /**
-   * A duration that expiry cases count in: a minute on the fake clock, a quarter second on the
-   * real one, so a case reads the same and stays short under either.
+   * A duration that expiry cases count in: a minute on the fake clock, a second on the real one.
+   * Cases look at a session at least 1.5 units before or after its expiry, so a store that keeps
+   * expiry in whole seconds (Redis EX, SQLite datetime()) is judged fairly on the wall clock.
    */
   readonly unit: number;
 }
@@ -167,6 +169,11 @@ export interface ConformanceCase {
   level: CaseLevel;
   /** What the store or config must offer; without it the case is skipped and says why. */
   needs: Capability[];
+  /**
+   * The case spends its time waiting on the clock. On the real clock such cases run alongside
+   * each other, so a run lasts about as long as its longest wait rather than the sum of them.
+   */
+  waits?: boolean;
   run(ctx: CaseContext): Promise<void>;
 }
 

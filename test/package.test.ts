@@ -109,7 +109,7 @@ const ENTRIES: Entry[] = [
   { specifier: 'session-stores/redis', source: 'stores/redis/index.ts', exports: ['RedisStore'] },
   { specifier: 'session-stores/postgres', source: 'stores/postgres/index.ts', exports: ['PostgresStore'] },
   { specifier: 'session-stores/mongo', source: 'stores/mongo/index.ts', exports: ['MongoStore'] },
-  { specifier: 'session-stores/conformance', source: 'conformance/index.ts', exports: ['registerConformance', 'runCases'] },
+  { specifier: 'session-stores/conformance', source: 'conformance/index.ts', exports: ['runConformance', 'registerConformance', 'runCases'] },
   { specifier: 'session-stores/conformance/jest', source: 'conformance/jest.ts', exports: ['runConformance'], runner: RUNNERS.jest },
   {
     specifier: 'session-stores/conformance/vitest',

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import type { Store } from 'express-session';
 import { isError } from '../context';
 import type { CaseContext, ConformanceCase } from '../types';
-import { assertNoProblems, observeCallback, onceProblems, preview } from './support';
+import { assertNoProblems, entriesOfAll, holdsMarker, observeCallback, onceProblems, preview } from './support';
 
 const SECRET = 'TOPSECRET-c0ffee';
 
@@ -32,13 +32,21 @@ function mentionsSecret(error: unknown): boolean {
   return parts.some((part) => part.includes(SECRET) || part.includes('c0ffee'));
 }
 
+/** What express-session can load: no session at all, or an object with a cookie (its createSession reads sess.cookie). */
+function loadable(value: unknown): boolean {
+  if (value === null || value === undefined) return true;
+  if (typeof value !== 'object' || Array.isArray(value)) return false;
+  const cookie = (value as { cookie?: unknown }).cookie;
+  return cookie !== null && typeof cookie === 'object';
+}
+
 export const errorCases: ConformanceCase[] = [
   {
-    id: 'corrupt-data-calls-back-an-error',
+    id: 'corrupt-data-is-never-returned-as-a-session',
     group: 'errors',
     level: 'required',
     needs: ['writeRaw'],
-    rule: 'get() of a stored record that is not a session (bad JSON, null, array, string, no cookie) calls back an Error once, never a session and never a synchronous throw.',
+    rule: 'get() of a stored record that is not a session (bad JSON, null, array, string, no cookie) calls back exactly once, never with a value lacking a cookie (which express-session cannot load), and never throws or crashes the process.',
     async run(ctx) {
       const store = await ctx.store();
       const problems: string[] = [];
@@ -46,8 +54,30 @@ export const errorCases: ConformanceCase[] = [
         const sid = await writeCorrupt(ctx, store, text);
         const observed = await observeCallback((callback) => store.get(sid, callback));
         const once = onceProblems('get()', observed);
-        if (once.length > 0) problems.push(`${label}: ${once.join(', ')}`);
-        else if (!isError(observed.args[0]![0])) {
+        if (once.length > 0) {
+          problems.push(`${label}: ${once.join(', ')}`);
+          continue;
+        }
+        const [error, value] = observed.args[0]!;
+        if (!error && !loadable(value)) problems.push(`${label}: called back ${preview(value)} as the session`);
+      }
+      assertNoProblems(problems);
+    },
+  },
+  {
+    id: 'corrupt-data-calls-back-an-error',
+    group: 'errors',
+    level: 'recommended',
+    needs: ['writeRaw'],
+    rule: 'get() of a stored record that is not a session (bad JSON, null, array, string, no cookie) calls back an Error, so the app learns of it, rather than no session.',
+    async run(ctx) {
+      const store = await ctx.store();
+      const problems: string[] = [];
+      for (const [label, text] of CORRUPT_PAYLOADS) {
+        const sid = await writeCorrupt(ctx, store, text);
+        const observed = await observeCallback((callback) => store.get(sid, callback));
+        if (observed.threw !== undefined || observed.calls === 0) continue;
+        if (!isError(observed.args[0]![0])) {
           problems.push(`${label}: called back (${preview(observed.args[0]![0])}, ${preview(observed.args[0]![1])}) instead of an Error`);
         }
       }
@@ -93,7 +123,10 @@ export const errorCases: ConformanceCase[] = [
       assertNoProblems(onceProblems('all()', observed));
       const [error, all] = observed.args[0]!;
       if (error) assert.ok(!mentionsSecret(error), `the error quotes the stored data (${preview((error as Error).message)})`);
-      else assert.ok(!(sid in (all as object)), 'all() returned the corrupt record');
+      else {
+        const returned = holdsMarker(entriesOfAll(all), SECRET) || (!Array.isArray(all) && sid in (all as object));
+        assert.ok(!returned, 'all() returned the corrupt record');
+      }
     },
   },
   {

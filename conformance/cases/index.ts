@@ -9,15 +9,18 @@ import { idCases } from './ids';
 import { lifecycleCases } from './lifecycle';
 import { touchCases } from './touch';
 
-/** Every case of the suite, store-level first and HTTP last, in the order they run. */
+/**
+ * Every case of the suite in the order they run: store-level, then HTTP, then errors, which feed the
+ * store corrupt data and bad arguments and may leave it in a state no live app would carry on with.
+ */
 export const cases: readonly ConformanceCase[] = [
   ...basicCases,
   ...expiryCases,
   ...touchCases,
   ...bulkCases,
   ...idCases,
-  ...errorCases,
   ...callbackCases,
   ...lifecycleCases,
   ...httpCases,
+  ...errorCases,
 ];

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import type { Store } from 'express-session';
-import { describeError } from '../context';
+import { describeError, isThenable } from '../context';
+
+export { closeStore, isThenable } from '../context';
 
 /** The JSON form of a value: what any store that serializes sessions gives back. */
 export function plain<T>(value: T): unknown {
@@ -38,13 +40,33 @@ export function assertPresent(value: unknown, what: string): void {
   assert.ok(value !== null && value !== undefined, `${what}: expected a session, got ${preview(value)}`);
 }
 
+/**
+ * The entries all() called back, in either shape express-session allows: an object keyed by sid
+ * (its MemoryStore) or an array (its README).
+ */
+export function entriesOfAll(value: unknown): unknown[] {
+  if (Array.isArray(value)) return value;
+  assert.ok(
+    value !== null && typeof value === 'object' && !(value instanceof Map),
+    `all() called back ${preview(value)}, neither an array nor an object keyed by sid`,
+  );
+  return Object.values(value);
+}
+
+/** Whether an entry carries `marker` anywhere in its data, whatever form the store gives entries in. */
+export function holdsMarker(entries: readonly unknown[], marker: string): boolean {
+  return entries.some((entry) => {
+    try {
+      return (JSON.stringify(entry) ?? String(entry)).includes(marker);
+    } catch {
+      return String(entry).includes(marker);
+    }
+  });
+}
+
 /** Fails with every problem found, one sentence each. */
 export function assertNoProblems(problems: string[]): void {
   if (problems.length > 0) assert.fail(problems.join('; '));
-}
-
-export function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return value !== null && typeof value === 'object' && typeof (value as { then?: unknown }).then === 'function';
 }
 
 export function sleep(ms: number): Promise<void> {
@@ -96,23 +118,6 @@ export function onceProblems(call: string, observation: CallbackObservation): st
   if (observation.calls === 0) return [`${call} never called back (waited ${FIRST_CALL_TIMEOUT_MS} ms)`];
   if (observation.calls > 1) return [`${call} called back ${observation.calls} times`];
   return [];
-}
-
-/**
- * Closes a store however its close() works: a returned promise, a callback, or synchronously.
- * Rejects when the store has no close().
- */
-export async function closeStore(store: Store): Promise<void> {
-  const close = (store as unknown as { close?: (...args: unknown[]) => unknown }).close;
-  if (typeof close !== 'function') throw new Error('the store has no close() method');
-  let done: (error?: unknown) => void = () => undefined;
-  const viaCallback = new Promise<void>((resolve, reject) => (done = (error) => (error ? reject(error) : resolve())));
-  const returned = close.call(store, (error: unknown) => done(error));
-  if (isThenable(returned)) {
-    await returned;
-    return;
-  }
-  if (close.length >= 1) await viaCallback;
 }
 
 /** Calls a method without a callback and awaits the promise it must return. */

@@ -8,16 +8,18 @@ export const touchCases: ConformanceCase[] = [
     group: 'touch',
     level: 'required',
     needs: ['touch'],
+    waits: true,
     rule: 'After touch() with a later cookie.expires, the session outlives its original expiry with its data intact.',
     async run(ctx) {
       const { unit } = ctx.clock;
       const store = await ctx.store();
       const sid = ctx.sid();
-      const stored = ctx.session({ user: 'ana' }, { expiresAt: ctx.clock.now() + 2 * unit });
+      const start = ctx.clock.now();
+      const stored = ctx.session({ user: 'ana' }, { expiresAt: start + 2 * unit });
       await ctx.call(store, 'set', sid, stored);
-      await ctx.clock.advance(1.5 * unit);
-      await ctx.call(store, 'touch', sid, ctx.session({ user: 'ana' }, { expiresAt: ctx.clock.now() + 2 * unit }));
-      await ctx.clock.advance(0.75 * unit);
+      await ctx.clock.advance(0.5 * unit);
+      await ctx.call(store, 'touch', sid, ctx.session({ user: 'ana' }, { expiresAt: start + 5 * unit }));
+      await ctx.clock.advance(3 * unit);
       const got = await ctx.call(store, 'get', sid);
       assertPresent(got, 'get() after the original expiry of a touched session');
       assert.deepEqual(dataOf(got), dataOf(stored), 'touch() changed the session data');
@@ -28,16 +30,17 @@ export const touchCases: ConformanceCase[] = [
     group: 'touch',
     level: 'required',
     needs: ['touch', 'ttl'],
+    waits: true,
     rule: 'touch() of a session without cookie.expires restarts its ttl.',
     async run(ctx) {
       const { unit } = ctx.clock;
-      const store = await ctx.store({ ttl: 2 * unit });
+      const store = await ctx.store({ ttl: 5 * unit });
       const sid = ctx.sid();
       const stored = ctx.session({ user: 'ana' }, { expiresAt: null });
       await ctx.call(store, 'set', sid, stored);
-      await ctx.clock.advance(1.5 * unit);
+      await ctx.clock.advance(3 * unit);
       await ctx.call(store, 'touch', sid, stored);
-      await ctx.clock.advance(0.75 * unit);
+      await ctx.clock.advance(3.5 * unit);
       assertPresent(await ctx.call(store, 'get', sid), 'get() after the original ttl of a touched session');
     },
   },
@@ -94,13 +97,14 @@ export const touchCases: ConformanceCase[] = [
     group: 'touch',
     level: 'required',
     needs: ['touch'],
+    waits: true,
     rule: 'touch() of a session whose expiry has passed does not bring it back, even with a later cookie.expires.',
     async run(ctx) {
       const { unit } = ctx.clock;
       const store = await ctx.store();
       const sid = ctx.sid();
       await ctx.call(store, 'set', sid, ctx.session({ user: 'ana' }, { expiresAt: ctx.clock.now() + unit }));
-      await ctx.clock.advance(1.5 * unit);
+      await ctx.clock.advance(2.5 * unit);
       await ctx.call(store, 'touch', sid, ctx.session({ user: 'ana' }, { expiresAt: ctx.clock.now() + 10 * unit }));
       assertMissing(await ctx.call(store, 'get', sid), 'get() after touch() of an expired session');
     },
@@ -110,16 +114,17 @@ export const touchCases: ConformanceCase[] = [
     group: 'touch',
     level: 'required',
     needs: ['touch', 'touchAfter'],
+    waits: true,
     rule: 'With touchAfter, a touch() that would move the stored expiry by less than touchAfter is not written.',
     async run(ctx) {
       const { unit } = ctx.clock;
-      const store = await ctx.store({ touchAfter: 2 * unit });
+      const store = await ctx.store({ touchAfter: 4 * unit });
       const sid = ctx.sid();
       const start = ctx.clock.now();
-      await ctx.call(store, 'set', sid, ctx.session({}, { expiresAt: start + 4 * unit }));
-      await ctx.clock.advance(unit);
+      await ctx.call(store, 'set', sid, ctx.session({}, { expiresAt: start + 2 * unit }));
+      await ctx.clock.advance(0.5 * unit);
       await ctx.call(store, 'touch', sid, ctx.session({}, { expiresAt: start + 5 * unit }));
-      await ctx.clock.advance(3.5 * unit);
+      await ctx.clock.advance(3 * unit);
       assertMissing(await ctx.call(store, 'get', sid), 'get() past the original expiry (the skipped touch moved it)');
     },
   },
@@ -128,16 +133,17 @@ export const touchCases: ConformanceCase[] = [
     group: 'touch',
     level: 'required',
     needs: ['touch', 'touchAfter'],
+    waits: true,
     rule: 'With touchAfter, a touch() that moves the stored expiry by touchAfter or more is written.',
     async run(ctx) {
       const { unit } = ctx.clock;
       const store = await ctx.store({ touchAfter: 2 * unit });
       const sid = ctx.sid();
       const start = ctx.clock.now();
-      await ctx.call(store, 'set', sid, ctx.session({}, { expiresAt: start + 4 * unit }));
-      await ctx.clock.advance(2.5 * unit);
-      await ctx.call(store, 'touch', sid, ctx.session({}, { expiresAt: start + 6.5 * unit }));
-      await ctx.clock.advance(2 * unit);
+      await ctx.call(store, 'set', sid, ctx.session({}, { expiresAt: start + 2 * unit }));
+      await ctx.clock.advance(0.5 * unit);
+      await ctx.call(store, 'touch', sid, ctx.session({}, { expiresAt: start + 5 * unit }));
+      await ctx.clock.advance(3 * unit);
       assertPresent(await ctx.call(store, 'get', sid), 'get() past the original expiry of a touched session');
     },
   },
@@ -146,15 +152,17 @@ export const touchCases: ConformanceCase[] = [
     group: 'touch',
     level: 'required',
     needs: ['touch', 'disableTouch'],
+    waits: true,
     rule: 'With disableTouch, touch() leaves the stored expiry where it was.',
     async run(ctx) {
       const { unit } = ctx.clock;
       const store = await ctx.store({ disableTouch: true });
       const sid = ctx.sid();
-      await ctx.call(store, 'set', sid, ctx.session({}, { expiresAt: ctx.clock.now() + 2 * unit }));
-      await ctx.clock.advance(unit);
-      await ctx.call(store, 'touch', sid, ctx.session({}, { expiresAt: ctx.clock.now() + 4 * unit }));
-      await ctx.clock.advance(1.5 * unit);
+      const start = ctx.clock.now();
+      await ctx.call(store, 'set', sid, ctx.session({}, { expiresAt: start + 2 * unit }));
+      await ctx.clock.advance(0.5 * unit);
+      await ctx.call(store, 'touch', sid, ctx.session({}, { expiresAt: start + 5 * unit }));
+      await ctx.clock.advance(3 * unit);
       assertMissing(await ctx.call(store, 'get', sid), 'get() past the original expiry (touch() extended it)');
     },
   },

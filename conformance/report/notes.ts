@@ -1,8 +1,8 @@
 /**
  * Every failure the suite reports for a third-party store, checked by hand against the store's
  * source and reproduced outside the suite (conformance/report/repro.ts, waits of whole seconds):
- * either what a user of that store would see, or why it is not a misbehaviour of the store.
- * The generator fails (exit 1) on a failure missing here, and on a note whose case no longer fails.
+ * what a user of that store would see. The generator fails (exit 1) on a failure missing here,
+ * and on a note whose case no longer fails.
  */
 export interface FailureNote {
   /** What a user of the store would see, in one sentence. */
@@ -14,10 +14,10 @@ export interface FailureNote {
 /** Keyed by the store module's file name under stores/, then by case id. */
 export const verifiedFailures: Record<string, Record<string, FailureNote>> = {
   'express-session-memory': {
-    'corrupt-data-calls-back-an-error': {
+    'corrupt-data-is-never-returned-as-a-session': {
       impact:
-        'a stored session that is not valid JSON (or is JSON null) makes get() throw synchronously inside the session middleware, so every request carrying that cookie answers 500 until the cookie is dropped',
-      source: 'express-session/session/memory.js getSession: JSON.parse(sess) and sess.cookie read outside any try',
+        'a stored session that is not valid JSON or is JSON null makes get() throw synchronously inside the session middleware, and one that is JSON but not a session reaches express-session: either way every request carrying that cookie answers 500 until the cookie is dropped',
+      source: 'express-session/session/memory.js getSession: JSON.parse(sess) and sess.cookie read outside any try, the parsed value returned unchecked',
     },
   },
   memorystore: {
@@ -33,14 +33,14 @@ export const verifiedFailures: Record<string, Record<string, FailureNote>> = {
       impact: 'length() counts expired sessions until the next checkPeriod prune (reproduced: 2 with one of them expired 2.5 s earlier)',
       source: 'memorystore/lib/memorystore.js length: lru-cache itemCount, which includes stale entries',
     },
-    'corrupt-data-calls-back-an-error': {
+    'corrupt-data-is-never-returned-as-a-session': {
       impact:
         'a stored value that is valid JSON but not a session (a string, an array, an object without cookie) is handed to express-session, which answers 500 to every request carrying that cookie',
       source: 'memorystore/lib/memorystore.js get: the parsed value is passed on unchecked',
     },
   },
   'connect-redis': {
-    'corrupt-data-calls-back-an-error': {
+    'corrupt-data-is-never-returned-as-a-session': {
       impact:
         'a value under the prefix that is valid JSON but not a session (a string, an array, an object without cookie) is handed to express-session, which answers 500 to every request carrying that cookie',
       source: 'connect-redis/dist/connect-redis.js get: serializer.parse(data) is passed on unchecked',
@@ -62,11 +62,7 @@ export const verifiedFailures: Record<string, Record<string, FailureNote>> = {
       impact: 'length() counts expired sessions until the 15-minute cleanup deletes them (reproduced: 2 with one expired 2.5 s earlier)',
       source: 'better-sqlite3-session-store/src/index.js length: SELECT COUNT(*) FROM sessions, no expiry condition',
     },
-    'all-returns-sessions-keyed-by-sid': {
-      impact: 'all() hands back raw rows ({ sid, sess, expire }) with the session as unparsed JSON text, not sessions',
-      source: 'better-sqlite3-session-store/src/index.js all: the rows of SELECT * are passed on as they are',
-    },
-    'corrupt-data-calls-back-an-error': {
+    'corrupt-data-is-never-returned-as-a-session': {
       impact:
         'a row that is not valid JSON makes get() throw synchronously inside the session middleware, and one that is JSON but not a session reaches express-session: either way every request with that cookie answers 500',
       source: 'better-sqlite3-session-store/src/index.js get: cb(null, JSON.parse(res.sess)) outside the try',
@@ -81,7 +77,7 @@ export const verifiedFailures: Record<string, Record<string, FailureNote>> = {
       impact: 'length() counts expired sessions until the once-a-day cleanup deletes them (reproduced: 2 with one expired 2.5 s earlier)',
       source: 'connect-sqlite3/lib/connect-sqlite3.js length: SELECT COUNT(*), no expiry condition; dbCleanup runs every oneDay',
     },
-    'corrupt-data-calls-back-an-error': {
+    'corrupt-data-is-never-returned-as-a-session': {
       impact:
         'a row that is not valid JSON crashes the process: JSON.parse throws an uncaught SyntaxError inside the sqlite3 callback and get() never calls back (the database connection stays wedged if the crash is caught)',
       source: 'connect-sqlite3/lib/connect-sqlite3.js get: fn(null, JSON.parse(row.sess)) inside the db.get callback, no try',
@@ -92,7 +88,7 @@ export const verifiedFailures: Record<string, Record<string, FailureNote>> = {
       impact: 'length() counts expired sessions until the next 60-second cleanup (reproduced: 2 with one expired 2.5 s earlier)',
       source: 'connect-session-knex/dist/index.js length: count(sid) from the table, no expiry condition',
     },
-    'corrupt-data-calls-back-an-error': {
+    'corrupt-data-is-never-returned-as-a-session': {
       impact:
         'a row that is not valid JSON crashes the process on Node 15+: get() calls back the error and also rethrows it from an async method whose promise express-session ignores (an unhandled rejection); a row that is JSON but not a session answers 500',
       source: 'connect-session-knex/dist/index.js get: catch (err) { callback?.(err); throw err; }',
@@ -100,63 +96,8 @@ export const verifiedFailures: Record<string, Record<string, FailureNote>> = {
   },
 };
 
-/** Reasons a reported failure is the suite's doing, not the store's (see the requests on the suite). */
-const SECONDS =
-  'the store keeps expiry in whole seconds, so a session lives up to 1 s past (or, truncated, ends up to 1 s before) its cookie; the suite waits only 0.25 s units on the wall clock. Reproduced: never more than 1 s off. Only expiry-is-exact-to-the-millisecond (a warning) should report this';
-const TTL_SECONDS = 'the store takes ttl in whole seconds; the suite asked for a ttl of a fraction of a second, which the factory can only round up';
-const ALL_ARRAY =
-  'express-session documents all() as calling back "an array" of sessions, which the store does; only its own MemoryStore returns an object keyed by sid, so this shape can only be a warning';
-
-/** Failures reported by the suite that are not misbehaviours of the store, with why; `*` for any store. */
-export const suiteArtifacts: Record<string, Record<string, string>> = {
-  '*': {
-    'http-original-max-age-survives-reload':
-      'express-session itself sets originalMaxAge to expires minus Date.now() when it makes the cookie, so a millisecond tick in between gives 3599999 for 3600000, with any store (express-session/session/cookie.js: set expires)',
-  },
-  'connect-redis': {
-    'expired-session-not-returned-by-get': SECONDS,
-    'ttl-applies-to-cookies-without-expires': TTL_SECONDS,
-    'cookie-expires-wins-over-a-longer-ttl': SECONDS,
-    'expired-sessions-not-in-all': `${ALL_ARRAY} (reproduced: the expired session is left out)`,
-    'expired-sessions-not-counted-by-length': SECONDS,
-    'touch-never-resurrects-an-expired-session': SECONDS,
-    'disable-touch-makes-touch-a-no-op': SECONDS,
-    'all-returns-sessions-keyed-by-sid': ALL_ARRAY,
-    'namespaces-isolate-all': ALL_ARRAY,
-    'http-expired-session-starts-over': SECONDS,
-  },
-  'connect-pg-simple': {
-    'expired-session-not-returned-by-get': SECONDS,
-    'ttl-applies-to-cookies-without-expires': TTL_SECONDS,
-    'cookie-expires-wins-over-a-longer-ttl': SECONDS,
-    'disable-touch-makes-touch-a-no-op': SECONDS,
-    'http-expired-session-starts-over': SECONDS,
-  },
-  'better-sqlite3-session-store': {
-    'expired-session-not-returned-by-get': SECONDS,
-    'touch-extends-expiry': SECONDS,
-    'namespaces-isolate-all': ALL_ARRAY,
-    'http-unmodified-session-is-touched-not-saved': SECONDS,
-  },
-  'connect-sqlite3': {
-    'all-returns-sessions-keyed-by-sid': ALL_ARRAY,
-    'namespaces-isolate-all': ALL_ARRAY,
-  },
-  'connect-session-knex': {
-    'expired-session-not-returned-by-get': SECONDS,
-    'expired-sessions-not-in-all': `${ALL_ARRAY} (reproduced: the expired session is left out)`,
-    'touch-never-resurrects-an-expired-session': SECONDS,
-    'all-returns-sessions-keyed-by-sid': ALL_ARRAY,
-    'namespaces-isolate-all': ALL_ARRAY,
-    'http-expired-session-starts-over': SECONDS,
-  },
-};
-
 /** Misbehaviours found by hand that no case of the suite reports in this configuration. */
 export const foundByHand: Record<string, string[]> = {
-  'better-sqlite3-session-store': [
-    'It starts a setInterval that is never unref’d or cleared and has no close(): a process using it never exits on its own, even after closing its database (src/index.js startInterval; reproduced).',
-  ],
   'connect-pg-simple': [
     'Two stores with different tableName in one schema cannot both create their table: table.sql names the primary key "session_pkey" and the index "IDX_session_expire" whatever the table, so the second fails with `relation "session_pkey" already exists` on every call (reproduced; the report gives each namespace its own schema).',
   ],

@@ -1,5 +1,5 @@
-import { runConformance } from '../../conformance/jest';
-import { MemoryStore } from '../../stores/memory';
+import { runConformance } from 'session-stores/conformance/jest';
+import { MemoryStore } from 'session-stores/memory';
 
 runConformance({
   name: 'MemoryStore',

@@ -1,5 +1,5 @@
-import { runConformance } from '../../conformance/node-test';
-import { MemoryStore } from '../../stores/memory';
+import { runConformance } from 'session-stores/conformance/node-test';
+import { MemoryStore } from 'session-stores/memory';
 
 runConformance({
   name: 'MemoryStore',

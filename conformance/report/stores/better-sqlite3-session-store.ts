@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import betterSqlite3SessionStore from 'better-sqlite3-session-store';
 import session, { type Store } from 'express-session';
 import type { StoreFactoryOptions, StoreSupport } from '../../types';
-import { TempDir, packageTitle, runAll, safeName, withExpressSessionCookies } from './support';
+import { TempDir, packageTitle, runAll, safeName } from './support';
 
 export const name = packageTitle('better-sqlite3-session-store');
 export const clock = 'real';
@@ -24,7 +24,7 @@ export async function createStore(options: StoreFactoryOptions): Promise<Store> 
   // The README's setup: the app opens a better-sqlite3 database and hands it in as `client`.
   const db = new Database(dir.file(`${safeName(options.namespace, 'sessions')}.db`));
   databases.add(db);
-  return withExpressSessionCookies(new SqliteStore({ client: db, expired: { clear: true, intervalMs: 900_000 } }));
+  return new SqliteStore({ client: db, expired: { clear: true, intervalMs: 900_000 } });
 }
 
 /** Its sessions are JSON text in the `sessions` table, beside an ISO expiry. */

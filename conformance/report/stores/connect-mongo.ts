@@ -2,7 +2,7 @@ import MongoStore from 'connect-mongo';
 import type { Store } from 'express-session';
 import { MongoClient } from 'mongodb';
 import type { StoreFactoryOptions, StoreSupport } from '../../types';
-import { MONGO_URL, packageTitle, portAnswers, runAll, safeName, toSeconds, withExpressSessionCookies } from './support';
+import { MONGO_URL, packageTitle, portAnswers, runAll, safeName, toSeconds } from './support';
 
 export const name = packageTitle('connect-mongo');
 export const clock = 'real';
@@ -31,7 +31,7 @@ export async function createStore(options: StoreFactoryOptions): Promise<Store> 
     ...(options.touchAfter !== undefined && { touchAfter: options.touchAfter / 1000 }),
   });
   stores.add(store);
-  return withExpressSessionCookies(store);
+  return store;
 }
 
 /** Its sessions are JSON strings in `session`, with a Date in `expires` (the default `stringify: true`). */

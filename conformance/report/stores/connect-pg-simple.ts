@@ -2,7 +2,7 @@ import connectPgSimple from 'connect-pg-simple';
 import session, { type Store } from 'express-session';
 import { Pool } from 'pg';
 import type { StoreFactoryOptions, StoreSupport } from '../../types';
-import { POSTGRES_URL, packageTitle, portAnswers, runAll, safeName, toSeconds, withExpressSessionCookies } from './support';
+import { POSTGRES_URL, packageTitle, portAnswers, runAll, safeName, toSeconds } from './support';
 
 export const name = packageTitle('connect-pg-simple');
 export const clock = 'real';
@@ -29,14 +29,13 @@ export async function createStore(options: StoreFactoryOptions): Promise<Store> 
   }
   // Its documented conString: the store opens its own pool and ends it in close(), so what the
   // store holds after close() is the store's alone.
-  const store = new PGStore({
+  return new PGStore({
     conString: POSTGRES_URL,
     schemaName,
     createTableIfMissing: true,
     ...(typeof options.ttl === 'number' && { ttl: toSeconds(options.ttl) }),
     ...(options.disableTouch !== undefined && { disableTouch: options.disableTouch }),
   });
-  return withExpressSessionCookies(store);
 }
 
 export async function teardown(): Promise<void> {
@@ -51,7 +50,3 @@ export async function teardown(): Promise<void> {
   ]);
 }
 
-/** Its close() returns a promise and takes no callback. */
-export async function disposeStore(store: Store): Promise<void> {
-  await (store as InstanceType<typeof PGStore>).close();
-}

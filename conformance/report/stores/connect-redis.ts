@@ -2,7 +2,7 @@ import { RedisStore } from 'connect-redis';
 import { createClient } from 'redis';
 import type { Store } from 'express-session';
 import type { StoreFactoryOptions, StoreSupport } from '../../types';
-import { REDIS_URL, packageTitle, portAnswers, runAll, safeName, toSeconds, withExpressSessionCookies } from './support';
+import { REDIS_URL, packageTitle, portAnswers, runAll, safeName, toSeconds } from './support';
 
 export const name = packageTitle('connect-redis');
 export const clock = 'real';
@@ -26,12 +26,12 @@ function sharedClient(): Promise<Client> {
 export async function createStore(options: StoreFactoryOptions): Promise<RedisStore> {
   const prefix = `${safeName(options.namespace, 'conformance')}:`;
   prefixes.add(prefix);
-  return withExpressSessionCookies(new RedisStore({
+  return new RedisStore({
     client: await sharedClient(),
     prefix,
     ...(typeof options.ttl === 'number' && { ttl: toSeconds(options.ttl) }),
     ...(options.disableTouch !== undefined && { disableTouch: options.disableTouch }),
-  }));
+  });
 }
 
 /** Its sessions are JSON strings at `prefix + sid`. */

@@ -2,7 +2,7 @@ import { ConnectSessionKnexStore } from 'connect-session-knex';
 import type { Store } from 'express-session';
 import knex, { type Knex } from 'knex';
 import type { StoreFactoryOptions, StoreSupport } from '../../types';
-import { TempDir, packageTitle, runAll, safeName, withExpressSessionCookies } from './support';
+import { TempDir, packageTitle, runAll, safeName } from './support';
 
 export const name = packageTitle('connect-session-knex');
 export const clock = 'real';
@@ -22,7 +22,7 @@ export async function createStore(options: StoreFactoryOptions): Promise<Store> 
   const store = new ConnectSessionKnexStore({ knex: database, tableName: safeName(options.namespace, 'sessions') });
   // The table is created asynchronously; an app starts serving after that, so the suite starts then too.
   await (store as unknown as { ready: Promise<void> }).ready;
-  return withExpressSessionCookies(store);
+  return store;
 }
 
 /** Its sessions are JSON text in its table, beside an ISO expiry. */

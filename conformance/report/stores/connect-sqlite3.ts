@@ -2,7 +2,7 @@ import connectSqlite3 from 'connect-sqlite3';
 import session, { type Store } from 'express-session';
 import sqlite3 from 'sqlite3';
 import type { StoreFactoryOptions, StoreSupport } from '../../types';
-import { TempDir, packageTitle, runAll, safeName, withDeadline, withExpressSessionCookies } from './support';
+import { TempDir, packageTitle, runAll, safeName, withDeadline } from './support';
 
 export const name = packageTitle('connect-sqlite3');
 export const clock = 'real';
@@ -29,7 +29,7 @@ export async function createStore(options: StoreFactoryOptions): Promise<Store> 
   const store = new SQLiteStore({ db: (await database) as never, table: safeName(options.namespace, 'sessions') });
   // The table is created asynchronously; an app starts serving after that, so the suite starts then too.
   await withDeadline(new Promise((resolve) => store.client.once('connect', resolve)), 5000, 'creating the table');
-  return withExpressSessionCookies(store);
+  return store;
 }
 
 /** Its sessions are JSON text in its table, beside an expiry in epoch ms. */

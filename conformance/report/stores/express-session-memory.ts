@@ -1,6 +1,6 @@
 import { MemoryStore, type Store } from 'express-session';
 import type { StoreFactoryOptions, StoreSupport } from '../../types';
-import { packageTitle, withExpressSessionCookies } from './support';
+import { packageTitle } from './support';
 
 export const name = `${packageTitle('express-session')} MemoryStore`;
 export const clock = 'real';
@@ -12,7 +12,7 @@ export async function unavailable(): Promise<string | undefined> {
 }
 
 export async function createStore(_options: StoreFactoryOptions): Promise<Store> {
-  return withExpressSessionCookies(new MemoryStore());
+  return new MemoryStore();
 }
 
 /** Its sessions are JSON text in `sessions`, keyed by sid. */

@@ -1,7 +1,7 @@
 import session, { type SessionData, type Store } from 'express-session';
 import createMemoryStore from 'memorystore';
 import type { StoreFactoryOptions, StoreSupport } from '../../types';
-import { packageTitle, withExpressSessionCookies } from './support';
+import { packageTitle } from './support';
 
 export const name = packageTitle('memorystore');
 export const clock = 'real';
@@ -23,7 +23,7 @@ export async function createStore(options: StoreFactoryOptions): Promise<Store> 
     ...(ttl !== undefined && { ttl: typeof ttl === 'number' ? ttl : (_options: unknown, sess: SessionData, sid: string) => ttl(sess, sid) }),
   });
   stores.add(store);
-  return withExpressSessionCookies(store);
+  return store;
 }
 
 /** Its sessions are JSON text in an lru-cache, `store`. */

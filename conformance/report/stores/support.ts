@@ -103,45 +103,4 @@ export function toSeconds(ms: number): number {
   return Math.max(1, Math.ceil(ms / 1000));
 }
 
-// express-session's own Cookie class, as its Session objects carry it.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const Cookie = require('express-session/session/cookie') as new (options?: Record<string, unknown>) => Record<string, unknown>;
-
-/**
- * Hands `set` and `touch` the session as express-session does: with its cookie an express-session
- * Cookie, whose `maxAge` getter (remaining ms) stores such as memorystore and the SQLite ones read.
- * The suite's sessions carry a plain cookie object, which has no `maxAge`.
- */
-export function withExpressSessionCookies<T extends Store>(store: T): T {
-  for (const method of ['set', 'touch'] as const) {
-    const original = store[method] as ((...args: unknown[]) => unknown) | undefined;
-    if (typeof original !== 'function') continue;
-    Object.defineProperty(store, method, {
-      configurable: true,
-      writable: true,
-      value(this: T, sid: unknown, session: unknown, ...rest: unknown[]) {
-        return original.call(this, sid, asExpressSession(session), ...rest);
-      },
-    });
-  }
-  return store;
-}
-
-function asExpressSession(session: unknown): unknown {
-  const cookie = (session as { cookie?: unknown } | null)?.cookie;
-  if (!cookie || typeof cookie !== 'object' || cookie instanceof Cookie) return session;
-  const { expires, originalMaxAge, ...rest } = cookie as Record<string, unknown>;
-  const rebuilt = new Cookie(rest);
-  // The `expires` setter computes originalMaxAge from the wall clock; the stored value is restored after.
-  rebuilt.expires = expires === null || expires === undefined ? null : new Date(expires as string | number | Date);
-  rebuilt.originalMaxAge = originalMaxAge;
-  return { ...(session as object), cookie: rebuilt };
-}
-
-export function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
-}
+export { withDeadline } from '../../context';
