@@ -29,6 +29,9 @@ export interface RedisNode {
 export interface RedisCommands {
   /** PEXPIRETIME then GET, sent in the same tick: one round trip. */
   readWithExpiry(key: string): Promise<[expiry: number, payload: string | null]>;
+  get(key: string): Promise<string | null>;
+  /** Sets the expiry of an existing key; a missing key stays missing. */
+  pexpireat(key: string, expiresAt: number): Promise<void>;
   setPxat(key: string, value: string, expiresAt: number): Promise<void>;
   evalsha(sha: string, key: string, args: (string | number)[]): Promise<unknown>;
   eval(lua: string, key: string, args: (string | number)[]): Promise<unknown>;
@@ -95,6 +98,10 @@ function ioredisCommands(client: Redis | Cluster): RedisCommands {
   });
   return {
     readWithExpiry: (key) => Promise.all([client.pexpiretime(key), client.get(key)]),
+    get: (key) => client.get(key),
+    async pexpireat(key, expiresAt) {
+      await client.pexpireat(key, expiresAt);
+    },
     async setPxat(key, value, expiresAt) {
       await client.set(key, value, 'PXAT', expiresAt);
     },
@@ -146,6 +153,10 @@ function nodeRedisCommands(client: NodeRedisClient): RedisCommands {
   };
   return {
     readWithExpiry: (key) => Promise.all([send<number>('PEXPIRETIME', key), send<string | null>('GET', key)]),
+    get: (key) => send<string | null>('GET', key),
+    async pexpireat(key, expiresAt) {
+      await send('PEXPIREAT', key, expiresAt);
+    },
     async setPxat(key, value, expiresAt) {
       await send('SET', key, value, 'PXAT', expiresAt);
     },

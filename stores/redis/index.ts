@@ -45,8 +45,9 @@ return redis.call('PEXPIREAT', KEYS[1], ARGV[1])
 
 /**
  * Sessions in Redis as plain serialized values (connect-redis' format), one key per session,
- * expiring natively at the session's exact instant (`SET … PXAT`). Reads fetch the key's
- * PEXPIRETIME with its value so the store's clock decides what is live. Bulk calls SCAN every
+ * expiring natively at the session's exact instant (`SET … PXAT`). On the system clock that native
+ * expiry decides what is live; with an injected clock reads also fetch the key's PEXPIRETIME so the
+ * store's clock decides. Bulk calls SCAN every
  * master of a Cluster and send only single-key commands. Needs Redis 7.0 or later.
  */
 export class RedisStore<Client extends RedisClient = Redis | Cluster> extends SessionStore {
@@ -54,6 +55,8 @@ export class RedisStore<Client extends RedisClient = Redis | Cluster> extends Se
   /** The commands of `client`, in its own words (ioredis or node-redis). */
   protected readonly commands: RedisCommands;
   private readonly ownsClient: boolean;
+  /** Without an injected clock, Redis expires keys at the very instants the base computes: its expiry alone decides liveness. */
+  private readonly redisClockDecides: boolean;
   private readonly scanCount: number;
   private readonly matchPattern: string;
   private readonly unwatch: () => void;
@@ -62,6 +65,7 @@ export class RedisStore<Client extends RedisClient = Redis | Cluster> extends Se
     const { client, url, prefix = DEFAULT_PREFIX, scanCount = DEFAULT_SCAN_COUNT } = options ?? {};
     validateIdentifier('redis', 'prefix', prefix, PREFIX_PATTERN, PREFIX_RULE);
     super('redis', options, { keyPrefix: prefix });
+    this.redisClockDecides = options?.now === undefined;
     if (!Number.isSafeInteger(scanCount) || scanCount < 1) {
       throw optionError('redis', `scanCount must be a positive integer, got ${String(scanCount)}`);
     }
@@ -94,10 +98,16 @@ export class RedisStore<Client extends RedisClient = Redis | Cluster> extends Se
   }
 
   /**
-   * PEXPIRETIME then GET, sent in the same tick: one round trip, and far cheaper for Redis than a script.
-   * The expiry goes first: a value replaced between the two was written by a set, with a live expiry of its own.
+   * On the system clock Redis' own expiry (set with PXAT to the same instant) decides, so a plain GET
+   * serves. An injected clock needs the key's expiry too: PEXPIRETIME then GET, sent in the same tick,
+   * one round trip. The expiry goes first: a value replaced between the two was written by a set,
+   * with a live expiry of its own.
    */
   protected async readRecord(key: string): Promise<StoredSession | null> {
+    if (this.redisClockDecides) {
+      const payload = await this.commands.get(key);
+      return payload === null ? null : { payload, expiresAt: Infinity };
+    }
     const [expiry, payload] = await this.commands.readWithExpiry(key).catch(explain);
     // -2: no key when the expiry was read, so the session was missing at that instant.
     return payload === null || expiry === -2 ? null : { payload, expiresAt: expiryOf(expiry) };
@@ -108,6 +118,8 @@ export class RedisStore<Client extends RedisClient = Redis | Cluster> extends Se
   }
 
   protected async extendRecord(key: string, expiresAt: number, now: number, unlessExpiresAfter: number | undefined): Promise<void> {
+    // PEXPIREAT never creates a key, and on the system clock a key Redis still holds is live.
+    if (this.redisClockDecides && unlessExpiresAfter === undefined) return this.commands.pexpireat(key, Math.ceil(expiresAt));
     await this.runScript(EXTEND, key, [Math.ceil(expiresAt), now, unlessExpiresAfter ?? '']);
   }
 

@@ -13,3 +13,15 @@ describeBackend('redis', 'RedisStore on one Redis server', (url) => {
   });
   runConformance(redisConformance('RedisStore', () => client));
 });
+
+// Without an injected clock the store lets Redis' own expiry decide (plain GET and PEXPIREAT): the same contract on the wall clock.
+describeBackend('redis', 'RedisStore on one Redis server, system clock', (url) => {
+  let client: Redis;
+  beforeAll(() => {
+    client = new Redis(url, { enableAutoPipelining: true });
+  });
+  afterAll(async () => {
+    await client.quit();
+  });
+  runConformance(redisConformance('RedisStore (system clock)', () => client, { clock: 'real' }));
+});

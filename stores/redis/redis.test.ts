@@ -143,6 +143,28 @@ describeBackend('redis', 'RedisStore', (url) => {
       }
     });
 
+    it('on the system clock, reads with a plain GET and touches with a plain PEXPIREAT, since Redis expires keys at the same instants', async () => {
+      const store = new RedisStore({ client, prefix });
+      try {
+        const expiresAt = Date.now() + HOUR;
+        await store.set('abc', sessionExpiringAt(expiresAt));
+        const commands = await recordCommands(url, prefix, async () => {
+          expect(await store.get('abc')).not.toBeNull();
+          await store.touch('abc', sessionExpiringAt(expiresAt + 1000));
+          await store.touch('never-set', sessionExpiringAt(expiresAt));
+        });
+        expect(commands).toEqual([
+          ['get', `${prefix}abc`],
+          ['pexpireat', `${prefix}abc`, String(expiresAt + 1000)],
+          ['pexpireat', `${prefix}never-set`, String(expiresAt)],
+        ]);
+        expect(await client.pexpiretime(`${prefix}abc`)).toBe(expiresAt + 1000);
+        expect(await client.exists(`${prefix}never-set`)).toBe(0);
+      } finally {
+        await store.close();
+      }
+    });
+
     it('reports a value that is not JSON as ERR_SESSION_CORRUPT', async () => {
       await client.set(`${prefix}abc`, 'not json', 'PX', HOUR);
       await expect(makeStore().get('abc')).rejects.toMatchObject({ code: 'ERR_SESSION_CORRUPT' });
@@ -287,9 +309,12 @@ describeBackend('redis', 'RedisStore', (url) => {
       const store = new RedisStore({ url, prefix });
       try {
         expect(store.client.options.enableAutoPipelining).toBe(true);
+        const writing = store.set('abc', sessionExpiringAt(Date.now() + HOUR));
         const reading = store.get('abc');
         expect((store.client as Redis).autoPipelineQueueSize).toBe(2);
-        expect(await reading).toBeNull();
+        await writing;
+        expect(await reading).not.toBeNull();
+        await store.destroy('abc');
       } finally {
         await store.close();
       }

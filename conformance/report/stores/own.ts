@@ -1,3 +1,4 @@
+export { writeRawRecord as writeRaw } from '../../../test/support/raw-record';
 import type { StoreFactoryOptions } from '../../types';
 
 /** The options every store of this package shares, taken from the suite's. */

@@ -2,6 +2,8 @@ import type { Store } from 'express-session';
 import type { StoreFactoryOptions, StoreSupport } from '../../types';
 import { baseOptions, loadOwn } from './own';
 
+export { writeRaw } from './own';
+
 export const name = 'session-stores MemoryStore';
 export const clock = 'real';
 /** Every instance is its own namespace. */

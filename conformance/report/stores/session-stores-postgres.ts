@@ -4,6 +4,8 @@ import type { StoreFactoryOptions, StoreSupport } from '../../types';
 import { baseOptions, loadOwn } from './own';
 import { POSTGRES_URL, portAnswers, runAll, safeName } from './support';
 
+export { writeRaw } from './own';
+
 export const name = 'session-stores PostgresStore';
 export const clock = 'real';
 export const supports: StoreSupport = { namespaces: true, ttl: true, touchAfter: true, disableTouch: true };

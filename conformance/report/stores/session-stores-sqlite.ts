@@ -3,6 +3,8 @@ import type { StoreFactoryOptions, StoreSupport } from '../../types';
 import { baseOptions, loadOwn } from './own';
 import { TempDir, safeName } from './support';
 
+export { writeRaw } from './own';
+
 export const name = 'session-stores SqliteStore';
 export const clock = 'real';
 export const supports: StoreSupport = { namespaces: true, ttl: true, touchAfter: true, disableTouch: true };

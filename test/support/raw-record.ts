@@ -1,0 +1,20 @@
+import type { Store } from 'express-session';
+
+const HOUR_MS = 60 * 60 * 1000;
+
+interface Backend {
+  keyFor(sid: string): string;
+  writeRecord(key: string, payload: string, expiresAt: number, now: number): unknown;
+  settings: { now(): number };
+}
+
+/**
+ * Stores `text` verbatim as the record of `sid`, live for an hour, through the store's own write
+ * primitive (below the codec), so the corrupt-data cases can plant what no encoder would write.
+ * For stores of this package only.
+ */
+export async function writeRawRecord(store: Store, sid: string, text: string): Promise<void> {
+  const backend = store as unknown as Backend;
+  const now = backend.settings.now();
+  await backend.writeRecord(backend.keyFor(sid), text, now + HOUR_MS, now);
+}
