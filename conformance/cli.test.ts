@@ -1,7 +1,8 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 import type { JsonReport } from './report/format';
 import { caseFilter } from './cli';
 
@@ -15,13 +16,33 @@ interface CliOutcome {
   stderr: string;
 }
 
-function runCli(...args: string[]): Promise<CliOutcome> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
-      cwd: ROOT,
-      env: { ...process.env, NO_COLOR: '1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+/**
+ * A preload that makes Node's resolver report `name` as not installed, as it does when a project
+ * lacks the package; everything else resolves as usual.
+ */
+function withoutModule(name: string): string[] {
+  const source = `import Module from 'node:module';
+const resolve = Module._resolveFilename;
+Module._resolveFilename = function (request, ...rest) {
+  if (request === ${JSON.stringify(name)}) throw Object.assign(new Error("Cannot find module '" + request + "'"), { code: 'MODULE_NOT_FOUND' });
+  return resolve.call(this, request, ...rest);
+};`;
+  return ['--import', `data:text/javascript,${encodeURIComponent(source)}`];
+}
+
+interface StartedCli {
+  child: ChildProcessByStdio<null, Readable, Readable>;
+  outcome: Promise<CliOutcome>;
+}
+
+/** Starts the CLI with `args`, Node running it with `nodeArgs` too; the outcome settles when it exits. */
+function startCli(args: string[], nodeArgs: string[] = []): StartedCli {
+  const child = spawn(process.execPath, ['--import', 'tsx', ...nodeArgs, CLI, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, NO_COLOR: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const outcome = new Promise<CliOutcome>((resolve, reject) => {
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -29,6 +50,11 @@ function runCli(...args: string[]): Promise<CliOutcome> {
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
+  return { child, outcome };
+}
+
+function runCli(...args: string[]): Promise<CliOutcome> {
+  return startCli(args).outcome;
 }
 
 /** The table row of a case: its id, then its status. */
@@ -116,6 +142,39 @@ describe('session-stores-conformance CLI', () => {
     const { code, stderr } = await runCli();
     expect(code).toBe(2);
     expect(stderr).toMatch(/give the path of a store module[\s\S]*Usage: session-stores-conformance/);
+  }, 30_000);
+
+  it('ends quietly with the closed-pipe status when the reader of --list is gone before it writes', async () => {
+    const { child, outcome } = startCli(['--list']);
+    child.stdout.destroy();
+    expect(await outcome).toMatchObject({ code: 141, stderr: '' });
+  }, 30_000);
+
+  it('ends quietly with the closed-pipe status, not as a failure of the store, when the reader goes away mid-run', async () => {
+    const { child, outcome } = startCli([path.join(FIXTURES, 'memory-store.ts')]);
+    child.stdout.once('data', () => child.stdout.destroy());
+    expect(await outcome).toMatchObject({ code: 141, stderr: '' });
+  }, 60_000);
+
+  it.each(['express', 'supertest'])('exits 2 with one line and runs nothing when --http is given and %s cannot be loaded', async (name) => {
+    const { code, stdout, stderr } = await startCli([path.join(FIXTURES, 'memory-store.ts'), '--http'], withoutModule(name)).outcome;
+    expect({ code, stdout }).toEqual({ code: 2, stdout: '' });
+    expect(stderr).toBe(
+      `session-stores-conformance: the HTTP cases need express and supertest (${name} cannot be loaded): npm install --save-dev express supertest, or leave out --http\n`,
+    );
+  }, 30_000);
+
+  it('runs the store cases without express when the HTTP cases are left out', async () => {
+    const { outcome } = startCli([path.join(FIXTURES, 'memory-store.ts'), '--filter', 'destroy-removes-the-session'], withoutModule('express'));
+    const { code, stdout } = await outcome;
+    expect(code).toBe(0);
+    expect(rowOf(stdout, 'destroy-removes-the-session')).toMatch(/ PASS /);
+  }, 30_000);
+
+  it('runs the HTTP cases with --http when express and supertest load', async () => {
+    const { code, stdout } = await runCli(path.join(FIXTURES, 'memory-store.ts'), '--http', '--filter', 'http-login-then-reload');
+    expect(code).toBe(0);
+    expect(rowOf(stdout, 'http-login-then-reload')).toMatch(/ PASS /);
   }, 30_000);
 
   it('exits 2 when --filter matches no case', async () => {

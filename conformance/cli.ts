@@ -30,7 +30,8 @@ Options:
   --markdown <file>   also write the results as a Markdown page
   --filter <pattern>  run only the cases whose id contains <pattern>, or matches it as a glob
                       (* and ?); repeat it or separate patterns with commas
-  --http              include the HTTP cases (a real express app with express-session)
+  --http              include the HTTP cases (a real express app with express-session); they
+                      need express and supertest installed next to session-stores
   --strict            count a broken recommended rule (a warning) as a failure
   --keep-going        run on after the store crashes the process (an uncaught exception or
                       unhandled rejection); by default the remaining cases are reported not run,
@@ -40,11 +41,18 @@ Options:
   -h, --help          print this help
 
 A module in TypeScript (.ts) needs tsx installed, or run the CLI as: node --import tsx <cli> <module>
-Exit status: 0 when every case passes, is skipped or warns; 1 when a case fails; 2 on a usage error.`;
+Exit status: 0 when every case passes, is skipped or warns; 1 when a case fails; 2 on a usage error
+or when the HTTP cases cannot load express or supertest; 141 when the output's reader goes away.`;
 
 const TEARDOWN_DEADLINE_MS = 15_000;
 /** How long the runner's own cleanup may take once a crash stopped the run. */
 const STOP_DEADLINE_MS = 15_000;
+
+/** What a shell reports for a writer killed by SIGPIPE (128 + 13), the usual end once a pipe's reader is gone. */
+const CLOSED_PIPE_STATUS = 141;
+
+/** The packages the HTTP cases load when they run. */
+const HTTP_MODULES = ['express', 'supertest'];
 
 class CrashStop extends Error {}
 
@@ -76,6 +84,9 @@ export interface CliOptions {
 }
 
 class UsageError extends Error {}
+
+/** The environment cannot run what was asked; reported in one line, without the usage. */
+class SetupError extends Error {}
 
 export function parseCli(argv: string[]): CliOptions | 'help' {
   let parsed;
@@ -175,8 +186,32 @@ export interface CliRun {
   info: RunInfo;
 }
 
+/** The HTTP cases' packages that do not resolve from the folder the cases `require` them from. */
+function missingHttpModules(): string[] {
+  const from = path.join(__dirname, 'cases');
+  return HTTP_MODULES.filter((name) => {
+    try {
+      require.resolve(name, { paths: [from] });
+      return false;
+    } catch {
+      return true;
+    }
+  });
+}
+
 /** Runs the suite for one store module, printing as it goes; resolves to the outcome. */
 export async function runCli(options: CliOptions, out: (line: string) => void = (line) => process.stdout.write(`${line}\n`)): Promise<CliRun> {
+  const filter = caseFilter(options.filters);
+  const httpSelected = selectCases({ name: 'check', makeStore: () => undefined as unknown as Store, http: options.http, filter }).some(
+    (c) => c.group === 'http',
+  );
+  // Checked before the store module loads: without them every HTTP case would fail as if the store had.
+  const missing = httpSelected ? missingHttpModules() : [];
+  if (missing.length > 0) {
+    throw new SetupError(
+      `the HTTP cases need express and supertest (${missing.join(' and ')} cannot be loaded): npm install --save-dev express supertest, or leave out --http`,
+    );
+  }
   const loaded = await loadStoreModule(options.modulePath);
   const mod = exportsOf(loaded);
   const makeStore = factoryOf(mod);
@@ -195,7 +230,7 @@ export async function runCli(options: CliOptions, out: (line: string) => void = 
     supports,
     http: options.http,
     strict: options.strict,
-    filter: caseFilter(options.filters),
+    filter,
     factoryModule: path.resolve(options.modulePath),
     ...(mod.writeRaw && { writeRaw: mod.writeRaw }),
     ...(mod.disposeStore && { disposeStore: mod.disposeStore }),
@@ -340,15 +375,28 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`session-stores-conformance: ${error.message}\n\n${USAGE}\n`);
       return 2;
     }
+    if (error instanceof SetupError) {
+      process.stderr.write(`session-stores-conformance: ${error.message}\n`);
+      return 2;
+    }
     process.stderr.write(`session-stores-conformance: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
     return 2;
   }
 }
 
 if (require.main === module) {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      // Nobody reads the output any more (`| head`): stop as a Unix tool stops, not with a stack trace.
+      if (error.code === 'EPIPE') process.exit(CLOSED_PIPE_STATUS);
+      if (stream === process.stdout) process.stderr.write(`session-stores-conformance: cannot write the output: ${error.message}\n`);
+      process.exit(2);
+    });
+  }
   // A store that leaves a timer or socket open must not keep the CLI alive once the results are out.
   void main(process.argv.slice(2)).then((code) => {
     process.exitCode = code;
-    process.stdout.write('', () => process.exit(code));
+    // setImmediate lets a pending EPIPE from the last writes end the CLI with its own status first.
+    process.stdout.write('', () => setImmediate(() => process.exit(code)));
   });
 }
