@@ -5,7 +5,7 @@ import { RedisStore as ConnectRedisStore } from 'connect-redis';
 import type { SessionData } from 'express-session';
 import { Redis } from 'ioredis';
 import { createClient } from 'redis';
-import { RedisStore } from '../stores/redis';
+import { RedisStore, type RedisClient } from '../stores/redis';
 import { startRedisServer } from '../test/support/redis-servers';
 import type { BenchSuite, Contender } from './harness';
 
@@ -34,16 +34,17 @@ function expiresAtOf(session: SessionData): number {
   return Date.parse(session.cookie.expires as unknown as string);
 }
 
-function ours(url: string): Contender {
-  const prefix = benchPrefix('ours');
-  let client: Redis;
-  let store: RedisStore;
+/** RedisStore on a client that `connect` opens and readies; the contender quits it at teardown. */
+function ours(url: string, name: string, connect: () => Promise<RedisClient & { quit(): Promise<unknown> }>): Contender {
+  const prefix = benchPrefix(name);
+  let client: RedisClient & { quit(): Promise<unknown> };
+  let store: RedisStore<RedisClient>;
   return {
-    name: 'RedisStore',
+    name,
     kind: 'ours',
     async setup() {
-      client = new Redis(url, RECOMMENDED_IOREDIS_OPTIONS);
-      store = new RedisStore({ client, prefix });
+      client = await connect();
+      store = new RedisStore<RedisClient>({ client, prefix });
       await store.get('warm');
     },
     get: (sid) => store.get(sid),
@@ -58,30 +59,15 @@ function ours(url: string): Contender {
   };
 }
 
-/** RedisStore on the client connect-redis uses: a connected node-redis client, as it comes. */
-function oursOnNodeRedis(url: string): Contender {
-  const prefix = benchPrefix('ours-node-redis');
-  let client: ReturnType<typeof createClient>;
-  let store: RedisStore<ReturnType<typeof createClient>>;
-  return {
-    name: 'RedisStore (node-redis)',
-    kind: 'ours',
-    async setup() {
-      client = createClient({ url });
-      await client.connect();
-      store = new RedisStore({ client, prefix });
-      await store.get('warm');
-    },
-    get: (sid) => store.get(sid),
-    set: (sid, session) => store.set(sid, session),
-    touch: (sid, session) => store.touch(sid, session),
-    destroy: (sid) => store.destroy(sid),
-    async teardown() {
-      await store.close();
-      await client.quit();
-      await deleteUnder(url, prefix);
-    },
-  };
+async function recommendedIORedis(url: string): Promise<Redis> {
+  return new Redis(url, RECOMMENDED_IOREDIS_OPTIONS);
+}
+
+/** The client connect-redis uses: a connected node-redis client, as it comes. */
+async function connectedNodeRedis(url: string): Promise<ReturnType<typeof createClient>> {
+  const client = createClient({ url });
+  await client.connect();
+  return client;
 }
 
 /** connect-redis 9 as its README sets it up: a node-redis client, connected, handed to the store. */
@@ -93,8 +79,7 @@ function connectRedis(url: string): Contender {
     name: 'connect-redis',
     kind: 'alternative',
     async setup() {
-      client = createClient({ url });
-      await client.connect();
+      client = await connectedNodeRedis(url);
       store = new ConnectRedisStore({ client, prefix });
     },
     get: (sid) => store.get(sid),
@@ -141,8 +126,7 @@ function rawNodeRedisFloor(url: string): Contender {
     name: 'raw node-redis',
     kind: 'floor',
     async setup() {
-      client = createClient({ url });
-      await client.connect();
+      client = await connectedNodeRedis(url);
     },
     async get(sid) {
       const text = await client.get(prefix + sid);
@@ -182,7 +166,7 @@ export default async function redisSuite(): Promise<BenchSuite> {
   const operations = ['get', 'set', 'touch', 'destroy'] as const;
   return {
     name: 'redis',
-    contenders: [ours(url), oursOnNodeRedis(url), connectRedis(url), rawFloor(url), rawNodeRedisFloor(url)],
+    contenders: [ours(url, 'RedisStore', () => recommendedIORedis(url)), ours(url, 'RedisStore (node-redis)', () => connectedNodeRedis(url)), connectRedis(url), rawFloor(url), rawNodeRedisFloor(url)],
     targets: operations.flatMap((operation) => [
       { operation, against: 'connect-redis', atLeast: 1 },
       { operation, against: 'raw ioredis', atLeast: 1 / 1.15 },

@@ -3,7 +3,7 @@ import Database from 'better-sqlite3';
 import { runConformance } from '../../conformance/jest';
 import type { StoreFactoryOptions } from '../../conformance/types';
 import { describeBackend } from '../../test/support/backends';
-import { writeRawRecord } from '../../test/support/raw-record';
+import { baseOptionsOf, writeRawRecord } from '../../test/support/own-stores';
 import { SqliteStore } from '.';
 
 describeBackend('sqlite', 'SqliteStore', () => {
@@ -16,10 +16,7 @@ describeBackend('sqlite', 'SqliteStore', () => {
       new SqliteStore({
         db,
         tableName: options.namespace === undefined ? 'sessions' : `sessions_${options.namespace}`,
-        now: options.now,
-        ttl: options.ttl,
-        touchAfter: options.touchAfter,
-        disableTouch: options.disableTouch,
+        ...baseOptionsOf(options),
       }),
     clock: 'injectable',
     supports: { namespaces: true, ttl: true, ttlFunction: true, touchAfter: true, disableTouch: true },

@@ -1,15 +1,4 @@
-export { writeRawRecord as writeRaw } from '../../../test/support/raw-record';
-import type { StoreFactoryOptions } from '../../types';
-
-/** The options every store of this package shares, taken from the suite's. */
-export function baseOptions(options: StoreFactoryOptions) {
-  return {
-    ...(options.now !== undefined && { now: options.now }),
-    ...(options.ttl !== undefined && { ttl: options.ttl }),
-    ...(options.touchAfter !== undefined && { touchAfter: options.touchAfter }),
-    ...(options.disableTouch !== undefined && { disableTouch: options.disableTouch }),
-  };
-}
+export { writeRawRecord as writeRaw, baseOptionsOf as baseOptions } from '../../../test/support/own-stores';
 
 /** Loads one of this package's stores, or explains why it cannot (its source is not there yet). */
 export function loadOwn<T>(load: () => T): { module: T; reason?: undefined } | { module?: undefined; reason: string } {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { ConformanceConfig, StoreFactoryOptions } from '../../../conformance/types';
-import { writeRawRecord } from '../../../test/support/raw-record';
+import { baseOptionsOf, writeRawRecord } from '../../../test/support/own-stores';
 import { RedisStore, type RedisClient } from '..';
 
 /**
@@ -20,10 +20,7 @@ export function redisConformance(
       new RedisStore<RedisClient>({
         client: client(),
         prefix: `${runPrefix}${options.namespace ?? 'default'}:`,
-        now: options.now,
-        ttl: options.ttl,
-        touchAfter: options.touchAfter,
-        disableTouch: options.disableTouch,
+        ...baseOptionsOf(options),
       }),
     clock,
     supports: { namespaces: true, ttl: true, ttlFunction: true, touchAfter: true, disableTouch: true },

@@ -1,4 +1,5 @@
 import type { Store } from 'express-session';
+import type { StoreFactoryOptions } from '../../conformance/types';
 
 const HOUR_MS = 60 * 60 * 1000;
 
@@ -17,4 +18,14 @@ export async function writeRawRecord(store: Store, sid: string, text: string): P
   const backend = store as unknown as Backend;
   const now = backend.settings.now();
   await backend.writeRecord(backend.keyFor(sid), text, now + HOUR_MS, now);
+}
+
+/** The options every store of this package shares, taken from the conformance suite's. */
+export function baseOptionsOf(options: StoreFactoryOptions) {
+  return {
+    ...(options.now !== undefined && { now: options.now }),
+    ...(options.ttl !== undefined && { ttl: options.ttl }),
+    ...(options.touchAfter !== undefined && { touchAfter: options.touchAfter }),
+    ...(options.disableTouch !== undefined && { disableTouch: options.disableTouch }),
+  };
 }
