@@ -153,8 +153,13 @@ export class PostgresStore extends SessionStore {
   }
 
   protected async closeBackend(): Promise<void> {
-    this.pool.off('error', this.onPoolError);
-    if (this.ownsPool) await this.pool.end();
+    if (!this.ownsPool) {
+      this.pool.off('error', this.onPoolError);
+      return;
+    }
+    // Our pool keeps a listener: a client still closing when the server goes away reports an error after end().
+    this.pool.on('error', () => undefined);
+    await this.pool.end();
   }
 
   protected isUnavailableError(error: unknown): boolean {
