@@ -1,4 +1,4 @@
-import type { ConformanceCase } from '../types';
+import type { CaseContext, ConformanceCase, StoreFactoryOptions } from '../types';
 import { assertMissing, assertPresent, dataOf } from './support';
 import assert from 'node:assert/strict';
 
@@ -117,15 +117,7 @@ export const touchCases: ConformanceCase[] = [
     waits: true,
     rule: 'With touchAfter, a touch() that would move the stored expiry by less than touchAfter is not written.',
     async run(ctx) {
-      const { unit } = ctx.clock;
-      const store = await ctx.store({ touchAfter: 4 * unit });
-      const sid = ctx.sid();
-      const start = ctx.clock.now();
-      await ctx.call(store, 'set', sid, ctx.session({}, { expiresAt: start + 2 * unit }));
-      await ctx.clock.advance(0.5 * unit);
-      await ctx.call(store, 'touch', sid, ctx.session({}, { expiresAt: start + 5 * unit }));
-      await ctx.clock.advance(3 * unit);
-      assertMissing(await ctx.call(store, 'get', sid), 'get() past the original expiry (the skipped touch moved it)');
+      assertMissing(await getAfterEarlyTouch(ctx, { touchAfter: 4 * ctx.clock.unit }), 'get() past the original expiry (the skipped touch moved it)');
     },
   },
   {
@@ -136,15 +128,7 @@ export const touchCases: ConformanceCase[] = [
     waits: true,
     rule: 'With touchAfter, a touch() that moves the stored expiry by touchAfter or more is written.',
     async run(ctx) {
-      const { unit } = ctx.clock;
-      const store = await ctx.store({ touchAfter: 2 * unit });
-      const sid = ctx.sid();
-      const start = ctx.clock.now();
-      await ctx.call(store, 'set', sid, ctx.session({}, { expiresAt: start + 2 * unit }));
-      await ctx.clock.advance(0.5 * unit);
-      await ctx.call(store, 'touch', sid, ctx.session({}, { expiresAt: start + 5 * unit }));
-      await ctx.clock.advance(3 * unit);
-      assertPresent(await ctx.call(store, 'get', sid), 'get() past the original expiry of a touched session');
+      assertPresent(await getAfterEarlyTouch(ctx, { touchAfter: 2 * ctx.clock.unit }), 'get() past the original expiry of a touched session');
     },
   },
   {
@@ -155,15 +139,23 @@ export const touchCases: ConformanceCase[] = [
     waits: true,
     rule: 'With disableTouch, touch() leaves the stored expiry where it was.',
     async run(ctx) {
-      const { unit } = ctx.clock;
-      const store = await ctx.store({ disableTouch: true });
-      const sid = ctx.sid();
-      const start = ctx.clock.now();
-      await ctx.call(store, 'set', sid, ctx.session({}, { expiresAt: start + 2 * unit }));
-      await ctx.clock.advance(0.5 * unit);
-      await ctx.call(store, 'touch', sid, ctx.session({}, { expiresAt: start + 5 * unit }));
-      await ctx.clock.advance(3 * unit);
-      assertMissing(await ctx.call(store, 'get', sid), 'get() past the original expiry (touch() extended it)');
+      assertMissing(await getAfterEarlyTouch(ctx, { disableTouch: true }), 'get() past the original expiry (touch() extended it)');
     },
   },
 ];
+
+/**
+ * Sets a session expiring at start + 2 units, touches it half a unit later towards start + 5 units,
+ * and reads it at start + 3.5 units: present only if the store wrote that touch.
+ */
+async function getAfterEarlyTouch(ctx: CaseContext, options: StoreFactoryOptions): Promise<unknown> {
+  const { unit } = ctx.clock;
+  const store = await ctx.store(options);
+  const sid = ctx.sid();
+  const start = ctx.clock.now();
+  await ctx.call(store, 'set', sid, ctx.session({}, { expiresAt: start + 2 * unit }));
+  await ctx.clock.advance(0.5 * unit);
+  await ctx.call(store, 'touch', sid, ctx.session({}, { expiresAt: start + 5 * unit }));
+  await ctx.clock.advance(3 * unit);
+  return ctx.call(store, 'get', sid);
+}
