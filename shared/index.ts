@@ -3,6 +3,7 @@ export type { StoredSession, StoredEntry, BackendSettings } from './store';
 export { SessionStoreError, isSessionStoreError, sidPrefixOf } from './errors';
 export type { SessionStoreErrorCode, SessionStoreErrorDetails } from './errors';
 export { jsonSerializer } from './codec';
+export { SharedAttempt } from './setup';
 export type { Serializer } from './codec';
 export {
   DEFAULT_TTL_MS,

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import session from 'express-session';
 import { expressSessionCookie, type ExpressSessionCookie } from '../context';
-import type { CaseContext, ConformanceCase } from '../types';
+import type { CaseContext, ConformanceCase, StoreSession } from '../types';
 import { assertMissing, assertPresent, assertSameSession, dataOf, observeCallback, preview } from './support';
 
 /** express-session's own Cookie class: the cookie cases store what express-session itself would hand over. */
@@ -44,8 +44,6 @@ export const basicCases: ConformanceCase[] = [
     needs: [],
     rule: 'A session set with nested objects, arrays, numbers, booleans, null and empty values reads back deep-equal.',
     async run(ctx) {
-      const store = await ctx.store();
-      const sid = ctx.sid();
       const stored = ctx.session({
         user: { id: 42, name: 'ana', roles: ['admin', 'user'], profile: { score: 31.5, active: true, nickname: null } },
         deep: { a: { b: { c: { d: [1, [2, [3, { e: 'f' }]]] } } } },
@@ -57,8 +55,7 @@ export const basicCases: ConformanceCase[] = [
         emptyString: '',
         falsy: false,
       });
-      await ctx.call(store, 'set', sid, stored);
-      assertSameSession(await ctx.call(store, 'get', sid), stored);
+      await assertRoundTrip(ctx, stored);
     },
   },
   {
@@ -68,8 +65,6 @@ export const basicCases: ConformanceCase[] = [
     needs: [],
     rule: 'Strings in any script, emoji, combining marks, astral characters, line separators and quotes read back unchanged.',
     async run(ctx) {
-      const store = await ctx.store();
-      const sid = ctx.sid();
       const stored = ctx.session({
         scripts: 'héllo wörld ñ 中文 日本語 한국어 العربية עברית ελληνικά русский',
         emoji: '👩‍💻🎉🇪🇸🏳️‍🌈',
@@ -80,8 +75,7 @@ export const basicCases: ConformanceCase[] = [
         quotes: `single ' double " back \\ slash /`,
         'clé ünïcødé 🔑': 'a key in unicode',
       });
-      await ctx.call(store, 'set', sid, stored);
-      assertSameSession(await ctx.call(store, 'get', sid), stored);
+      await assertRoundTrip(ctx, stored);
     },
   },
   {
@@ -91,11 +85,8 @@ export const basicCases: ConformanceCase[] = [
     needs: [],
     rule: 'Strings holding a NUL character or a lone surrogate, which JSON can carry, read back unchanged.',
     async run(ctx) {
-      const store = await ctx.store();
-      const sid = ctx.sid();
       const stored = ctx.session({ nul: 'a\u0000b', loneSurrogate: 'x\ud800y', control: '\u0001\u001f\u007f' });
-      await ctx.call(store, 'set', sid, stored);
-      assertSameSession(await ctx.call(store, 'get', sid), stored);
+      await assertRoundTrip(ctx, stored);
     },
   },
   {
@@ -105,11 +96,8 @@ export const basicCases: ConformanceCase[] = [
     needs: [],
     rule: 'Data keys containing dots, dollar signs and other characters that document databases treat specially read back unchanged.',
     async run(ctx) {
-      const store = await ctx.store();
-      const sid = ctx.sid();
       const stored = ctx.session({ 'a.b': 1, $where: 'x', nested: { $set: { 'c.d': true } }, '': 'empty key' });
-      await ctx.call(store, 'set', sid, stored);
-      assertSameSession(await ctx.call(store, 'get', sid), stored);
+      await assertRoundTrip(ctx, stored);
     },
   },
   {
@@ -119,15 +107,12 @@ export const basicCases: ConformanceCase[] = [
     needs: [],
     rule: 'A session of one megabyte reads back unchanged.',
     async run(ctx) {
-      const store = await ctx.store();
-      const sid = ctx.sid();
       const stored = ctx.session({
         blob: randomBytes(600 * 1024).toString('base64'),
         items: Array.from({ length: 2000 }, (_, i) => ({ i, label: `item ${i}` })),
       });
       assert.ok(JSON.stringify(stored).length >= 850 * 1024);
-      await ctx.call(store, 'set', sid, stored);
-      assertSameSession(await ctx.call(store, 'get', sid), stored);
+      await assertRoundTrip(ctx, stored);
     },
   },
   {
@@ -276,3 +261,11 @@ export const basicCases: ConformanceCase[] = [
     },
   },
 ];
+
+/** A session set under a fresh sid reads back deep-equal. */
+async function assertRoundTrip(ctx: CaseContext, stored: StoreSession): Promise<void> {
+  const store = await ctx.store();
+  const sid = ctx.sid();
+  await ctx.call(store, 'set', sid, stored);
+  assertSameSession(await ctx.call(store, 'get', sid), stored);
+}

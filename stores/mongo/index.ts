@@ -1,5 +1,5 @@
 import { MongoClient, type Collection, type MongoClientOptions } from 'mongodb';
-import { SessionStore, SessionStoreError, optionError, validateIdentifier } from '../../shared';
+import { SessionStore, SessionStoreError, SharedAttempt, optionError, validateIdentifier } from '../../shared';
 import type { BaseStoreOptions, StoredEntry, StoredSession } from '../../shared';
 import {
   ALL_FILTER,
@@ -21,7 +21,6 @@ import {
   type ProjectedSession,
   type SessionDocument,
 } from './documents';
-import { SharedAttempt } from './attempt';
 import { indexRefusalMessage, isIndexRefusal, isMissingCollection, isUnreachableError } from './errors';
 
 export interface MongoStoreOptions extends BaseStoreOptions {
@@ -100,28 +99,28 @@ export class MongoStore extends SessionStore {
   }
 
   protected async readRecord(key: string, now: number): Promise<StoredSession | null> {
-    await this.index?.ready();
+    await this.indexed();
     const document = await this.collection.findOne<ProjectedSession>(readFilter(key, now), { projection: READ_PROJECTION });
     return recordOf(document);
   }
 
   protected async writeRecord(key: string, payload: string, expiresAt: number): Promise<void> {
-    await this.index?.ready();
+    await this.indexed();
     await this.collection.updateOne(idFilter(key), writeUpdate(payload, expiresAt), WRITE_OPTIONS);
   }
 
   protected async extendRecord(key: string, expiresAt: number, now: number, unlessExpiresAfter: number | undefined): Promise<void> {
-    await this.index?.ready();
+    await this.indexed();
     await this.collection.updateOne(extendFilter(key, now, unlessExpiresAfter), extendUpdate(expiresAt), EXTEND_OPTIONS);
   }
 
   protected async removeRecord(key: string): Promise<void> {
-    await this.index?.ready();
+    await this.indexed();
     await this.collection.deleteOne(idFilter(key));
   }
 
   protected async *scanRecords(now: number, withPayload: boolean): AsyncIterable<StoredEntry[]> {
-    await this.index?.ready();
+    await this.indexed();
     const cursor = this.collection.find<ProjectedSession>(liveFilter(now), {
       projection: scanProjection(withPayload),
       batchSize: SCAN_BATCH,
@@ -142,13 +141,18 @@ export class MongoStore extends SessionStore {
   }
 
   protected async countRecords(now: number): Promise<number> {
-    await this.index?.ready();
+    await this.indexed();
     return this.collection.countDocuments(liveFilter(now));
   }
 
   protected async removeAllRecords(): Promise<void> {
-    await this.index?.ready();
+    await this.indexed();
     await this.collection.deleteMany(ALL_FILTER);
+  }
+
+  /** Waits for the TTL index until it exists; nothing to wait for after that. */
+  private indexed(): Promise<void> | undefined {
+    return this.index && !this.index.isDone ? this.index.ready() : undefined;
   }
 
   protected async ping(): Promise<void> {

@@ -1,5 +1,5 @@
 import { Pool, type QueryConfig, type QueryResult, type QueryResultRow } from 'pg';
-import { SessionStore, optionError, resolvePruneInterval, validateIdentifier } from '../../shared';
+import { SessionStore, SharedAttempt, optionError, resolvePruneInterval, validateIdentifier } from '../../shared';
 import type { BaseStoreOptions, ReaperOptions, StoredEntry, StoredSession } from '../../shared';
 import { qualifiedName, statementName, statementsFor, type Layout, type Statements } from './schema';
 
@@ -49,8 +49,8 @@ export class PostgresStore extends SessionStore {
   private readonly statements: Queries;
   private readonly table: string;
   private readonly createTableStatement: string;
-  private schemaReady: boolean;
-  private schemaPending: Promise<void> | undefined;
+  /** Creates the table unless it exists; a failure is forgotten, so the next operation tries again. */
+  private readonly schema: SharedAttempt | undefined;
   private readonly onPoolError = () => this.markUnavailable();
 
   constructor(options: PostgresStoreOptions) {
@@ -91,8 +91,10 @@ export class PostgresStore extends SessionStore {
     this.ownsPool = options.pool === undefined;
     // An idle client's error would otherwise be an uncaughtException when the pool has no listener.
     this.pool.on('error', this.onPoolError);
-    this.schemaReady = !createTable;
-    if (createTable) this.ensureSchema().catch(() => undefined);
+    if (createTable) {
+      this.schema = new SharedAttempt(() => this.createSchema());
+      this.schema.start();
+    }
     this.startReaper();
   }
 
@@ -174,22 +176,8 @@ export class PostgresStore extends SessionStore {
   /** Sends one statement, first waiting (once) for the table to exist. */
   private query<R extends QueryResultRow = QueryResultRow>(statement: Query, values: unknown[]): Promise<QueryResult<R>> {
     const config = { ...statement, values };
-    if (this.schemaReady) return this.pool.query<R>(config);
-    return this.ensureSchema().then(() => this.pool.query<R>(config));
-  }
-
-  /** Creates the table unless it exists; a failure is forgotten, so the next operation tries again. */
-  private ensureSchema(): Promise<void> {
-    this.schemaPending ??= this.createSchema().then(
-      () => {
-        this.schemaReady = true;
-      },
-      (error: unknown) => {
-        this.schemaPending = undefined;
-        throw error;
-      },
-    );
-    return this.schemaPending;
+    if (!this.schema || this.schema.isDone) return this.pool.query<R>(config);
+    return this.schema.ready().then(() => this.pool.query<R>(config));
   }
 
   private async createSchema(): Promise<void> {

@@ -1,4 +1,4 @@
-import { SharedAttempt } from './attempt';
+import { SharedAttempt } from './setup';
 
 class Final extends Error {}
 
@@ -21,9 +21,11 @@ describe('SharedAttempt', () => {
     expect(counter.runs).toBe(1);
   });
 
-  it('keeps a success: later callers do not run it again', async () => {
+  it('keeps a success: later callers do not run it again, and isDone says so', async () => {
     const { counter, attempt } = scripted(['ok']);
+    expect(attempt.isDone).toBe(false);
     await attempt.ready();
+    expect(attempt.isDone).toBe(true);
     await attempt.ready();
     expect(counter.runs).toBe(1);
   });
