@@ -1,6 +1,7 @@
 import { Store, type SessionData } from 'express-session';
 import { settle, isPromiseLike, type Callback } from './callbacks';
 import { Codec } from './codec';
+import { DeadlineQueue } from './deadlines';
 import { SessionStoreError, sidPrefixOf, type SessionStoreErrorCode } from './errors';
 import { expiresAtOf } from './expiry';
 import { resolveBaseOptions, type BaseStoreOptions, type ResolvedBaseOptions } from './options';
@@ -69,6 +70,8 @@ export abstract class SessionStore extends Store {
   private reachable = true;
   /** Bumped at each disconnect, so a call that was already in flight cannot announce a reconnect. */
   private outages = 0;
+  /** The operationTimeout bounds of in-flight calls; none when the bound is Infinity. */
+  private readonly deadlines: DeadlineQueue | undefined;
 
   protected constructor(storeName: string, options: BaseStoreOptions | undefined, backend: BackendSettings = {}) {
     super();
@@ -78,6 +81,8 @@ export abstract class SessionStore extends Store {
     this.keyPrefix = backend.keyPrefix ?? '';
     this.pruneBatchSize = backend.pruneBatchSize ?? 1000;
     this.probeIntervalMs = backend.probeIntervalMs ?? 1000;
+    const boundMs = this.settings.operationTimeoutMs;
+    this.deadlines = boundMs === Infinity ? undefined : new DeadlineQueue(boundMs);
     const pruneIntervalMs = backend.pruneIntervalMs ?? 0;
     if (this.removeExpiredRecords && pruneIntervalMs > 0) {
       this.reaper = new Reaper(pruneIntervalMs, () => this.pruneExpired());
@@ -89,8 +94,10 @@ export abstract class SessionStore extends Store {
 
   /** The record at `key`, or nothing. */
   protected abstract readRecord(key: string, now: number): MaybePromise<StoredSession | null | undefined>;
+  // What the write primitives return or resolve to is discarded: a backend may hand back its driver's promise as it is.
+
   /** Creates or replaces the record at `key`. */
-  protected abstract writeRecord(key: string, payload: string, expiresAt: number, now: number): MaybePromise<void>;
+  protected abstract writeRecord(key: string, payload: string, expiresAt: number, now: number): MaybePromise<unknown>;
   /**
    * Sets the expiry of the record at `key` to `expiresAt` when the record exists and is live
    * (expiry after `now`) and, when `unlessExpiresAfter` is given, its expiry is before that instant.
@@ -101,9 +108,9 @@ export abstract class SessionStore extends Store {
     expiresAt: number,
     now: number,
     unlessExpiresAfter: number | undefined,
-  ): MaybePromise<void>;
+  ): MaybePromise<unknown>;
   /** Deletes the record at `key`; deleting a missing record is not an error. */
-  protected abstract removeRecord(key: string): MaybePromise<void>;
+  protected abstract removeRecord(key: string): MaybePromise<unknown>;
   /** Iterates this store's namespace in batches, without blocking the backend. */
   protected scanRecords?(now: number, withPayload: boolean): AsyncIterable<StoredEntry[]>;
   /** Counts live records without fetching them. Without it, `length` counts a scan. */
@@ -238,44 +245,63 @@ export abstract class SessionStore extends Store {
     return key.slice(this.keyPrefix.length);
   }
 
-  private async doGet(sid: string): Promise<SessionData | null> {
-    const key = this.openKey(sid);
-    const now = this.settings.now();
-    const record = await this.call('get', sid, () => this.readRecord(key, now));
-    if (!record || !(record.expiresAt > now)) return null;
-    return this.codec.decode(sid, record.payload);
-  }
+  // The four per-request operations are plain functions around one call(): no extra promise per request.
 
-  private async doSet(sid: string, session: SessionData): Promise<void> {
-    const key = this.openKey(sid);
-    if (session === null || typeof session !== 'object') {
-      throw new SessionStoreError('ERR_SESSION_ENCODE', `session must be an object, got ${session === null ? 'null' : typeof session}`, {
-        store: this.storeName,
-        sidPrefix: sidPrefixOf(sid),
-      });
+  private doGet(sid: string): Promise<SessionData | null> {
+    let key: string;
+    try {
+      key = this.openKey(sid);
+    } catch (error) {
+      return Promise.reject(error);
     }
     const now = this.settings.now();
-    const expiresAt = this.expiresAt(sid, session, now);
-    if (!(expiresAt > now)) {
-      await this.call('set', sid, () => this.removeRecord(key));
-      return;
+    return this.call(
+      'get',
+      sid,
+      () => this.readRecord(key, now),
+      (record) => (record && record.expiresAt > now ? this.codec.decode(sid, record.payload) : null),
+    );
+  }
+
+  private doSet(sid: string, session: SessionData): Promise<void> {
+    try {
+      const key = this.openKey(sid);
+      if (session === null || typeof session !== 'object') {
+        throw new SessionStoreError('ERR_SESSION_ENCODE', `session must be an object, got ${session === null ? 'null' : typeof session}`, {
+          store: this.storeName,
+          sidPrefix: sidPrefixOf(sid),
+        });
+      }
+      const now = this.settings.now();
+      const expiresAt = this.expiresAt(sid, session, now);
+      if (!(expiresAt > now)) return this.call('set', sid, () => this.removeRecord(key), nothing);
+      const payload = this.codec.encode(sid, session);
+      return this.call('set', sid, () => this.writeRecord(key, payload, expiresAt, now), nothing);
+    } catch (error) {
+      return Promise.reject(error);
     }
-    const payload = this.codec.encode(sid, session);
-    await this.call('set', sid, () => this.writeRecord(key, payload, expiresAt, now));
   }
 
-  private async doTouch(sid: string, session: SessionData): Promise<void> {
-    const key = this.openKey(sid);
-    if (this.settings.disableTouch) return;
-    const now = this.settings.now();
-    const expiresAt = this.expiresAt(sid, session, now);
-    const unlessExpiresAfter = this.settings.touchAfterMs > 0 ? expiresAt - this.settings.touchAfterMs : undefined;
-    await this.call('touch', sid, () => this.extendRecord(key, expiresAt, now, unlessExpiresAfter));
+  private doTouch(sid: string, session: SessionData): Promise<void> {
+    try {
+      const key = this.openKey(sid);
+      if (this.settings.disableTouch) return Promise.resolve();
+      const now = this.settings.now();
+      const expiresAt = this.expiresAt(sid, session, now);
+      const unlessExpiresAfter = this.settings.touchAfterMs > 0 ? expiresAt - this.settings.touchAfterMs : undefined;
+      return this.call('touch', sid, () => this.extendRecord(key, expiresAt, now, unlessExpiresAfter), nothing);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
-  private async doDestroy(sid: string): Promise<void> {
-    const key = this.openKey(sid);
-    await this.call('destroy', sid, () => this.removeRecord(key));
+  private doDestroy(sid: string): Promise<void> {
+    try {
+      const key = this.openKey(sid);
+      return this.call('destroy', sid, () => this.removeRecord(key), nothing);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   private async doAll(): Promise<Record<string, SessionData>> {
@@ -397,9 +423,12 @@ export abstract class SessionStore extends Store {
 
   /**
    * Runs one backend primitive: bounded by operationTimeout, its driver errors wrapped in a
-   * SessionStoreError, its outcome recorded for the connect / disconnect events.
+   * SessionStoreError, its outcome recorded for the connect / disconnect events. `settleWith` turns
+   * the primitive's result into the caller's, in the same step.
    */
-  private call<T>(operation: string, sid: string | undefined, primitive: () => MaybePromise<T>): Promise<T> {
+  private call<T>(operation: string, sid: string | undefined, primitive: () => MaybePromise<T>): Promise<T>;
+  private call<T, R>(operation: string, sid: string | undefined, primitive: () => MaybePromise<T>, settleWith: (value: T) => R): Promise<R>;
+  private call<T, R>(operation: string, sid: string | undefined, primitive: () => MaybePromise<T>, settleWith?: (value: T) => R): Promise<T | R> {
     let result: MaybePromise<T>;
     try {
       result = primitive();
@@ -408,32 +437,42 @@ export abstract class SessionStore extends Store {
     }
     if (!isPromiseLike<T>(result)) {
       if (!this.reachable) this.markAvailable();
-      return Promise.resolve(result);
+      try {
+        return Promise.resolve(settleWith ? settleWith(result) : result);
+      } catch (error) {
+        return Promise.reject(error);
+      }
     }
     const outagesAtStart = this.outages;
-    const timeoutMs = this.settings.operationTimeoutMs;
-    return new Promise<T>((resolve, reject) => {
-      const timer =
-        timeoutMs === Infinity
-          ? undefined
-          : setTimeout(() => {
-              reject(this.failed(operation, sid, new SessionStoreError('ERR_SESSION_TIMEOUT', `${operation} did not finish within ${timeoutMs} ms`, {
-                store: this.storeName,
-                sidPrefix: sidPrefixOf(sid),
-              })));
-            }, timeoutMs);
-      timer?.unref();
+    const deadlines = this.deadlines;
+    return new Promise<T | R>((resolve, reject) => {
+      const deadline = deadlines?.start(() => reject(this.failed(operation, sid, this.timedOut(operation, sid))));
       result.then(
         (value) => {
-          if (timer) clearTimeout(timer);
+          if (deadline) deadlines!.finish(deadline);
           if (!this.reachable && this.outages === outagesAtStart) this.markAvailable();
-          resolve(value);
+          if (!settleWith) return resolve(value);
+          // An error here (a corrupt record, say) is the store's own, not the backend's.
+          let settled: R;
+          try {
+            settled = settleWith(value);
+          } catch (error) {
+            return reject(error);
+          }
+          resolve(settled);
         },
         (error: unknown) => {
-          if (timer) clearTimeout(timer);
+          if (deadline) deadlines!.finish(deadline);
           reject(this.failed(operation, sid, error));
         },
       );
+    });
+  }
+
+  private timedOut(operation: string, sid: string | undefined): SessionStoreError {
+    return new SessionStoreError('ERR_SESSION_TIMEOUT', `${operation} did not finish within ${this.settings.operationTimeoutMs} ms`, {
+      store: this.storeName,
+      sidPrefix: sidPrefixOf(sid),
     });
   }
 
@@ -468,6 +507,9 @@ export abstract class SessionStore extends Store {
     this.probeTimer.unref();
   }
 }
+
+/** What the write operations resolve to, whatever the backend answered. */
+function nothing(): void {}
 
 function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
   return value !== null && typeof value === 'object' && typeof (value as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function';
