@@ -30,12 +30,12 @@ export interface RedisCommands {
   /** PEXPIRETIME then GET, sent in the same tick: one round trip. */
   readWithExpiry(key: string): Promise<[expiry: number, payload: string | null]>;
   get(key: string): Promise<string | null>;
-  /** Sets the expiry of an existing key; a missing key stays missing. */
-  pexpireat(key: string, expiresAt: number): Promise<void>;
-  setPxat(key: string, value: string, expiresAt: number): Promise<void>;
+  /** Sets the expiry of an existing key; a missing key stays missing. Write commands resolve to Redis' reply. */
+  pexpireat(key: string, expiresAt: number): Promise<unknown>;
+  setPxat(key: string, value: string, expiresAt: number): Promise<unknown>;
   evalsha(sha: string, key: string, args: (string | number)[]): Promise<unknown>;
   eval(lua: string, key: string, args: (string | number)[]): Promise<unknown>;
-  del(key: string): Promise<void>;
+  del(key: string): Promise<unknown>;
   masters(): Promise<RedisNode[]>;
   ping(): Promise<void>;
   /** Calls `up` when the client is ready and `down` when it loses its connection; returns the unsubscribe. */
@@ -79,7 +79,60 @@ export function commandsOf(client: unknown): RedisCommands {
   throw optionError('redis', 'client must be an ioredis Redis or Cluster, or a node-redis v5 client');
 }
 
+type Send = (name: string, args: (string | number)[]) => Promise<unknown>;
+
+/**
+ * How the store sends its single-key commands on an ioredis client.
+ *
+ * On a single node (`Redis`, Sentinel included) each command goes through ioredis' own
+ * `sendCommand`, and the socket is corked until the end of the tick, so the commands of one tick
+ * leave in one write, as node-redis does by itself. That is the cheapest path ioredis has: its
+ * auto-pipelining builds a Pipeline per tick and spends about twice the CPU per command, and plain
+ * commands pay a system call each. A `Cluster` routes each command by slot, so it keeps its own
+ * methods (auto-pipelined per node when enabled).
+ */
+export function ioredisSender(client: Redis | Cluster): Send {
+  const Command = isCluster(client) ? undefined : commandClassOf(client);
+  if (Command === undefined) {
+    const call = client.call.bind(client) as (name: string, ...args: (string | number)[]) => Promise<unknown>;
+    return (name, args) => call(name, ...args);
+  }
+  const redis = client as Redis;
+  let corked: Redis['stream'] | undefined;
+  const uncork = () => {
+    const stream = corked!;
+    corked = undefined;
+    stream.uncork();
+  };
+  return (name, args) => {
+    const command = new Command(name, args, {
+      replyEncoding: 'utf8',
+      errorStack: redis.options.showFriendlyErrorStack ? new Error() : undefined,
+    });
+    if (corked === undefined && redis.status === 'ready' && redis.stream) {
+      corked = redis.stream;
+      corked.cork();
+      process.nextTick(uncork);
+    }
+    return redis.sendCommand(command) as Promise<unknown>;
+  };
+}
+
+/**
+ * ioredis' Command class, when `client` was built by the ioredis this package resolves (a second
+ * copy's client falls back to its own methods).
+ */
+function commandClassOf(client: Redis): typeof import('ioredis').Command | undefined {
+  try {
+    const ioredis = require('ioredis') as typeof import('ioredis');
+    return client instanceof ioredis.Redis && typeof ioredis.Command === 'function' ? ioredis.Command : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function ioredisCommands(client: Redis | Cluster): RedisCommands {
+  const send = ioredisSender(client);
   const nodeOf = (node: Redis): RedisNode => ({
     scan: (cursor, match, count) => node.scan(cursor, 'MATCH', match, 'COUNT', count),
     async describe(keys, withPayload) {
@@ -97,19 +150,13 @@ function ioredisCommands(client: Redis | Cluster): RedisCommands {
     },
   });
   return {
-    readWithExpiry: (key) => Promise.all([client.pexpiretime(key), client.get(key)]),
-    get: (key) => client.get(key),
-    async pexpireat(key, expiresAt) {
-      await client.pexpireat(key, expiresAt);
-    },
-    async setPxat(key, value, expiresAt) {
-      await client.set(key, value, 'PXAT', expiresAt);
-    },
-    evalsha: (sha, key, args) => client.evalsha(sha, 1, key, ...args),
-    eval: (lua, key, args) => client.eval(lua, 1, key, ...args),
-    async del(key) {
-      await client.del(key);
-    },
+    readWithExpiry: (key) => Promise.all([send('pexpiretime', [key]) as Promise<number>, send('get', [key]) as Promise<string | null>]),
+    get: (key) => send('get', [key]) as Promise<string | null>,
+    pexpireat: (key, expiresAt) => send('pexpireat', [key, expiresAt]),
+    setPxat: (key, value, expiresAt) => send('set', [key, value, 'PXAT', expiresAt]),
+    evalsha: (sha, key, args) => send('evalsha', [sha, 1, key, ...args]),
+    eval: (lua, key, args) => send('eval', [lua, 1, key, ...args]),
+    del: (key) => send('del', [key]),
     async masters() {
       if (!isCluster(client)) return [nodeOf(client)];
       // Waits (within the operation's deadline) for a Cluster still discovering its slots.
@@ -154,17 +201,11 @@ function nodeRedisCommands(client: NodeRedisClient): RedisCommands {
   return {
     readWithExpiry: (key) => Promise.all([send<number>('PEXPIRETIME', key), send<string | null>('GET', key)]),
     get: (key) => send<string | null>('GET', key),
-    async pexpireat(key, expiresAt) {
-      await send('PEXPIREAT', key, expiresAt);
-    },
-    async setPxat(key, value, expiresAt) {
-      await send('SET', key, value, 'PXAT', expiresAt);
-    },
+    pexpireat: (key, expiresAt) => send('PEXPIREAT', key, expiresAt),
+    setPxat: (key, value, expiresAt) => send('SET', key, value, 'PXAT', expiresAt),
     evalsha: (sha, key, args) => send('EVALSHA', sha, 1, key, ...args),
     eval: (lua, key, args) => send('EVAL', lua, 1, key, ...args),
-    async del(key) {
-      await send('DEL', key);
-    },
+    del: (key) => send('DEL', key),
     masters: async () => [node],
     async ping() {
       await send('PING');

@@ -83,8 +83,7 @@ export class RedisStore<Client extends RedisClient = Redis | Cluster> extends Se
         throw optionError('redis', 'url must be a redis:// or rediss:// URL');
       }
       const IORedis = loadIORedis();
-      // Commands issued in one tick share one socket write instead of one write each: far cheaper under concurrent requests.
-      const own = new IORedis(url, { enableAutoPipelining: true });
+      const own = new IORedis(url);
       // Failures reach callers through each call's error; without a listener ioredis logs every reconnect attempt.
       own.on('error', () => undefined);
       this.commands = commandsOf(own);
@@ -113,18 +112,20 @@ export class RedisStore<Client extends RedisClient = Redis | Cluster> extends Se
     return payload === null || expiry === -2 ? null : { payload, expiresAt: expiryOf(expiry) };
   }
 
-  protected async writeRecord(key: string, payload: string, expiresAt: number): Promise<void> {
-    await this.commands.setPxat(key, payload, Math.ceil(expiresAt));
+  // The write primitives hand back the client's own promise: the base discards what it resolves to.
+
+  protected writeRecord(key: string, payload: string, expiresAt: number): Promise<unknown> {
+    return this.commands.setPxat(key, payload, Math.ceil(expiresAt));
   }
 
-  protected async extendRecord(key: string, expiresAt: number, now: number, unlessExpiresAfter: number | undefined): Promise<void> {
+  protected extendRecord(key: string, expiresAt: number, now: number, unlessExpiresAfter: number | undefined): Promise<unknown> {
     // PEXPIREAT never creates a key, and on the system clock a key Redis still holds is live.
     if (this.redisClockDecides && unlessExpiresAfter === undefined) return this.commands.pexpireat(key, Math.ceil(expiresAt));
-    await this.runScript(EXTEND, key, [Math.ceil(expiresAt), now, unlessExpiresAfter ?? '']);
+    return this.runScript(EXTEND, key, [Math.ceil(expiresAt), now, unlessExpiresAfter ?? '']);
   }
 
-  protected async removeRecord(key: string): Promise<void> {
-    await this.commands.del(key);
+  protected removeRecord(key: string): Promise<unknown> {
+    return this.commands.del(key);
   }
 
   protected async *scanRecords(now: number, withPayload: boolean): AsyncIterable<StoredEntry[]> {

@@ -123,24 +123,19 @@ describeBackend('redis', 'RedisStore', (url) => {
       expect(await makeStore().get('missing')).toBeNull();
     });
 
-    it('sends PEXPIRETIME then GET of the one key, both before any reply arrives: one round trip', async () => {
-      const pipelined = new Redis(url, { enableAutoPipelining: true });
-      const store = new RedisStore({ client: pipelined, prefix, now: () => clock });
-      try {
-        await store.set('abc', sessionExpiringAt(T0 + HOUR));
-        const commands = await recordCommands(url, prefix, async () => {
-          const reading = store.get('abc');
-          expect(pipelined.autoPipelineQueueSize).toBe(2);
-          expect(await reading).not.toBeNull();
+    it('sends PEXPIRETIME then GET of the one key in one socket write: one round trip', async () => {
+      const store = makeStore();
+      await store.set('abc', sessionExpiringAt(T0 + HOUR));
+      const commands = await recordCommands(url, prefix, async () => {
+        const writes = await socketWritesDuring(client, async () => {
+          expect(await store.get('abc')).not.toBeNull();
         });
-        expect(commands).toEqual([
-          ['pexpiretime', `${prefix}abc`],
-          ['get', `${prefix}abc`],
-        ]);
-      } finally {
-        await store.close();
-        await pipelined.quit();
-      }
+        expect(writes).toEqual([2]);
+      });
+      expect(commands).toEqual([
+        ['pexpiretime', `${prefix}abc`],
+        ['get', `${prefix}abc`],
+      ]);
     });
 
     it('on the system clock, reads with a plain GET and touches with a plain PEXPIREAT, since Redis expires keys at the same instants', async () => {
@@ -305,16 +300,38 @@ describeBackend('redis', 'RedisStore', (url) => {
       expect(store.client.status).toBe('end');
     });
 
-    it('opens its own client with auto-pipelining, so the commands of one tick share one write', async () => {
+    it('sends the commands of one tick in one socket write, whatever the client\'s auto-pipelining says', async () => {
+      for (const options of [{}, { enableAutoPipelining: true }]) {
+        const own = new Redis(url, options);
+        const store = new RedisStore({ client: own, prefix });
+        try {
+          await own.ping();
+          const writes = await socketWritesDuring(own, async () => {
+            await Promise.all([
+              store.set('a', sessionExpiringAt(Date.now() + HOUR)),
+              store.set('b', sessionExpiringAt(Date.now() + HOUR)),
+              store.touch('a', sessionExpiringAt(Date.now() + 2 * HOUR)),
+            ]);
+            await Promise.all([store.get('a'), store.get('b'), store.destroy('a'), store.destroy('b')]);
+          });
+          expect(writes).toEqual([3, 4]);
+          // The user's own commands on the same client keep working around the store's.
+          expect(await own.ping()).toBe('PONG');
+        } finally {
+          await store.close();
+          await own.quit();
+        }
+      }
+    });
+
+    it('sends the commands of one tick in one socket write on the client it opens from url', async () => {
       const store = new RedisStore({ url, prefix });
       try {
-        expect(store.client.options.enableAutoPipelining).toBe(true);
-        const writing = store.set('abc', sessionExpiringAt(Date.now() + HOUR));
-        const reading = store.get('abc');
-        expect((store.client as Redis).autoPipelineQueueSize).toBe(2);
-        await writing;
-        expect(await reading).not.toBeNull();
-        await store.destroy('abc');
+        await store.get('warm');
+        const writes = await socketWritesDuring(store.client as Redis, async () => {
+          await Promise.all([store.set('abc', sessionExpiringAt(Date.now() + HOUR)), store.get('abc'), store.destroy('abc')]);
+        });
+        expect(writes).toEqual([3]);
       } finally {
         await store.close();
       }
@@ -367,6 +384,32 @@ describeBackend('redis', 'RedisStore', (url) => {
     });
   });
 });
+
+/**
+ * How many commands each socket write carried while `action` ran on `client`, through the stream's
+ * own `_write` (one chunk) and `_writev` (several chunks gathered while the socket was corked).
+ */
+async function socketWritesDuring(client: Redis, action: () => Promise<void>): Promise<number[]> {
+  type Stream = { _write(...args: unknown[]): unknown; _writev(chunks: unknown[], ...rest: unknown[]): unknown };
+  const stream = client.stream as unknown as Stream;
+  const socket = Object.getPrototypeOf(stream) as Stream;
+  const writes: number[] = [];
+  stream._write = function (...args) {
+    writes.push(1);
+    return socket._write.apply(this, args);
+  };
+  stream._writev = function (chunks, ...rest) {
+    writes.push(chunks.length);
+    return socket._writev.call(this, chunks, ...rest);
+  };
+  try {
+    await action();
+  } finally {
+    delete (stream as Partial<Stream>)._write;
+    delete (stream as Partial<Stream>)._writev;
+  }
+  return writes;
+}
 
 /** The commands (lower-cased, with arguments) that touch keys under `prefix` while `action` runs, seen through MONITOR. */
 async function recordCommands(url: string, prefix: string, action: () => Promise<void>): Promise<string[][]> {
