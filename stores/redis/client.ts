@@ -166,16 +166,17 @@ function ioredisCommands(client: Redis | Cluster): RedisCommands {
     async ping() {
       await client.ping();
     },
-    watch(up, down) {
-      client.on('ready', up);
-      client.on('close', down);
-      client.on('end', down);
-      return () => {
-        client.off('ready', up);
-        client.off('close', down);
-        client.off('end', down);
-      };
-    },
+    watch: (up, down) =>
+      watchShared(client, { up, down }, (up, down) => {
+        client.on('ready', up);
+        client.on('close', down);
+        client.on('end', down);
+        return () => {
+          client.off('ready', up);
+          client.off('close', down);
+          client.off('end', down);
+        };
+      }),
     isUnavailableError(error) {
       const name = (error as { name?: unknown } | null)?.name;
       if (name === 'MaxRetriesPerRequestError' || name === 'ClusterAllFailedError') return true;
@@ -210,26 +211,60 @@ function nodeRedisCommands(client: NodeRedisClient): RedisCommands {
     async ping() {
       await send('PING');
     },
-    watch(up, down) {
-      // Also keeps a socket error from crashing the process while the store uses the client.
-      const onError = () => {
-        if (!client.isReady) down();
-      };
-      client.on('ready', up);
-      client.on('reconnecting', down);
-      client.on('end', down);
-      client.on('error', onError);
-      return () => {
-        client.off('ready', up);
-        client.off('reconnecting', down);
-        client.off('end', down);
-        client.off('error', onError);
-      };
-    },
+    watch: (up, down) =>
+      watchShared(client, { up, down }, (up, down) => {
+        // Also keeps a socket error from crashing the process while a store uses the client.
+        const onError = () => {
+          if (!client.isReady) down();
+        };
+        client.on('ready', up);
+        client.on('reconnecting', down);
+        client.on('end', down);
+        client.on('error', onError);
+        return () => {
+          client.off('ready', up);
+          client.off('reconnecting', down);
+          client.off('end', down);
+          client.off('error', onError);
+        };
+      }),
     isUnavailableError(error) {
       const message = error instanceof Error ? error.message : '';
       return /^(The client is (closed|offline)|Socket closed unexpectedly|Connection timeout)/.test(message);
     },
+  };
+}
+
+interface Watcher {
+  up(): void;
+  down(): void;
+}
+
+/** The stores watching each client, and how to take the client's listeners off again. */
+const watchers = new WeakMap<object, { stores: Set<Watcher>; detach: () => void }>();
+
+/**
+ * Adds `watcher` to the stores watching `client`. The first one attaches one set of listeners
+ * (`attach`), which tells every watching store; the last one to leave detaches them. So any number
+ * of stores share one listener per event, and Node's warning past ten listeners never fires.
+ */
+function watchShared(client: object, watcher: Watcher, attach: (up: () => void, down: () => void) => () => void): () => void {
+  let entry = watchers.get(client);
+  if (entry === undefined) {
+    const stores = new Set<Watcher>();
+    const detach = attach(
+      () => stores.forEach((store) => store.up()),
+      () => stores.forEach((store) => store.down()),
+    );
+    entry = { stores, detach };
+    watchers.set(client, entry);
+  }
+  const shared = entry;
+  shared.stores.add(watcher);
+  return () => {
+    if (!shared.stores.delete(watcher) || shared.stores.size > 0) return;
+    shared.detach();
+    watchers.delete(client);
   };
 }
 

@@ -291,6 +291,32 @@ describeBackend('redis', 'RedisStore', (url) => {
       expect(await client.ping()).toBe('PONG');
     });
 
+    it('shares one listener per event among all the stores on a client, and tells each of them', async () => {
+      const own = new Redis(url);
+      await own.ping();
+      const warnings: Error[] = [];
+      const onWarning = (warning: Error) => warnings.push(warning);
+      process.on('warning', onWarning);
+      const stores = Array.from({ length: 12 }, (_, index) => new RedisStore({ client: own, prefix: `${prefix}${index}:` }));
+      try {
+        const disconnected = stores.map((store) => new Promise((resolve) => store.once('disconnect', resolve)));
+        expect(['ready', 'close', 'end'].map((event) => own.listenerCount(event))).toEqual([1, 1, 1]);
+        own.disconnect(true);
+        await Promise.all(disconnected);
+        await Promise.all(stores.map((store) => new Promise((resolve) => store.once('connect', resolve))));
+        await Promise.all(stores.slice(1).map((store) => store.close()));
+        expect(own.listenerCount('close')).toBe(1);
+        await stores[0]!.close();
+        expect(['ready', 'close', 'end'].map((event) => own.listenerCount(event))).toEqual([0, 0, 0]);
+        await new Promise((resolve) => setImmediate(resolve));
+        expect(warnings.filter((warning) => warning.name === 'MaxListenersExceededWarning')).toEqual([]);
+      } finally {
+        process.off('warning', onWarning);
+        await Promise.all(stores.map((store) => store.close()));
+        own.disconnect();
+      }
+    });
+
     it('opens its own client from url and closes it in close()', async () => {
       const store = new RedisStore({ url, prefix });
       await store.set('abc', sessionExpiringAt(Date.now() + HOUR));
