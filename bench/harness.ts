@@ -1,4 +1,6 @@
 import { performance } from 'node:perf_hooks';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import type { SessionData } from 'express-session';
 
 export const OPERATIONS = ['set', 'get', 'touch', 'destroy'] as const;
@@ -25,6 +27,8 @@ export interface Contender {
 /** A goal checked and printed at the end: ours is at least `atLeast` times the other's throughput. */
 export interface Target {
   operation: Operation;
+  /** The contender of ours it applies to; every one of ours when not given. */
+  ours?: string;
   against: string;
   atLeast: number;
 }
@@ -51,7 +55,13 @@ export interface BenchOptions {
 
 const WARMUP_BUDGET_MS = 300;
 
-export const DEFAULT_OPTIONS: BenchOptions = { ops: 5_000, budgetMs: 450, concurrencies: [1, 64], rounds: 5, warmupOps: 2_000 };
+export const DEFAULT_OPTIONS: BenchOptions = { ops: 50_000, budgetMs: 450, concurrencies: [1, 64], rounds: 5, warmupOps: 2_000 };
+
+/** A full garbage collection (see measureTogether). */
+const collectGarbage: () => void = (() => {
+  setFlagsFromString('--expose-gc');
+  return runInNewContext('gc') as () => void;
+})();
 
 export interface Measurement {
   contender: string;
@@ -63,6 +73,8 @@ export interface Measurement {
   seconds: number;
   /** Median over the rounds of each round's operations per second. */
   opsPerSec: number;
+  /** Each round's operations per second, in round order (NaN for a round without operations). */
+  roundOpsPerSec: number[];
   p50Us: number;
   p99Us: number;
 }
@@ -72,17 +84,28 @@ export interface Ratio {
   concurrency: number;
   ours: string;
   against: string;
-  /** Our throughput divided by theirs: above 1 means ours is faster. */
+  /**
+   * Our throughput divided by theirs, round by round (both ran interleaved within each round); the
+   * median of those, and the lowest and highest. Above 1 means ours is faster.
+   */
   ratio: number;
+  low: number;
+  high: number;
   /** Their median latency divided by ours: above 1 means ours is faster. Unlike throughput, unmoved by rare I/O stalls. */
   p50Ratio: number;
 }
 
 export interface TargetResult extends Target {
+  ours: string;
   concurrency: number;
   ratio: number;
+  low: number;
+  high: number;
   p50Ratio: number;
+  /** The median ratio reaches the target. */
   met: boolean;
+  /** `met`; `within noise`: the median falls short, but some rounds reach it; `missed`: no round reaches it. */
+  result: 'met' | 'within noise' | 'missed';
 }
 
 export interface BenchReport {
@@ -93,6 +116,8 @@ export interface BenchReport {
   notes: string[];
   measurements: Measurement[];
   ratios: Ratio[];
+  /** Each raw-driver floor against each alternative: the most any store on that driver could reach. */
+  ceilings: Ratio[];
   targets: TargetResult[];
 }
 
@@ -112,8 +137,9 @@ export function makeSession(bytes = 1024): SessionData {
 /**
  * Measures every contender on set, get, touch and destroy at each concurrency, `rounds` times: set
  * writes fresh sessions, get and touch cycle over them (each touch carries a later expiry, as
- * express-session's do), destroy deletes them. Each phase runs for all contenders before the next,
- * so drift on a busy machine spreads over all of them; throughput is the median of the rounds.
+ * express-session's do), destroy deletes them. The contenders of one measurement take turns in
+ * short slices (see SLICES), in an order that rotates from round to round, so that drift on a busy
+ * machine falls on all of them alike; throughput is the median of the rounds.
  */
 export async function runBench(suite: BenchSuite, options: BenchOptions = DEFAULT_OPTIONS, log: (line: string) => void = () => undefined): Promise<BenchReport> {
   const session = makeSession();
@@ -124,18 +150,25 @@ export async function runBench(suite: BenchSuite, options: BenchOptions = DEFAUL
       await contender.setup();
       ready.push(contender);
       log(`warming up ${contender.name}`);
-      await runPhases(contender, session, 'warmup', 8, options.warmupOps, WARMUP_BUDGET_MS);
+      const populations = new Map<Contender, number>();
+      for (const operation of OPERATIONS) {
+        await measureTogether([phaseOf(contender, operation, session, 'warmup', 8, options.warmupOps, WARMUP_BUDGET_MS, populations)]);
+      }
     }
     for (let round = 0; round < options.rounds; round++) {
+      // Each round starts with the next contender, so none is always measured first or right after another.
+      const order = [...ready.slice(round % ready.length), ...ready.slice(0, round % ready.length)];
       for (const concurrency of options.concurrencies) {
         const populations = new Map<Contender, number>();
+        const prefix = `bench-r${round}-c${concurrency}`;
         for (const operation of OPERATIONS) {
-          for (const contender of ready) {
-            const prefix = `bench-r${round}-c${concurrency}`;
-            const sample = await runPhase(contender, operation, session, prefix, concurrency, options.ops, options.budgetMs, populations);
-            const key = `${contender.name}\0${operation}\0${concurrency}`;
+          const phases = order.map((contender) => phaseOf(contender, operation, session, prefix, concurrency, options.ops, options.budgetMs, populations));
+          await measureTogether(phases);
+          for (const phase of phases) {
+            const sample = phase.sample();
+            const key = `${phase.contender.name}\0${operation}\0${concurrency}`;
             samples.set(key, [...(samples.get(key) ?? []), sample]);
-            log(`round ${round + 1} ${operation} c=${concurrency} ${contender.name}: ${Math.round(sample.ops / sample.seconds)} ops/s`);
+            log(`round ${round + 1} ${operation} c=${concurrency} ${phase.contender.name}: ${Math.round(sample.ops / sample.seconds)} ops/s`);
           }
         }
       }
@@ -150,7 +183,7 @@ export async function runBench(suite: BenchSuite, options: BenchOptions = DEFAUL
       ),
     ),
   );
-  const ratios = ratiosOf(measurements);
+  const ratios = ratiosOf(measurements, 'ours', ['alternative', 'floor']);
   return {
     suite: suite.name,
     node: process.version,
@@ -159,6 +192,7 @@ export async function runBench(suite: BenchSuite, options: BenchOptions = DEFAUL
     notes: suite.notes ?? [],
     measurements,
     ratios,
+    ceilings: ratiosOf(measurements, 'floor', ['alternative']),
     targets: targetsOf(suite, ratios),
   };
 }
@@ -169,16 +203,87 @@ interface Sample {
   latenciesMs: Float64Array;
 }
 
-async function runPhases(contender: Contender, session: SessionData, prefix: string, concurrency: number, ops: number, budgetMs: number): Promise<void> {
-  const populations = new Map<Contender, number>();
-  for (const operation of OPERATIONS) await runPhase(contender, operation, session, prefix, concurrency, ops, budgetMs, populations);
+/**
+ * Slices per measurement: each contender runs up to 1/SLICES of its operations and of its time
+ * budget, then the next takes its turn, round and round.
+ */
+const SLICES = 10;
+
+/**
+ * The contenders of one measurement, in turns, after a full garbage collection (so that none pays
+ * for garbage left by an earlier measurement). Collections between slices would skew it instead:
+ * V8 flushes the compiled code of functions that did not run since the last few collections.
+ */
+async function measureTogether(phases: Phase[]): Promise<void> {
+  collectGarbage();
+  for (let slice = 1; slice <= SLICES; slice++) {
+    for (const phase of phases) {
+      if (phase.finished) continue;
+      await phase.run(Math.ceil((phase.ops * slice) / SLICES), phase.budgetMs / SLICES);
+    }
+  }
+  for (const phase of phases) await phase.finish();
+}
+
+/**
+ * One operation of one contender, run a slice at a time by `concurrency` workers, up to `ops`
+ * operations or `budgetMs` of measured time. `stepFor` builds each operation's arguments outside
+ * the timed span.
+ */
+class Phase {
+  private next = 0;
+  private done = 0;
+  private seconds = 0;
+  private readonly latenciesMs: Float64Array;
+
+  constructor(
+    readonly contender: Contender,
+    readonly ops: number,
+    readonly budgetMs: number,
+    private readonly concurrency: number,
+    private readonly stepFor: (i: number) => () => Promise<unknown>,
+    private readonly onFinish: (done: number) => Promise<void> = async () => undefined,
+  ) {
+    this.latenciesMs = new Float64Array(ops);
+  }
+
+  get finished(): boolean {
+    return this.next >= this.ops || this.seconds * 1000 >= this.budgetMs;
+  }
+
+  /** Runs operations until `until` of them have started or `sliceMs` have passed. */
+  async run(until: number, sliceMs: number): Promise<void> {
+    const started = performance.now();
+    const deadline = started + Math.min(sliceMs, this.budgetMs - this.seconds * 1000);
+    let stop = Math.min(until, this.ops);
+    const worker = async (): Promise<void> => {
+      while (this.next < stop) {
+        const step = this.stepFor(this.next++);
+        const t0 = performance.now();
+        await step();
+        const t1 = performance.now();
+        this.latenciesMs[this.done++] = t1 - t0;
+        if (t1 > deadline) stop = this.next;
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(0, Math.min(this.concurrency, stop - this.next)) }, worker));
+    this.seconds += (performance.now() - started) / 1000;
+  }
+
+  finish(): Promise<void> {
+    return this.onFinish(this.done);
+  }
+
+  sample(): Sample {
+    return { ops: this.done, seconds: this.seconds, latenciesMs: this.latenciesMs.subarray(0, this.done) };
+  }
 }
 
 /**
  * One operation for one contender. `populations` remembers how many sessions each contender's set
  * wrote, since a slow contender may write fewer within the budget; destroy always deletes them all.
  */
-async function runPhase(
+function phaseOf(
   contender: Contender,
   operation: Operation,
   session: SessionData,
@@ -187,56 +292,31 @@ async function runPhase(
   ops: number,
   budgetMs: number,
   populations: Map<Contender, number>,
-): Promise<Sample> {
+): Phase {
   const population = populations.get(contender) ?? 0;
   const sid = (i: number) => `${prefix}-${i}`;
   switch (operation) {
-    case 'set': {
-      const sample = await measure((i) => () => contender.set(sid(i), session), ops, concurrency, budgetMs);
-      populations.set(contender, sample.ops);
-      return sample;
-    }
+    case 'set':
+      return new Phase(contender, ops, budgetMs, concurrency, (i) => () => contender.set(sid(i), session), async (done) => {
+        populations.set(contender, done);
+      });
     case 'get':
-      return measure((i) => () => contender.get(sid(i % population)), ops, concurrency, budgetMs);
+      return new Phase(contender, ops, budgetMs, concurrency, (i) => () => contender.get(sid(i % population)));
     case 'touch': {
       const firstExpiry = Date.parse(String(session.cookie.expires)) + 1;
       const later = (i: number) => ({ ...session, cookie: { ...session.cookie, expires: new Date(firstExpiry + i).toISOString() } }) as unknown as SessionData;
-      return measure((i) => {
+      return new Phase(contender, ops, budgetMs, concurrency, (i) => {
         const touched = later(i);
         return () => contender.touch(sid(i % population), touched);
-      }, ops, concurrency, budgetMs);
+      });
     }
-    case 'destroy': {
-      const sample = await measure((i) => () => contender.destroy(sid(i)), population, concurrency, budgetMs);
-      // Leaves no session behind, so every contender starts the next round on an equally empty table.
-      await measure((i) => () => contender.destroy(sid(sample.ops + i)), population - sample.ops, concurrency, Infinity);
-      return sample;
-    }
+    case 'destroy':
+      return new Phase(contender, population, budgetMs, concurrency, (i) => () => contender.destroy(sid(i)), async (done) => {
+        // Leaves no session behind, so every contender starts the next round on an equally empty table.
+        const rest = new Phase(contender, population - done, Infinity, concurrency, (i) => () => contender.destroy(sid(done + i)));
+        await rest.run(rest.ops, Infinity);
+      });
   }
-}
-
-/**
- * Runs `ops` operations from `concurrency` workers, stopping early when `budgetMs` has passed.
- * `stepFor` builds each operation's arguments outside the timed span.
- */
-async function measure(stepFor: (i: number) => () => Promise<unknown>, ops: number, concurrency: number, budgetMs: number): Promise<Sample> {
-  const latenciesMs = new Float64Array(ops);
-  const started = performance.now();
-  const deadline = started + budgetMs;
-  let next = 0;
-  let done = 0;
-  const worker = async (): Promise<void> => {
-    while (next < ops) {
-      const step = stepFor(next++);
-      const t0 = performance.now();
-      await step();
-      const t1 = performance.now();
-      latenciesMs[done++] = t1 - t0;
-      if (t1 > deadline) next = ops;
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, ops) }, worker));
-  return { ops: done, seconds: (performance.now() - started) / 1000, latenciesMs: latenciesMs.subarray(0, done) };
 }
 
 function summarize(contender: Contender, operation: Operation, concurrency: number, samples: Sample[]): Measurement {
@@ -256,6 +336,7 @@ function summarize(contender: Contender, operation: Operation, concurrency: numb
     ops,
     seconds: samples.reduce((sum, s) => sum + s.seconds, 0),
     opsPerSec: median(samples.filter((s) => s.ops > 0).map((s) => s.ops / s.seconds)),
+    roundOpsPerSec: samples.map((s) => (s.ops > 0 ? s.ops / s.seconds : NaN)),
     p50Us: percentile(latencies, 0.5) * 1000,
     p99Us: percentile(latencies, 0.99) * 1000,
   };
@@ -273,17 +354,21 @@ function percentile(sorted: Float64Array, p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
 }
 
-function ratiosOf(measurements: Measurement[]): Ratio[] {
+/** Each of `mine` against each of `theirs`, operation by operation, at each concurrency. */
+function ratiosOf(measurements: Measurement[], mine: Contender['kind'], theirs: Contender['kind'][]): Ratio[] {
   const ratios: Ratio[] = [];
-  for (const ours of measurements.filter((m) => m.kind === 'ours')) {
+  for (const ours of measurements.filter((m) => m.kind === mine)) {
     for (const other of measurements) {
-      if (other.kind === 'ours' || other.operation !== ours.operation || other.concurrency !== ours.concurrency) continue;
+      if (!theirs.includes(other.kind) || other.operation !== ours.operation || other.concurrency !== ours.concurrency) continue;
+      const perRound = ours.roundOpsPerSec.map((opsPerSec, round) => opsPerSec / other.roundOpsPerSec[round]!).filter(Number.isFinite);
       ratios.push({
         operation: ours.operation,
         concurrency: ours.concurrency,
         ours: ours.contender,
         against: other.contender,
-        ratio: ours.opsPerSec / other.opsPerSec,
+        ratio: median(perRound),
+        low: Math.min(...perRound),
+        high: Math.max(...perRound),
         p50Ratio: other.p50Us / ours.p50Us,
       });
     }
@@ -294,8 +379,18 @@ function ratiosOf(measurements: Measurement[]): Ratio[] {
 function targetsOf(suite: BenchSuite, ratios: Ratio[]): TargetResult[] {
   return (suite.targets ?? []).flatMap((target) =>
     ratios
-      .filter((r) => r.operation === target.operation && r.against === target.against)
-      .map((r) => ({ ...target, concurrency: r.concurrency, ratio: r.ratio, p50Ratio: r.p50Ratio, met: r.ratio >= target.atLeast })),
+      .filter((r) => r.operation === target.operation && r.against === target.against && (target.ours === undefined || r.ours === target.ours))
+      .map((r) => ({
+        ...target,
+        ours: r.ours,
+        concurrency: r.concurrency,
+        ratio: r.ratio,
+        low: r.low,
+        high: r.high,
+        p50Ratio: r.p50Ratio,
+        met: r.ratio >= target.atLeast,
+        result: r.ratio >= target.atLeast ? 'met' : r.high >= target.atLeast ? 'within noise' : 'missed',
+      })),
   );
 }
 
@@ -314,24 +409,35 @@ export function formatReport(report: BenchReport): string {
     lines.push(...table(['op', 'contender', 'ops', 'ops/s', 'p50 µs', 'p99 µs'], 2, rows));
   }
   if (report.ratios.length > 0) {
-    lines.push('', 'ratios (above 1 = ours faster)');
-    const rows = report.ratios.map((r) => [`${r.ours} vs ${r.against}`, r.operation, String(r.concurrency), `${fmt(r.ratio, 2)}x`, `${fmt(r.p50Ratio, 2)}x`]);
-    lines.push(...table(['pair', 'op', 'conc', 'ops/s', 'p50'], 2, rows));
+    lines.push('', 'ratios (above 1 = ours faster; ops/s: median of the rounds, then the lowest and highest round)');
+    const rows = report.ratios.map((r) => [`${r.ours} vs ${r.against}`, r.operation, String(r.concurrency), `${fmt(r.ratio, 2)}x`, spread(r), `${fmt(r.p50Ratio, 2)}x`]);
+    lines.push(...table(['pair', 'op', 'conc', 'ops/s', 'rounds', 'p50'], 2, rows));
+  }
+  if (report.ceilings.length > 0) {
+    lines.push('', 'each raw floor against the alternatives: the most a store on that driver could reach');
+    const rows = report.ceilings.map((r) => [`${r.ours} vs ${r.against}`, r.operation, String(r.concurrency), `${fmt(r.ratio, 2)}x`, spread(r), `${fmt(r.p50Ratio, 2)}x`]);
+    lines.push(...table(['pair', 'op', 'conc', 'ops/s', 'rounds', 'p50'], 2, rows));
   }
   if (report.targets.length > 0) {
     const rows = report.targets.map((t) => [
+      t.ours,
       t.against,
       t.operation,
       String(t.concurrency),
       `>= ${fmt(t.atLeast, 2)}x`,
       `${fmt(t.ratio, 2)}x`,
-      t.met ? 'met' : 'MISSED',
+      spread(t),
+      t.result === 'missed' ? 'MISSED' : t.result,
       `${fmt(t.p50Ratio, 2)}x`,
     ]);
-    lines.push('', 'targets (on throughput; the p50 ratio beside it for runs on a busy machine)');
-    lines.push(...table(['against', 'op', 'conc', 'target', 'ops/s', 'result', 'p50'], 2, rows));
+    lines.push('', 'targets (on the median throughput ratio; "within noise": some rounds reach the target, the median does not)');
+    lines.push(...table(['ours', 'against', 'op', 'conc', 'target', 'ops/s', 'rounds', 'result', 'p50'], 3, rows));
   }
   return lines.join('\n');
+}
+
+function spread(ratio: { low: number; high: number }): string {
+  return `${fmt(ratio.low, 2)}-${fmt(ratio.high, 2)}`;
 }
 
 function fmt(value: number, digits: number): string {
