@@ -13,8 +13,20 @@ export interface NodeRedisClient {
   off(event: string, listener: (...args: unknown[]) => void): unknown;
 }
 
-/** A client the store accepts: ioredis `Redis` or `Cluster`, or a node-redis v5 client. */
-export type RedisClient = Redis | Cluster | NodeRedisClient;
+/**
+ * The part of a node-redis v5 cluster (`createCluster()` of the `redis` package) the store uses.
+ */
+export interface NodeRedisCluster {
+  readonly isOpen: boolean;
+  readonly masters: readonly unknown[];
+  sendCommand(firstKey: string | undefined, isReadonly: boolean | undefined, args: string[]): Promise<unknown>;
+  nodeClient(node: never): NodeRedisClient | Promise<NodeRedisClient>;
+  on(event: string, listener: (...args: unknown[]) => void): unknown;
+  off(event: string, listener: (...args: unknown[]) => void): unknown;
+}
+
+/** A client the store accepts: ioredis `Redis` or `Cluster`, or a node-redis v5 client or cluster. */
+export type RedisClient = Redis | Cluster | NodeRedisClient | NodeRedisCluster;
 
 /** One server that holds keys, for the bulk calls: the client itself, or one master of a Cluster. */
 export interface RedisNode {
@@ -68,7 +80,7 @@ function isIORedisClient(client: unknown): client is Redis | Cluster {
 
 /** The commands of `client`, or an options error for anything that is neither client. */
 export function commandsOf(client: unknown): RedisCommands {
-  if (isNodeRedisCluster(client)) throw optionError('redis', 'a node-redis cluster is not supported: use an ioredis Cluster');
+  if (isNodeRedisCluster(client)) return nodeRedisClusterCommands(client);
   if (isNodeRedisClient(client)) return nodeRedisCommands(client);
   if (isIORedisClient(client)) {
     if (clientKeyPrefixOf(client)) {
@@ -76,7 +88,7 @@ export function commandsOf(client: unknown): RedisCommands {
     }
     return ioredisCommands(client);
   }
-  throw optionError('redis', 'client must be an ioredis Redis or Cluster, or a node-redis v5 client');
+  throw optionError('redis', 'client must be an ioredis Redis or Cluster, or a node-redis v5 client or cluster');
 }
 
 type Send = (name: string, args: (string | number)[]) => Promise<unknown>;
@@ -186,10 +198,10 @@ function ioredisCommands(client: Redis | Cluster): RedisCommands {
   };
 }
 
-/** Every command goes through sendCommand; node-redis writes the commands of one tick together. */
-function nodeRedisCommands(client: NodeRedisClient): RedisCommands {
+/** One node-redis client as a node that holds keys: sendCommand, which writes the commands of one tick together. */
+function nodeRedisNode(client: NodeRedisClient): RedisNode {
   const send = <T>(...args: (string | number)[]) => client.sendCommand(args.map(String)) as Promise<T>;
-  const node: RedisNode = {
+  return {
     scan: (cursor, match, count) => send<[string, string[]]>('SCAN', cursor, 'MATCH', match, 'COUNT', count),
     async describe(keys, withPayload) {
       const replies = await Promise.all(keys.flatMap((key) => (withPayload ? [send('PEXPIRETIME', key), send('GET', key)] : [send('PEXPIRETIME', key)])));
@@ -199,6 +211,14 @@ function nodeRedisCommands(client: NodeRedisClient): RedisCommands {
       await Promise.all(keys.map((key) => send('UNLINK', key)));
     },
   };
+}
+
+const NODE_REDIS_UNAVAILABLE = /^(The client is (closed|offline)|Socket closed unexpectedly|Connection timeout)|CLUSTERDOWN/;
+
+/** Every command goes through sendCommand; node-redis writes the commands of one tick together. */
+function nodeRedisCommands(client: NodeRedisClient): RedisCommands {
+  const send = <T>(...args: (string | number)[]) => client.sendCommand(args.map(String)) as Promise<T>;
+  const node = nodeRedisNode(client);
   return {
     readWithExpiry: (key) => Promise.all([send<number>('PEXPIRETIME', key), send<string | null>('GET', key)]),
     get: (key) => send<string | null>('GET', key),
@@ -228,10 +248,48 @@ function nodeRedisCommands(client: NodeRedisClient): RedisCommands {
           client.off('error', onError);
         };
       }),
-    isUnavailableError(error) {
-      const message = error instanceof Error ? error.message : '';
-      return /^(The client is (closed|offline)|Socket closed unexpectedly|Connection timeout)/.test(message);
+    isUnavailableError: (error) => NODE_REDIS_UNAVAILABLE.test(error instanceof Error ? error.message : ''),
+  };
+}
+
+/**
+ * A node-redis cluster routes each command by its key (always to the master: a replica may not
+ * have the latest set yet); bulk calls SCAN each master through its own client.
+ */
+function nodeRedisClusterCommands(cluster: NodeRedisCluster): RedisCommands {
+  const send = <T>(key: string, ...args: (string | number)[]) => cluster.sendCommand(key, false, args.map(String)) as Promise<T>;
+  const masterClients = () => Promise.all(cluster.masters.map((master) => cluster.nodeClient(master as never)));
+  return {
+    readWithExpiry: (key) => Promise.all([send<number>(key, 'PEXPIRETIME', key), send<string | null>(key, 'GET', key)]),
+    get: (key) => send<string | null>(key, 'GET', key),
+    pexpireat: (key, expiresAt) => send(key, 'PEXPIREAT', key, expiresAt),
+    setPxat: (key, value, expiresAt) => send(key, 'SET', key, value, 'PXAT', expiresAt),
+    evalsha: (sha, key, args) => send(key, 'EVALSHA', sha, 1, key, ...args),
+    eval: (lua, key, args) => send(key, 'EVAL', lua, 1, key, ...args),
+    del: (key) => send(key, 'DEL', key),
+    masters: async () => (await masterClients()).map(nodeRedisNode),
+    // Back only when every master answers: each holds its share of the sessions.
+    async ping() {
+      const masters = await masterClients();
+      if (masters.length === 0) throw new Error('The client is closed');
+      await Promise.all(masters.map((master) => master.sendCommand(['PING'])));
     },
+    watch: (up, down) =>
+      watchShared(cluster, { up, down }, (up, down) => {
+        // The cluster throws an 'error' nobody listens to; a failure reaches the store through its calls.
+        const onError = () => undefined;
+        cluster.on('connect', up);
+        cluster.on('disconnect', down);
+        cluster.on('node-reconnecting', down);
+        cluster.on('error', onError);
+        return () => {
+          cluster.off('connect', up);
+          cluster.off('disconnect', down);
+          cluster.off('node-reconnecting', down);
+          cluster.off('error', onError);
+        };
+      }),
+    isUnavailableError: (error) => NODE_REDIS_UNAVAILABLE.test(error instanceof Error ? error.message : ''),
   };
 }
 
@@ -268,9 +326,15 @@ function watchShared(client: object, watcher: Watcher, attach: (up: () => void, 
   };
 }
 
-function isNodeRedisCluster(client: unknown): boolean {
-  const candidate = client as { masters?: unknown; sendCommand?: unknown } | null;
-  return typeof candidate === 'object' && candidate !== null && typeof candidate.sendCommand === 'function' && Array.isArray(candidate.masters);
+function isNodeRedisCluster(client: unknown): client is NodeRedisCluster {
+  const candidate = client as Partial<NodeRedisCluster> | null;
+  return (
+    typeof candidate === 'object' &&
+    candidate !== null &&
+    typeof candidate.sendCommand === 'function' &&
+    typeof candidate.nodeClient === 'function' &&
+    Array.isArray(candidate.masters)
+  );
 }
 
 /** Pairs the replies of `describe`: one expiry per key, followed by its value when asked for. */

@@ -9,7 +9,8 @@ export type { NodeRedisClient, RedisClient } from './client';
 export interface RedisStoreOptions<Client extends RedisClient = Redis | Cluster> extends BaseStoreOptions {
   /**
    * A client you own, which the store never connects or closes: an ioredis `Redis` (single node or
-   * Sentinel) or `Cluster`, or a connected node-redis v5 client (`createClient()` of the `redis` package).
+   * Sentinel) or `Cluster`, or a connected node-redis v5 client or cluster (`createClient()` or
+   * `createCluster()` of the `redis` package).
    */
   client?: Client;
   /** A `redis://` or `rediss://` URL: the store opens its own ioredis client and closes it in `close()`. */

@@ -1,8 +1,10 @@
+import { RedisStore as ConnectRedisStore } from 'connect-redis';
 import type { SessionData } from 'express-session';
 import { Cluster } from 'ioredis';
+import { createCluster } from 'redis';
 import { runConformance } from '../../conformance/jest';
 import { describeWithRedisServers, startRedisCluster, type ThrowawayRedisCluster } from '../../test/support/redis-servers';
-import { RedisStore } from './index';
+import { RedisStore, type RedisClient } from './index';
 import { redisConformance } from './test-support/conformance';
 
 const HOUR_MS = 60 * 60 * 1000;
@@ -10,6 +12,7 @@ const HOUR_MS = 60 * 60 * 1000;
 describeWithRedisServers('RedisStore on a 3-master Redis Cluster', () => {
   let servers: ThrowawayRedisCluster;
   let cluster: Cluster;
+  let nodeRedisCluster: ReturnType<typeof createCluster>;
 
   beforeAll(async () => {
     servers = await startRedisCluster(3);
@@ -18,19 +21,25 @@ describeWithRedisServers('RedisStore on a 3-master Redis Cluster', () => {
       cluster.once('ready', resolve);
       cluster.once('error', reject);
     });
+    nodeRedisCluster = createCluster({ rootNodes: servers.startupNodes.map(({ host, port }) => ({ url: `redis://${host}:${port}` })) });
+    await nodeRedisCluster.connect();
   }, 60_000);
 
   afterAll(async () => {
     await cluster?.quit();
+    nodeRedisCluster?.destroy();
     await servers?.destroy();
   }, 30_000);
 
-  describe('bulk calls across masters', () => {
+  describe.each([
+    ['an ioredis Cluster', () => new RedisStore({ client: cluster, prefix: 'bulk:', scanCount: 10 })],
+    ['a node-redis cluster', () => new RedisStore({ client: nodeRedisCluster, prefix: 'bulk:', scanCount: 10 })],
+  ])('bulk calls across masters, on %s', (_, makeStore) => {
     const sids = Array.from({ length: 60 }, (_, i) => `sid-${i}`);
-    let store: RedisStore;
+    let store: RedisStore<RedisClient>;
 
     beforeAll(async () => {
-      store = new RedisStore({ client: cluster, prefix: 'bulk:', scanCount: 10 });
+      store = makeStore() as RedisStore<RedisClient>;
       const session = { cookie: { originalMaxAge: null }, user: 'ada' } as unknown as SessionData;
       await Promise.all(sids.map((sid) => store.set(sid, session)));
     });
@@ -66,5 +75,32 @@ describeWithRedisServers('RedisStore on a 3-master Redis Cluster', () => {
     });
   });
 
+  describe('on a node-redis cluster', () => {
+    it('reads what connect-redis wrote through the same cluster, and the other way round', async () => {
+      const theirs = new ConnectRedisStore({ client: nodeRedisCluster, prefix: 'interop:' });
+      const ours = new RedisStore({ client: nodeRedisCluster, prefix: 'interop:' });
+      const session = { cookie: { originalMaxAge: HOUR_MS, expires: new Date(Date.now() + HOUR_MS).toISOString() }, user: 'ada' } as unknown as SessionData;
+      try {
+        await theirs.set('theirs', session);
+        await ours.set('ours', { ...session, user: 'grace' } as SessionData);
+        expect(await ours.get('theirs')).toMatchObject({ user: 'ada' });
+        expect(await theirs.get('ours')).toMatchObject({ user: 'grace' });
+        expect((await ours.ids()).sort()).toEqual(['ours', 'theirs']);
+      } finally {
+        await ours.clear();
+        await ours.close();
+      }
+    });
+
+    it('keeps one error listener on the cluster while in use, so an unheard cluster error cannot crash the process', async () => {
+      const before = nodeRedisCluster.listenerCount('error');
+      const store = new RedisStore({ client: nodeRedisCluster, prefix: 'listeners:' });
+      expect(nodeRedisCluster.listenerCount('error')).toBe(before + 1);
+      await store.close();
+      expect(nodeRedisCluster.listenerCount('error')).toBe(before);
+    });
+  });
+
   runConformance(redisConformance('RedisStore on a Cluster', () => cluster, { childProcess: false }));
+  runConformance(redisConformance('RedisStore on a node-redis cluster', () => nodeRedisCluster, { childProcess: false }));
 });
