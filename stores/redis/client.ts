@@ -219,14 +219,15 @@ const NODE_REDIS_UNAVAILABLE = /^(The client is (closed|offline)|Socket closed u
 function nodeRedisCommands(client: NodeRedisClient): RedisCommands {
   const send = <T>(...args: (string | number)[]) => client.sendCommand(args.map(String)) as Promise<T>;
   const node = nodeRedisNode(client);
+  // The per-request commands build their argument arrays directly: they run on every request.
   return {
-    readWithExpiry: (key) => Promise.all([send<number>('PEXPIRETIME', key), send<string | null>('GET', key)]),
-    get: (key) => send<string | null>('GET', key),
-    pexpireat: (key, expiresAt) => send('PEXPIREAT', key, expiresAt),
-    setPxat: (key, value, expiresAt) => send('SET', key, value, 'PXAT', expiresAt),
+    readWithExpiry: (key) => Promise.all([client.sendCommand(['PEXPIRETIME', key]) as Promise<number>, client.sendCommand(['GET', key]) as Promise<string | null>]),
+    get: (key) => client.sendCommand(['GET', key]) as Promise<string | null>,
+    pexpireat: (key, expiresAt) => client.sendCommand(['PEXPIREAT', key, String(expiresAt)]),
+    setPxat: (key, value, expiresAt) => client.sendCommand(['SET', key, value, 'PXAT', String(expiresAt)]),
     evalsha: (sha, key, args) => send('EVALSHA', sha, 1, key, ...args),
     eval: (lua, key, args) => send('EVAL', lua, 1, key, ...args),
-    del: (key) => send('DEL', key),
+    del: (key) => client.sendCommand(['DEL', key]),
     masters: async () => [node],
     async ping() {
       await send('PING');
