@@ -93,83 +93,79 @@ function connectRedis(url: string): Contender {
   };
 }
 
-/**
- * The least any store can do on ioredis: plain GET, SET PX, PEXPIRE and DEL of the same JSON, sent
- * the way RedisStore sends its commands (ioredis' sendCommand, the socket corked for the tick).
- */
-function rawFloor(url: string): Contender {
-  const prefix = benchPrefix('raw');
-  let client: Redis;
-  let send: ReturnType<typeof ioredisSender>;
+/** The four commands a hand-written store sends, in one client's words. */
+interface HandCommands {
+  get(key: string): Promise<unknown>;
+  setPx(key: string, value: string, ms: number): Promise<unknown>;
+  pexpire(key: string, ms: number): Promise<unknown>;
+  del(key: string): Promise<unknown>;
+  quit(): Promise<unknown>;
+}
+
+/** A store written by hand on `open`'s commands: plain GET, SET PX, PEXPIRE and DEL of the same JSON. */
+function handWritten(url: string, name: string, kind: Contender['kind'], open: () => Promise<HandCommands>): Contender {
+  const prefix = benchPrefix(name.replace(/\W+/g, '-'));
+  let commands: HandCommands;
   return {
-    name: 'raw ioredis',
-    kind: 'floor',
+    name,
+    kind,
     async setup() {
-      client = await connectedIORedis(url);
-      send = ioredisSender(client);
+      commands = await open();
     },
     async get(sid) {
-      const text = (await send('get', [prefix + sid])) as string | null;
+      const text = (await commands.get(prefix + sid)) as string | null;
       return text === null ? null : JSON.parse(text);
     },
-    set: (sid, session) => send('set', [prefix + sid, JSON.stringify(session), 'PX', expiresAtOf(session) - Date.now()]),
-    touch: (sid, session) => send('pexpire', [prefix + sid, expiresAtOf(session) - Date.now()]),
-    destroy: (sid) => send('del', [prefix + sid]),
+    set: (sid, session) => commands.setPx(prefix + sid, JSON.stringify(session), expiresAtOf(session) - Date.now()),
+    touch: (sid, session) => commands.pexpire(prefix + sid, expiresAtOf(session) - Date.now()),
+    destroy: (sid) => commands.del(prefix + sid),
     async teardown() {
-      await client.quit();
+      await commands.quit();
       await deleteUnder(url, prefix);
     },
   };
 }
+
+/** The least any store can do on ioredis: its commands sent the way RedisStore sends them (sendCommand, the socket corked for the tick). */
+const rawIORedis = (url: string) =>
+  handWritten(url, 'raw ioredis', 'floor', async () => {
+    const client = await connectedIORedis(url);
+    const send = ioredisSender(client);
+    return {
+      get: (key) => send('get', [key]),
+      setPx: (key, value, ms) => send('set', [key, value, 'PX', ms]),
+      pexpire: (key, ms) => send('pexpire', [key, ms]),
+      del: (key) => send('del', [key]),
+      quit: () => client.quit(),
+    };
+  });
 
 /** The same commands through ioredis' methods with its auto-pipelining on: how a store written on ioredis by hand usually sends them. */
-function ioredisMethods(url: string): Contender {
-  const prefix = benchPrefix('ioredis-methods');
-  let client: Redis;
-  return {
-    name: 'ioredis methods',
-    kind: 'alternative',
-    async setup() {
-      client = new Redis(url, { enableAutoPipelining: true });
-      await client.ping();
-    },
-    async get(sid) {
-      const text = await client.get(prefix + sid);
-      return text === null ? null : JSON.parse(text);
-    },
-    set: (sid, session) => client.set(prefix + sid, JSON.stringify(session), 'PX', expiresAtOf(session) - Date.now()),
-    touch: (sid, session) => client.pexpire(prefix + sid, expiresAtOf(session) - Date.now()),
-    destroy: (sid) => client.del(prefix + sid),
-    async teardown() {
-      await client.quit();
-      await deleteUnder(url, prefix);
-    },
-  };
-}
+const ioredisMethods = (url: string) =>
+  handWritten(url, 'ioredis methods', 'alternative', async () => {
+    const client = new Redis(url, { enableAutoPipelining: true });
+    await client.ping();
+    return {
+      get: (key) => client.get(key),
+      setPx: (key, value, ms) => client.set(key, value, 'PX', ms),
+      pexpire: (key, ms) => client.pexpire(key, ms),
+      del: (key) => client.del(key),
+      quit: () => client.quit(),
+    };
+  });
 
-/** The same floor on node-redis, the client of connect-redis and of RedisStore (node-redis). */
-function rawNodeRedisFloor(url: string): Contender {
-  const prefix = benchPrefix('raw-node-redis');
-  let client: ReturnType<typeof createClient>;
-  return {
-    name: 'raw node-redis',
-    kind: 'floor',
-    async setup() {
-      client = await connectedNodeRedis(url);
-    },
-    async get(sid) {
-      const text = await client.get(prefix + sid);
-      return text === null ? null : JSON.parse(text);
-    },
-    set: (sid, session) => client.set(prefix + sid, JSON.stringify(session), { expiration: { type: 'PX', value: expiresAtOf(session) - Date.now() } }),
-    touch: (sid, session) => client.pExpire(prefix + sid, expiresAtOf(session) - Date.now()),
-    destroy: (sid) => client.del(prefix + sid),
-    async teardown() {
-      await client.quit();
-      await deleteUnder(url, prefix);
-    },
-  };
-}
+/** The same floor on node-redis (the client of connect-redis), sent the way RedisStore sends them (sendCommand). */
+const rawNodeRedis = (url: string) =>
+  handWritten(url, 'raw node-redis', 'floor', async () => {
+    const client = await connectedNodeRedis(url);
+    return {
+      get: (key) => client.sendCommand(['GET', key]),
+      setPx: (key, value, ms) => client.sendCommand(['SET', key, value, 'PX', String(ms)]),
+      pexpire: (key, ms) => client.sendCommand(['PEXPIRE', key, String(ms)]),
+      del: (key) => client.sendCommand(['DEL', key]),
+      quit: () => client.quit(),
+    };
+  });
 
 /**
  * RedisStore, on ioredis and on node-redis, against connect-redis and the raw floor of each client,
@@ -200,8 +196,8 @@ export default async function redisSuite(): Promise<BenchSuite> {
       ours(url, 'RedisStore (node-redis)', () => connectedNodeRedis(url)),
       connectRedis(url),
       ioredisMethods(url),
-      rawFloor(url),
-      rawNodeRedisFloor(url),
+      rawIORedis(url),
+      rawNodeRedis(url),
     ],
     // Each RedisStore against connect-redis; each against the floor of its own client.
     targets: operations.flatMap((operation) => [
@@ -215,7 +211,7 @@ export default async function redisSuite(): Promise<BenchSuite> {
       "RedisStore and raw ioredis: each its own ioredis client with default options, commands sent through ioredis' sendCommand with the socket corked for the tick; raw = GET, SET PX, PEXPIRE, DEL",
       "ioredis methods: the raw commands through ioredis' methods on a client with enableAutoPipelining",
       'connect-redis: its README setup, a connected node-redis client (which by default writes the commands of one event-loop turn together)',
-      'RedisStore (node-redis) and raw node-redis: each its own connected node-redis client with default options, as connect-redis; raw = GET, SET PX, PEXPIRE, DEL',
+      'RedisStore (node-redis) and raw node-redis: each its own connected node-redis client with default options, as connect-redis, commands sent through sendCommand; raw = GET, SET PX, PEXPIRE, DEL',
       'RedisStore (system clock, touchAfter 0): get = GET, set = SET PXAT, touch = PEXPIREAT, destroy = DEL',
     ],
   };

@@ -179,16 +179,11 @@ function ioredisCommands(client: Redis | Cluster): RedisCommands {
       await client.ping();
     },
     watch: (up, down) =>
-      watchShared(client, { up, down }, (up, down) => {
-        client.on('ready', up);
-        client.on('close', down);
-        client.on('end', down);
-        return () => {
-          client.off('ready', up);
-          client.off('close', down);
-          client.off('end', down);
-        };
-      }),
+      watchShared(client, { up, down }, (up, down) => [
+        ['ready', up],
+        ['close', down],
+        ['end', down],
+      ]),
     isUnavailableError(error) {
       const name = (error as { name?: unknown } | null)?.name;
       if (name === 'MaxRetriesPerRequestError' || name === 'ClusterAllFailedError') return true;
@@ -233,22 +228,13 @@ function nodeRedisCommands(client: NodeRedisClient): RedisCommands {
       await send('PING');
     },
     watch: (up, down) =>
-      watchShared(client, { up, down }, (up, down) => {
+      watchShared(client, { up, down }, (up, down) => [
+        ['ready', up],
+        ['reconnecting', down],
+        ['end', down],
         // Also keeps a socket error from crashing the process while a store uses the client.
-        const onError = () => {
-          if (!client.isReady) down();
-        };
-        client.on('ready', up);
-        client.on('reconnecting', down);
-        client.on('end', down);
-        client.on('error', onError);
-        return () => {
-          client.off('ready', up);
-          client.off('reconnecting', down);
-          client.off('end', down);
-          client.off('error', onError);
-        };
-      }),
+        ['error', () => (client.isReady ? undefined : down())],
+      ]),
     isUnavailableError: (error) => NODE_REDIS_UNAVAILABLE.test(error instanceof Error ? error.message : ''),
   };
 }
@@ -276,22 +262,20 @@ function nodeRedisClusterCommands(cluster: NodeRedisCluster): RedisCommands {
       await Promise.all(masters.map((master) => master.sendCommand(['PING'])));
     },
     watch: (up, down) =>
-      watchShared(cluster, { up, down }, (up, down) => {
+      watchShared(cluster, { up, down }, (up, down) => [
+        ['connect', up],
+        ['disconnect', down],
+        ['node-reconnecting', down],
         // The cluster throws an 'error' nobody listens to; a failure reaches the store through its calls.
-        const onError = () => undefined;
-        cluster.on('connect', up);
-        cluster.on('disconnect', down);
-        cluster.on('node-reconnecting', down);
-        cluster.on('error', onError);
-        return () => {
-          cluster.off('connect', up);
-          cluster.off('disconnect', down);
-          cluster.off('node-reconnecting', down);
-          cluster.off('error', onError);
-        };
-      }),
+        ['error', () => undefined],
+      ]),
     isUnavailableError: (error) => NODE_REDIS_UNAVAILABLE.test(error instanceof Error ? error.message : ''),
   };
+}
+
+interface Emitter {
+  on(event: string, listener: (...args: unknown[]) => void): unknown;
+  off(event: string, listener: (...args: unknown[]) => void): unknown;
 }
 
 interface Watcher {
@@ -302,19 +286,26 @@ interface Watcher {
 /** The stores watching each client, and how to take the client's listeners off again. */
 const watchers = new WeakMap<object, { stores: Set<Watcher>; detach: () => void }>();
 
+type Listeners = [event: string, listener: () => void][];
+
 /**
- * Adds `watcher` to the stores watching `client`. The first one attaches one set of listeners
- * (`attach`), which tells every watching store; the last one to leave detaches them. So any number
- * of stores share one listener per event, and Node's warning past ten listeners never fires.
+ * Adds `watcher` to the stores watching `client`. The first one adds one set of listeners to the
+ * client (`listenersFor` says which events tell it up or down), which tell every watching store;
+ * the last one to leave takes them off. So any number of stores share one listener per event, and
+ * Node's warning past ten listeners never fires.
  */
-function watchShared(client: object, watcher: Watcher, attach: (up: () => void, down: () => void) => () => void): () => void {
+function watchShared(client: Emitter, watcher: Watcher, listenersFor: (up: () => void, down: () => void) => Listeners): () => void {
   let entry = watchers.get(client);
   if (entry === undefined) {
     const stores = new Set<Watcher>();
-    const detach = attach(
+    const listeners = listenersFor(
       () => stores.forEach((store) => store.up()),
       () => stores.forEach((store) => store.down()),
     );
+    for (const [event, listener] of listeners) client.on(event, listener);
+    const detach = () => {
+      for (const [event, listener] of listeners) client.off(event, listener);
+    };
     entry = { stores, detach };
     watchers.set(client, entry);
   }
