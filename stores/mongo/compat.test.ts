@@ -3,7 +3,7 @@ import type { SessionData } from 'express-session';
 import { MongoClient } from 'mongodb';
 import { MongoStore } from '.';
 import { describeBackend } from '../../test/support/backends';
-import { TEST_DB, dropCollections, uniqueCollection } from './test-support/servers';
+import { TEST_DB, dropCollections, uniqueCollection } from './fixtures/servers';
 
 const HOUR = 60 * 60 * 1000;
 

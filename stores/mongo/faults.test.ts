@@ -164,7 +164,7 @@ describe('MongoStore with the server down', () => {
 
   describe('in a process of its own', () => {
     it('fails calls in time, has no unhandled rejection and exits by itself once everything is closed', async () => {
-      const script = path.join(__dirname, 'test-support', 'server-down.ts');
+      const script = path.join(__dirname, 'fixtures', 'server-down.ts');
       const child = spawn(process.execPath, ['-r', 'esbuild-register', script, url], { stdio: ['ignore', 'pipe', 'pipe'] });
       let stdout = '';
       let stderr = '';

@@ -3,8 +3,8 @@ import { MongoClient } from 'mongodb';
 import type { MongoStore } from '.';
 import { runConformance } from '../../conformance/jest';
 import { describeBackend } from '../../test/support/backends';
-import { collectionFor, makeStore } from './test-support/conformance-factory';
-import { dropCollections } from './test-support/servers';
+import { collectionFor, makeStore } from './fixtures/conformance-factory';
+import { dropCollections } from './fixtures/servers';
 
 describeBackend('mongo', 'MongoStore conformance', (url) => {
   const created = new Set<string>();
@@ -32,6 +32,6 @@ describeBackend('mongo', 'MongoStore conformance', (url) => {
       const expires = new Date(Date.now() + 365 * 24 * 60 * 60 * 1000);
       await (store as MongoStore).collection.updateOne({ _id: sid }, { $set: { session: text, expires } }, { upsert: true });
     },
-    factoryModule: path.join(__dirname, 'test-support', 'conformance-factory.ts'),
+    factoryModule: path.join(__dirname, 'fixtures', 'conformance-factory.ts'),
   });
 });

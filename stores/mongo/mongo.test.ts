@@ -2,7 +2,7 @@ import { MongoClient, type Collection } from 'mongodb';
 import { MongoStore, type SessionDocument } from '.';
 import { SessionStoreError } from '../../shared';
 import { describeBackend } from '../../test/support/backends';
-import { TEST_DB, dropCollections, uniqueCollection } from './test-support/servers';
+import { TEST_DB, dropCollections, uniqueCollection } from './fixtures/servers';
 
 const HOUR = 60 * 60 * 1000;
 const session = (data: Record<string, unknown> = {}, expiresAt: number | null = null) =>

@@ -5,7 +5,7 @@ import { createCluster } from 'redis';
 import { runConformance } from '../../conformance/jest';
 import { describeWithRedisServers, startRedisCluster, type ThrowawayRedisCluster } from '../../test/support/redis-servers';
 import { RedisStore, type RedisClient } from './index';
-import { redisConformance } from './test-support/conformance';
+import { redisConformance } from './fixtures/conformance';
 
 const HOUR_MS = 60 * 60 * 1000;
 

@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { runConformance } from '../../conformance/jest';
 import { describeBackend } from '../../test/support/backends';
-import { redisConformance } from './test-support/conformance';
+import { redisConformance } from './fixtures/conformance';
 
 describeBackend('redis', 'RedisStore on one Redis server', (url) => {
   let client: Redis;

@@ -5,7 +5,7 @@ import { createClient } from 'redis';
 import { runConformance } from '../../conformance/jest';
 import { describeBackend } from '../../test/support/backends';
 import { RedisStore } from './index';
-import { redisConformance } from './test-support/conformance';
+import { redisConformance } from './fixtures/conformance';
 
 const HOUR_MS = 60 * 60 * 1000;
 

@@ -22,7 +22,7 @@ describeBackend('sqlite', 'SqliteStore', () => {
     supports: { namespaces: true, ttl: true, ttlFunction: true, touchAfter: true, disableTouch: true },
     strict: true,
     writeRaw: writeRawRecord,
-    factoryModule: path.join(__dirname, 'test-support/conformance-factory.ts'),
+    factoryModule: path.join(__dirname, 'fixtures/conformance-factory.ts'),
     teardown: () => {
       db.close();
     },

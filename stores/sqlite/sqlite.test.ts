@@ -6,7 +6,7 @@ import Database from 'better-sqlite3';
 import { SqliteStore } from '.';
 import { SessionStoreError } from '../../shared';
 import { describeBackend } from '../../test/support/backends';
-import { exchange } from './test-support/exchange';
+import { exchange } from './fixtures/exchange';
 
 const session = (data: Record<string, unknown> = {}) => ({ cookie: { originalMaxAge: null }, ...data }) as never;
 
@@ -194,7 +194,7 @@ describeBackend('sqlite', 'SqliteStore', () => {
 
   it('lets two processes share one database file, each reading what the other wrote', async () => {
     const filename = fileIn('shared');
-    const script = path.join(__dirname, 'test-support', 'exchange.ts');
+    const script = path.join(__dirname, 'fixtures', 'exchange.ts');
     const child = spawn(process.execPath, ['-r', 'esbuild-register', script, filename, 'child', 'parent', '200'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
