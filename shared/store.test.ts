@@ -162,6 +162,24 @@ describe('SessionStore errors and calling conventions', () => {
     }
   });
 
+  it('rejects, never throws, when the injected clock or ttl function throws, and calls the callback with the error', async () => {
+    const failing = () => {
+      throw new Error('clock broke');
+    };
+    const session = { cookie: { originalMaxAge: null } } as unknown as SessionData;
+    const brokenClock = new ProgrammableStore({ now: failing });
+    const brokenTtl = new ProgrammableStore({ ttl: failing });
+    const calls = [
+      () => brokenClock.get('abc'),
+      () => brokenClock.set('abc', session),
+      () => brokenClock.touch('abc', session),
+      () => brokenTtl.set('abc', session),
+      () => brokenTtl.touch('abc', session),
+    ];
+    for (const call of calls) await expect(call()).rejects.toThrow('clock broke');
+    expect(await new Promise((resolve) => brokenClock.get('abc', resolve))).toMatchObject({ message: 'clock broke' });
+  });
+
   it('calls a callback once, on a later tick, and lets an exception it throws escape as the caller’s own', () => {
     const fixture = path.join(__dirname, 'fixtures', 'callback-throws.ts');
     const output = execFileSync(process.execPath, ['--import', 'tsx', fixture], { encoding: 'utf8' });

@@ -248,19 +248,18 @@ export abstract class SessionStore extends Store {
   // The four per-request operations are plain functions around one call(): no extra promise per request.
 
   private doGet(sid: string): Promise<SessionData | null> {
-    let key: string;
     try {
-      key = this.openKey(sid);
+      const key = this.openKey(sid);
+      const now = this.settings.now();
+      return this.call(
+        'get',
+        sid,
+        () => this.readRecord(key, now),
+        (record) => (record && record.expiresAt > now ? this.codec.decode(sid, record.payload) : null),
+      );
     } catch (error) {
       return Promise.reject(error);
     }
-    const now = this.settings.now();
-    return this.call(
-      'get',
-      sid,
-      () => this.readRecord(key, now),
-      (record) => (record && record.expiresAt > now ? this.codec.decode(sid, record.payload) : null),
-    );
   }
 
   private doSet(sid: string, session: SessionData): Promise<void> {
