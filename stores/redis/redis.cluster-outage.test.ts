@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import type { SessionData } from 'express-session';
 import { createCluster } from 'redis';
 import { describeWithRedisServers, redisCli, startRedisCluster, type ThrowawayRedisCluster } from '../../test/support/redis-servers';
+import { timed } from '../../test/support/timed';
 import { RedisStore } from './index';
 
 const CONTRACT_BOUND_MS = 5000;
@@ -10,17 +11,6 @@ const HOUR_MS = 60 * 60 * 1000;
 
 function aSession(user: string): SessionData {
   return { cookie: { originalMaxAge: HOUR_MS, expires: new Date(Date.now() + HOUR_MS) }, user } as unknown as SessionData;
-}
-
-/** How long `promise` took to settle, and its error if it failed. */
-async function timed(promise: Promise<unknown>): Promise<{ ms: number; error: unknown }> {
-  const started = Date.now();
-  try {
-    await promise;
-    return { ms: Date.now() - started, error: undefined };
-  } catch (error) {
-    return { ms: Date.now() - started, error };
-  }
 }
 
 describeWithRedisServers('RedisStore on a node-redis cluster while one master is down', () => {

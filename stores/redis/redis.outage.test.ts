@@ -4,6 +4,7 @@ import session, { type SessionData } from 'express-session';
 import { Redis } from 'ioredis';
 import request from 'supertest';
 import { describeWithRedisServers, startRedisServer, type ThrowawayRedis } from '../../test/support/redis-servers';
+import { timed } from '../../test/support/timed';
 import { RedisStore } from './index';
 
 const CONTRACT_BOUND_MS = 5000;
@@ -11,17 +12,6 @@ const HOUR_MS = 60 * 60 * 1000;
 
 function aSession(): SessionData {
   return { cookie: { originalMaxAge: HOUR_MS, expires: new Date(Date.now() + HOUR_MS) }, user: 'ada' } as unknown as SessionData;
-}
-
-/** Resolves with how long `promise` took to settle and how it settled. */
-async function timed(promise: Promise<unknown>): Promise<{ ms: number; error: unknown }> {
-  const started = Date.now();
-  try {
-    await promise;
-    return { ms: Date.now() - started, error: undefined };
-  } catch (error) {
-    return { ms: Date.now() - started, error };
-  }
 }
 
 function makeApp(store: RedisStore): express.Express {
