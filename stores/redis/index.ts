@@ -4,7 +4,7 @@ import { SessionStore, SessionStoreError, optionError, validateIdentifier } from
 import type { BaseStoreOptions, StoredEntry, StoredSession } from '../../shared';
 import { commandsOf, type RedisClient, type RedisCommands, type RedisNode } from './client';
 
-export type { NodeRedisClient, RedisClient } from './client';
+export type { NodeRedisClient, NodeRedisCluster, RedisClient } from './client';
 
 export interface RedisStoreOptions<Client extends RedisClient = Redis | Cluster> extends BaseStoreOptions {
   /**
