@@ -6,7 +6,7 @@ import type { SessionData } from 'express-session';
 import { Redis } from 'ioredis';
 import { createClient } from 'redis';
 import { RedisStore, type RedisClient } from '../stores/redis';
-import { ioredisSender } from '../stores/redis/client';
+import { ioredisSender } from '../stores/redis/ioredis';
 import { startRedisServer } from '../test/support/redis-servers';
 import type { BenchSuite, Contender } from './harness';
 

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import { SessionStore, SessionStoreError, optionError, validateIdentifier } from '../../shared';
 import type { BaseStoreOptions, StoredEntry, StoredSession } from '../../shared';
-import { commandsOf, type RedisClient, type RedisCommands, type RedisNode } from './client';
+import type { RedisClient, RedisCommands, RedisNode } from './client';
+import { commandsOf } from './commands';
 
 export type { NodeRedisClient, NodeRedisCluster, RedisClient } from './client';
 

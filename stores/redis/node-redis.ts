@@ -1,0 +1,106 @@
+import { pairs, watchShared, type NodeRedisClient, type NodeRedisCluster, type RedisCommands, type RedisNode } from './client';
+
+/** A node-redis v5 client (`createClient()`). */
+export function isNodeRedisClient(client: unknown): client is NodeRedisClient {
+  const candidate = client as Partial<NodeRedisClient> | null;
+  return (
+    typeof candidate === 'object' &&
+    candidate !== null &&
+    typeof candidate.isOpen === 'boolean' &&
+    typeof candidate.isReady === 'boolean' &&
+    typeof candidate.sendCommand === 'function' &&
+    typeof candidate.on === 'function'
+  );
+}
+
+/** A node-redis v5 cluster (`createCluster()`): it also has `masters` and `nodeClient`. */
+export function isNodeRedisCluster(client: unknown): client is NodeRedisCluster {
+  const candidate = client as Partial<NodeRedisCluster> | null;
+  return (
+    typeof candidate === 'object' &&
+    candidate !== null &&
+    typeof candidate.sendCommand === 'function' &&
+    typeof candidate.nodeClient === 'function' &&
+    Array.isArray(candidate.masters)
+  );
+}
+
+/** One node-redis client as a node that holds keys: sendCommand, which writes the commands of one tick together. */
+function nodeRedisNode(client: NodeRedisClient): RedisNode {
+  const send = <T>(...args: (string | number)[]) => client.sendCommand(args.map(String)) as Promise<T>;
+  return {
+    scan: (cursor, match, count) => send<[string, string[]]>('SCAN', cursor, 'MATCH', match, 'COUNT', count),
+    async describe(keys, withPayload) {
+      const replies = await Promise.all(keys.flatMap((key) => (withPayload ? [send('PEXPIRETIME', key), send('GET', key)] : [send('PEXPIRETIME', key)])));
+      return pairs(replies, keys.length, withPayload);
+    },
+    async unlink(keys) {
+      await Promise.all(keys.map((key) => send('UNLINK', key)));
+    },
+  };
+}
+
+const NODE_REDIS_UNAVAILABLE = /^(The client is (closed|offline)|Socket closed unexpectedly|Connection timeout)|CLUSTERDOWN/;
+
+/** Every command goes through sendCommand; node-redis writes the commands of one tick together. */
+export function nodeRedisCommands(client: NodeRedisClient): RedisCommands {
+  const send = <T>(...args: (string | number)[]) => client.sendCommand(args.map(String)) as Promise<T>;
+  const node = nodeRedisNode(client);
+  // The per-request commands build their argument arrays directly: they run on every request.
+  return {
+    readWithExpiry: (key) => Promise.all([client.sendCommand(['PEXPIRETIME', key]) as Promise<number>, client.sendCommand(['GET', key]) as Promise<string | null>]),
+    get: (key) => client.sendCommand(['GET', key]) as Promise<string | null>,
+    pexpireat: (key, expiresAt) => client.sendCommand(['PEXPIREAT', key, String(expiresAt)]),
+    setPxat: (key, value, expiresAt) => client.sendCommand(['SET', key, value, 'PXAT', String(expiresAt)]),
+    evalsha: (sha, key, args) => send('EVALSHA', sha, 1, key, ...args),
+    eval: (lua, key, args) => send('EVAL', lua, 1, key, ...args),
+    del: (key) => client.sendCommand(['DEL', key]),
+    masters: async () => [node],
+    async ping() {
+      await send('PING');
+    },
+    watch: (up, down) =>
+      watchShared(client, { up, down }, (up, down) => [
+        ['ready', up],
+        ['reconnecting', down],
+        ['end', down],
+        // Also keeps a socket error from crashing the process while a store uses the client.
+        ['error', () => (client.isReady ? undefined : down())],
+      ]),
+    isUnavailableError: (error) => NODE_REDIS_UNAVAILABLE.test(error instanceof Error ? error.message : ''),
+  };
+}
+
+/**
+ * A node-redis cluster routes each command by its key (always to the master: a replica may not
+ * have the latest set yet); bulk calls SCAN each master through its own client.
+ */
+export function nodeRedisClusterCommands(cluster: NodeRedisCluster): RedisCommands {
+  const send = <T>(key: string, ...args: (string | number)[]) => cluster.sendCommand(key, false, args.map(String)) as Promise<T>;
+  const masterClients = () => Promise.all(cluster.masters.map((master) => cluster.nodeClient(master as never)));
+  return {
+    readWithExpiry: (key) => Promise.all([send<number>(key, 'PEXPIRETIME', key), send<string | null>(key, 'GET', key)]),
+    get: (key) => send<string | null>(key, 'GET', key),
+    pexpireat: (key, expiresAt) => send(key, 'PEXPIREAT', key, expiresAt),
+    setPxat: (key, value, expiresAt) => send(key, 'SET', key, value, 'PXAT', expiresAt),
+    evalsha: (sha, key, args) => send(key, 'EVALSHA', sha, 1, key, ...args),
+    eval: (lua, key, args) => send(key, 'EVAL', lua, 1, key, ...args),
+    del: (key) => send(key, 'DEL', key),
+    masters: async () => (await masterClients()).map(nodeRedisNode),
+    // Back only when every master answers: each holds its share of the sessions.
+    async ping() {
+      const masters = await masterClients();
+      if (masters.length === 0) throw new Error('The client is closed');
+      await Promise.all(masters.map((master) => master.sendCommand(['PING'])));
+    },
+    watch: (up, down) =>
+      watchShared(cluster, { up, down }, (up, down) => [
+        ['connect', up],
+        ['disconnect', down],
+        ['node-reconnecting', down],
+        // The cluster throws an 'error' nobody listens to; a failure reaches the store through its calls.
+        ['error', () => undefined],
+      ]),
+    isUnavailableError: (error) => NODE_REDIS_UNAVAILABLE.test(error instanceof Error ? error.message : ''),
+  };
+}
