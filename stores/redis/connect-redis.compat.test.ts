@@ -6,16 +6,10 @@ import { Redis } from 'ioredis';
 import { createClient } from 'redis';
 import request from 'supertest';
 import { describeBackend } from '../../test/support/backends';
+import { HOUR_MS, aSession } from '../../test/support/sessions';
 import { RedisStore } from './index';
 
-const HOUR_MS = 60 * 60 * 1000;
 
-function aSession(data: Record<string, unknown> = {}): SessionData {
-  return {
-    cookie: { originalMaxAge: HOUR_MS, expires: new Date(Date.now() + HOUR_MS).toISOString(), httpOnly: true, path: '/' },
-    ...data,
-  } as unknown as SessionData;
-}
 
 /** An express app whose only difference from its twin is the store: the one line a migration changes. */
 function appWith(store: Store): express.Express {

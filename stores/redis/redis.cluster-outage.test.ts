@@ -1,42 +1,36 @@
 import { once } from 'node:events';
-import type { SessionData } from 'express-session';
 import { createCluster } from 'redis';
 import { describeWithRedisServers, redisCli, startRedisCluster, type ThrowawayRedisCluster } from '../../test/support/redis-servers';
+import { recordProcessErrors } from '../../test/support/process-errors';
+import { aSession } from '../../test/support/sessions';
 import { timed } from '../../test/support/timed';
 import { RedisStore } from './index';
 
 const CONTRACT_BOUND_MS = 5000;
 const RECOVERY_BOUND_MS = 20_000;
-const HOUR_MS = 60 * 60 * 1000;
 
-function aSession(user: string): SessionData {
-  return { cookie: { originalMaxAge: HOUR_MS, expires: new Date(Date.now() + HOUR_MS) }, user } as unknown as SessionData;
-}
 
 describeWithRedisServers('RedisStore on a node-redis cluster while one master is down', () => {
   let servers: ThrowawayRedisCluster;
   let cluster: ReturnType<typeof createCluster>;
   let store: RedisStore<ReturnType<typeof createCluster>>;
   const sids = Array.from({ length: 30 }, (_, i) => `sid-${i}`);
-  const unhandled: unknown[] = [];
-  const recordUnhandled = (reason: unknown) => unhandled.push(reason);
+  let processErrors: ReturnType<typeof recordProcessErrors>;
 
   beforeAll(async () => {
-    process.on('unhandledRejection', recordUnhandled);
-    process.on('uncaughtException', recordUnhandled);
+    processErrors = recordProcessErrors();
     servers = await startRedisCluster(3);
     cluster = createCluster({ rootNodes: servers.startupNodes.map(({ host, port }) => ({ url: `redis://${host}:${port}` })) });
     await cluster.connect();
     store = new RedisStore({ client: cluster, prefix: 'outage:' });
-    await Promise.all(sids.map((sid) => store.set(sid, aSession(sid))));
+    await Promise.all(sids.map((sid) => store.set(sid, aSession({ user: sid }))));
   }, 60_000);
 
   afterAll(async () => {
     await store?.close();
     cluster?.destroy();
     await servers?.destroy();
-    process.off('unhandledRejection', recordUnhandled);
-    process.off('uncaughtException', recordUnhandled);
+    processErrors?.stop();
   }, 30_000);
 
   it('holds the sessions on every master before the outage', async () => {
@@ -48,7 +42,7 @@ describeWithRedisServers('RedisStore on a node-redis cluster while one master is
     const disconnected = once(store, 'disconnect');
     await servers.nodes[0]!.stop();
     await disconnected;
-    const calls: Promise<unknown>[] = sids.flatMap((sid) => [store.get(sid), store.set(sid, aSession(sid)), store.touch(sid, aSession(sid))]);
+    const calls: Promise<unknown>[] = sids.flatMap((sid) => [store.get(sid), store.set(sid, aSession({ user: sid })), store.touch(sid, aSession({ user: sid }))]);
     const outcomes = await Promise.all([...calls, store.ids(), store.length()].map(timed));
     for (const { ms, error } of outcomes) {
       expect(ms).toBeLessThan(CONTRACT_BOUND_MS);
@@ -63,7 +57,7 @@ describeWithRedisServers('RedisStore on a node-redis cluster while one master is
     const deadline = Date.now() + RECOVERY_BOUND_MS;
     // The restarted master kept its slots (cluster config on disk) but lost its keys (nothing persisted).
     for (;;) {
-      const outcomes = await Promise.all(sids.map((sid) => timed(store.set(sid, aSession(`${sid}-after`)))));
+      const outcomes = await Promise.all(sids.map((sid) => timed(store.set(sid, aSession({ user: `${sid}-after` })))));
       if (outcomes.every(({ error }) => error === undefined)) break;
       if (Date.now() > deadline) throw new Error(`the store did not recover within ${RECOVERY_BOUND_MS} ms`);
       await new Promise((resolve) => setTimeout(resolve, 200));
@@ -74,6 +68,6 @@ describeWithRedisServers('RedisStore on a node-redis cluster while one master is
   }, 40_000);
 
   it('caused no unhandled rejection and no uncaught exception', () => {
-    expect(unhandled).toEqual([]);
+    expect(processErrors.seen).toEqual([]);
   });
 });

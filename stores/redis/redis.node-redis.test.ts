@@ -1,20 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { RedisStore as ConnectRedisStore } from 'connect-redis';
-import type { SessionData } from 'express-session';
 import { createClient } from 'redis';
 import { runConformance } from '../../conformance/jest';
 import { describeBackend } from '../../test/support/backends';
+import { aSession } from '../../test/support/sessions';
 import { RedisStore } from './index';
 import { redisConformance } from './fixtures/conformance';
 
-const HOUR_MS = 60 * 60 * 1000;
 
-function aSession(data: Record<string, unknown> = {}): SessionData {
-  return {
-    cookie: { originalMaxAge: HOUR_MS, expires: new Date(Date.now() + HOUR_MS).toISOString(), httpOnly: true, path: '/' },
-    ...data,
-  } as unknown as SessionData;
-}
 
 describeBackend('redis', 'RedisStore on a node-redis v5 client', (url) => {
   let client: ReturnType<typeof createClient>;

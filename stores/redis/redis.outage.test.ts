@@ -1,18 +1,16 @@
 import { once } from 'node:events';
 import express from 'express';
-import session, { type SessionData } from 'express-session';
+import session from 'express-session';
 import { Redis } from 'ioredis';
 import request from 'supertest';
 import { describeWithRedisServers, startRedisServer, type ThrowawayRedis } from '../../test/support/redis-servers';
+import { recordProcessErrors } from '../../test/support/process-errors';
+import { aSession } from '../../test/support/sessions';
 import { timed } from '../../test/support/timed';
 import { RedisStore } from './index';
 
 const CONTRACT_BOUND_MS = 5000;
-const HOUR_MS = 60 * 60 * 1000;
 
-function aSession(): SessionData {
-  return { cookie: { originalMaxAge: HOUR_MS, expires: new Date(Date.now() + HOUR_MS) }, user: 'ada' } as unknown as SessionData;
-}
 
 function makeApp(store: RedisStore): express.Express {
   const app = express();
@@ -36,15 +34,13 @@ describeWithRedisServers('RedisStore while Redis is down, with ioredis default s
   let callerStore: RedisStore;
   let ownStore: RedisStore;
   const events: string[] = [];
-  const unhandled: unknown[] = [];
-  const recordUnhandled = (reason: unknown) => unhandled.push(reason);
+  let processErrors: ReturnType<typeof recordProcessErrors>;
   let consoleError: jest.SpyInstance;
   let app: express.Express;
   let cookie: string[];
 
   beforeAll(async () => {
-    process.on('unhandledRejection', recordUnhandled);
-    process.on('uncaughtException', recordUnhandled);
+    processErrors = recordProcessErrors();
     // A caller's client without an 'error' listener makes ioredis print each reconnect failure.
     consoleError = jest.spyOn(console, 'error').mockImplementation(() => undefined);
     server = await startRedisServer();
@@ -55,8 +51,8 @@ describeWithRedisServers('RedisStore while Redis is down, with ioredis default s
       store.on('disconnect', () => events.push(`${name}:disconnect`));
       store.on('connect', () => events.push(`${name}:connect`));
     }
-    await callerStore.set('before', aSession());
-    await ownStore.set('before', aSession());
+    await callerStore.set('before', aSession({ user: 'ada' }));
+    await ownStore.set('before', aSession({ user: 'ada' }));
     app = makeApp(ownStore);
     const login = await request(app).post('/login');
     cookie = login.headers['set-cookie'] as unknown as string[];
@@ -69,8 +65,7 @@ describeWithRedisServers('RedisStore while Redis is down, with ioredis default s
     client?.disconnect();
     await server?.destroy();
     consoleError.mockRestore();
-    process.off('unhandledRejection', recordUnhandled);
-    process.off('uncaughtException', recordUnhandled);
+    processErrors?.stop();
   }, 30_000);
 
   it('emits disconnect from both stores when the server stops', async () => {
@@ -83,8 +78,8 @@ describeWithRedisServers('RedisStore while Redis is down, with ioredis default s
   it('fails every call within 5 s with a SessionStoreError', async () => {
     const calls = [callerStore, ownStore].flatMap((store): Promise<unknown>[] => [
       store.get('before'),
-      store.set('other', aSession()),
-      store.touch('before', aSession()),
+      store.set('other', aSession({ user: 'ada' })),
+      store.touch('before', aSession({ user: 'ada' })),
       store.destroy('before'),
       store.all(),
       store.ids(),
@@ -125,14 +120,14 @@ describeWithRedisServers('RedisStore while Redis is down, with ioredis default s
     await server.start();
     await connected;
     for (const store of [callerStore, ownStore]) {
-      await store.set('after', aSession());
+      await store.set('after', aSession({ user: 'ada' }));
       expect(await store.get('after')).toMatchObject({ user: 'ada' });
-      await store.touch('after', aSession());
+      await store.touch('after', aSession({ user: 'ada' }));
       expect(await store.ids()).toEqual(['after']);
     }
   }, 30_000);
 
   it('caused no unhandled rejection and no uncaught exception', () => {
-    expect(unhandled).toEqual([]);
+    expect(processErrors.seen).toEqual([]);
   });
 });

@@ -1,7 +1,8 @@
-import type { SessionData } from 'express-session';
 import { Redis } from 'ioredis';
 import { createClient } from 'redis';
 import { describeWithRedisServers, startRedisServer, type ThrowawayRedis } from '../../test/support/redis-servers';
+import { recordProcessErrors } from '../../test/support/process-errors';
+import { aSession } from '../../test/support/sessions';
 import { timed } from '../../test/support/timed';
 import { RedisStore, type RedisClient } from './index';
 
@@ -10,11 +11,7 @@ const OPERATION_TIMEOUT_MS = 1000;
 const OUTAGE_MS = 2000;
 const RECOVERY_BOUND_MS = 20_000;
 const WORKERS = 32;
-const HOUR_MS = 60 * 60 * 1000;
 
-function version(n: number): SessionData {
-  return { cookie: { originalMaxAge: HOUR_MS, expires: new Date(Date.now() + HOUR_MS) }, n } as unknown as SessionData;
-}
 
 /** What the workers of one store saw: per sid, the last version a set acknowledged. */
 interface Load {
@@ -36,7 +33,7 @@ function startLoad(store: RedisStore<RedisClient>, label: string): Load {
   const worker = async (w: number) => {
     for (let n = 1; running; n++) {
       const sid = `${label}-${w}-${n % 4}`;
-      const write = await timed(store.set(sid, version(n)));
+      const write = await timed(store.set(sid, aSession({ n })));
       const read = await timed(store.get(sid));
       for (const outcome of [write, read]) {
         load.calls++;
@@ -60,7 +57,7 @@ function startLoad(store: RedisStore<RedisClient>, label: string): Load {
 async function recovered(store: RedisStore<RedisClient>): Promise<number> {
   const started = Date.now();
   for (;;) {
-    const { error } = await timed(store.set('probe', version(0)).then(() => store.get('probe')));
+    const { error } = await timed(store.set('probe', aSession({ n: 0 })).then(() => store.get('probe')));
     if (error === undefined) return Date.now() - started;
     if (Date.now() - started > RECOVERY_BOUND_MS) throw new Error(`the store did not recover within ${RECOVERY_BOUND_MS} ms`);
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -71,12 +68,10 @@ describeWithRedisServers('RedisStore through a Redis restart under load', () => 
   let server: ThrowawayRedis;
   let ioredis: Redis;
   let nodeRedis: ReturnType<typeof createClient>;
-  const unhandled: unknown[] = [];
-  const recordUnhandled = (reason: unknown) => unhandled.push(reason);
+  let processErrors: ReturnType<typeof recordProcessErrors>;
 
   beforeAll(async () => {
-    process.on('unhandledRejection', recordUnhandled);
-    process.on('uncaughtException', recordUnhandled);
+    processErrors = recordProcessErrors();
     // Every acknowledged write is on disk before its reply, so a restart keeps them all.
     server = await startRedisServer(['--appendonly', 'yes', '--appendfsync', 'always']);
     ioredis = new Redis(server.url);
@@ -90,8 +85,7 @@ describeWithRedisServers('RedisStore through a Redis restart under load', () => 
     ioredis?.disconnect();
     nodeRedis?.destroy();
     await server?.destroy();
-    process.off('unhandledRejection', recordUnhandled);
-    process.off('uncaughtException', recordUnhandled);
+    processErrors?.stop();
   }, 30_000);
 
   it('settles every call within 5 s, recovers without a restart, and keeps every acknowledged set', async () => {
@@ -124,7 +118,7 @@ describeWithRedisServers('RedisStore through a Redis restart under load', () => 
           expect({ sid, kept: (stored?.n ?? 0) >= n }).toEqual({ sid, kept: true });
         }
       }
-      expect(unhandled).toEqual([]);
+      expect(processErrors.seen).toEqual([]);
     } finally {
       await Promise.all(stores.map((store) => store.close()));
     }
