@@ -24,6 +24,46 @@ export interface Contender {
   teardown(): Promise<void>;
 }
 
+type Operations = Pick<Contender, 'get' | 'set' | 'touch' | 'destroy'>;
+
+/** A store whose four operations return promises, as ours and connect-redis' do. */
+export interface PromiseStore {
+  get(sid: string): Promise<unknown>;
+  set(sid: string, session: SessionData): Promise<unknown>;
+  touch(sid: string, session: SessionData): Promise<unknown>;
+  destroy(sid: string): Promise<unknown>;
+}
+
+/** A store in express-session's callback shape only. */
+export interface CallbackStore {
+  get(sid: string, callback: (error: unknown, session?: unknown) => void): void;
+  set(sid: string, session: SessionData, callback: (error: unknown) => void): void;
+  touch(sid: string, session: SessionData, callback: (error: unknown) => void): void;
+  destroy(sid: string, callback: (error: unknown) => void): void;
+}
+
+/** The operations of the store `current()` returns (one that setup builds), called as they are. */
+export function operationsOf(current: () => PromiseStore): Operations {
+  return {
+    get: (sid) => current().get(sid),
+    set: (sid, session) => current().set(sid, session),
+    touch: (sid, session) => current().touch(sid, session),
+    destroy: (sid) => current().destroy(sid),
+  };
+}
+
+/** The operations of a callback store, each wrapped in a promise (the same calling cost for every contender). */
+export function callbackOperationsOf(current: () => CallbackStore): Operations {
+  const promised = (call: (callback: (error: unknown) => void) => void) =>
+    new Promise<void>((resolve, reject) => call((error) => (error ? reject(error) : resolve())));
+  return {
+    get: (sid) => new Promise((resolve, reject) => current().get(sid, (error, session) => (error ? reject(error) : resolve(session)))),
+    set: (sid, session) => promised((callback) => current().set(sid, session, callback)),
+    touch: (sid, session) => promised((callback) => current().touch(sid, session, callback)),
+    destroy: (sid) => promised((callback) => current().destroy(sid, callback)),
+  };
+}
+
 /** A goal checked and printed at the end: ours is at least `atLeast` times the other's throughput. */
 export interface Target {
   operation: Operation;

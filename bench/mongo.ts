@@ -3,7 +3,7 @@ import ConnectMongo from 'connect-mongo';
 import type { SessionData } from 'express-session';
 import { MongoClient, type Collection } from 'mongodb';
 import { MongoStore, type SessionDocument } from '../stores/mongo';
-import type { BenchSuite, Contender } from './harness';
+import { callbackOperationsOf, operationsOf, type BenchSuite, type Contender } from './harness';
 
 const DB_NAME = 'session_stores_bench';
 const DEFAULT_URL = 'mongodb://127.0.0.1:27017';
@@ -25,9 +25,6 @@ async function findServer(): Promise<{ url: string } | { reason: string }> {
 
 const collectionNameFor = (label: string) => `bench_${label}_${randomBytes(4).toString('hex')}`;
 
-function promised<T>(call: (callback: (error: unknown, result?: T) => void) => void): Promise<T | undefined> {
-  return new Promise((resolve, reject) => call((error, result) => (error ? reject(error) : resolve(result))));
-}
 
 const expiresOf = (data: SessionData) => new Date(data.cookie.expires as unknown as string);
 
@@ -40,10 +37,7 @@ function ours(url: string): Contender {
       store = new MongoStore({ url, dbName: DB_NAME, collectionName: collectionNameFor('ours') });
       await store.length();
     },
-    get: (sid) => store.get(sid),
-    set: (sid, data) => store.set(sid, data),
-    touch: (sid, data) => store.touch(sid, data),
-    destroy: (sid) => store.destroy(sid),
+    ...operationsOf(() => store),
     async teardown() {
       await store.collection.drop().catch(() => undefined);
       await store.close();
@@ -61,10 +55,7 @@ function connectMongo(url: string): Contender {
       store = ConnectMongo.create({ mongoUrl: url, dbName: DB_NAME, collectionName: collectionNameFor('connect_mongo') });
       await store.collectionP;
     },
-    get: (sid) => promised((cb) => store.get(sid, cb)),
-    set: (sid, data) => promised((cb) => store.set(sid, data, cb)),
-    touch: (sid, data) => promised((cb) => store.touch(sid, data, cb)),
-    destroy: (sid) => promised((cb) => store.destroy(sid, cb)),
+    ...callbackOperationsOf(() => store),
     async teardown() {
       await (await store.collectionP).drop().catch(() => undefined);
       await store.close();

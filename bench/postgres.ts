@@ -3,17 +3,10 @@ import session, { type SessionData } from 'express-session';
 import { Pool, type PoolConfig } from 'pg';
 import { PostgresStore } from '../stores/postgres';
 import { statementName, statementsFor } from '../stores/postgres/schema';
-import type { BenchSuite, Contender } from './harness';
+import { callbackOperationsOf, operationsOf, type BenchSuite, type CallbackStore, type Contender } from './harness';
 
-interface CallbackStore {
-  get(sid: string, callback: (error: unknown, session?: unknown) => void): void;
-  set(sid: string, session: SessionData, callback: (error: unknown) => void): void;
-  touch(sid: string, session: SessionData, callback: (error: unknown) => void): void;
-  destroy(sid: string, callback: (error: unknown) => void): void;
-  close(): Promise<void>;
-}
 
-type ConnectPgSimpleClass = new (options: { pool: Pool; schemaName: string; createTableIfMissing: boolean; pruneSessionInterval: false }) => CallbackStore;
+type ConnectPgSimpleClass = new (options: { pool: Pool; schemaName: string; createTableIfMissing: boolean; pruneSessionInterval: false }) => CallbackStore & { close(): Promise<void> };
 
 const URL = process.env.POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 // Every contender gets the same pool: as many connections as pg's default plus headroom for concurrency 64.
@@ -22,9 +15,6 @@ const PRUNE_ROWS = 1_000_000;
 const PRUNE_LIVE_ROWS = 10_000;
 const PRUNE_BATCH_SIZE = 5000;
 
-function promised<T>(call: (callback: (error: unknown, result?: T) => void) => void): Promise<T | undefined> {
-  return new Promise((resolve, reject) => call((error, result) => (error ? reject(error) : resolve(result))));
-}
 
 /** A schema of its own per contender (connect-pg-simple fixes its constraint names), dropped at teardown. */
 async function scratchSchema(pool: Pool, label: string): Promise<{ name: string; drop: () => Promise<void> }> {
@@ -46,10 +36,7 @@ function ours(): Contender {
       store = new PostgresStore({ pool, schemaName: schema.name, pruneInterval: 0 });
       await store.length();
     },
-    get: (sid) => store.get(sid),
-    set: (sid, data) => store.set(sid, data),
-    touch: (sid, data) => store.touch(sid, data),
-    destroy: (sid) => store.destroy(sid),
+    ...operationsOf(() => store),
     async teardown() {
       await store.close();
       await schema.drop();
@@ -62,7 +49,8 @@ function ours(): Contender {
 function connectPgSimple(): Contender {
   let pool: Pool;
   let schema: Awaited<ReturnType<typeof scratchSchema>>;
-  let store: CallbackStore;
+  let store: CallbackStore & { close(): Promise<void> };
+  const operations = callbackOperationsOf(() => store);
   return {
     name: 'connect-pg-simple',
     kind: 'alternative',
@@ -71,12 +59,9 @@ function connectPgSimple(): Contender {
       schema = await scratchSchema(pool, 'cps');
       const Store = (require('connect-pg-simple') as (s: typeof session) => ConnectPgSimpleClass)(session);
       store = new Store({ pool, schemaName: schema.name, createTableIfMissing: true, pruneSessionInterval: false });
-      await promised((cb) => store.get('create-table', cb));
+      await operations.get('create-table');
     },
-    get: (sid) => promised((cb) => store.get(sid, cb)),
-    set: (sid, data) => promised((cb) => store.set(sid, data, cb)),
-    touch: (sid, data) => promised((cb) => store.touch(sid, data, cb)),
-    destroy: (sid) => promised((cb) => store.destroy(sid, cb)),
+    ...operations,
     async teardown() {
       await store.close();
       await schema.drop();

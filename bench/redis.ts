@@ -8,7 +8,7 @@ import { createClient } from 'redis';
 import { RedisStore, type RedisClient } from '../stores/redis';
 import { ioredisSender } from '../stores/redis/ioredis';
 import { startRedisServer } from '../test/support/redis-servers';
-import type { BenchSuite, Contender } from './harness';
+import { operationsOf, type BenchSuite, type Contender } from './harness';
 
 /** Each contender writes under a prefix of its own, and deletes what is left under it at teardown. */
 function benchPrefix(label: string): string {
@@ -45,10 +45,7 @@ function ours(url: string, name: string, connect: () => Promise<RedisClient & { 
       store = new RedisStore<RedisClient>({ client, prefix });
       await store.get('warm');
     },
-    get: (sid) => store.get(sid),
-    set: (sid, session) => store.set(sid, session),
-    touch: (sid, session) => store.touch(sid, session),
-    destroy: (sid) => store.destroy(sid),
+    ...operationsOf(() => store),
     async teardown() {
       await store.close();
       await client.quit();
@@ -82,10 +79,7 @@ function connectRedis(url: string): Contender {
       client = await connectedNodeRedis(url);
       store = new ConnectRedisStore({ client, prefix });
     },
-    get: (sid) => store.get(sid),
-    set: (sid, session) => store.set(sid, session),
-    touch: (sid, session) => store.touch(sid, session),
-    destroy: (sid) => store.destroy(sid),
+    ...operationsOf(() => store),
     async teardown() {
       await client.quit();
       await deleteUnder(url, prefix);

@@ -4,14 +4,8 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import session, { type SessionData } from 'express-session';
 import { SqliteStore } from '../stores/sqlite';
-import type { BenchSuite, Contender } from './harness';
+import { callbackOperationsOf, operationsOf, type BenchSuite, type CallbackStore, type Contender } from './harness';
 
-interface CallbackStore {
-  get(sid: string, callback: (error: unknown, session?: unknown) => void): void;
-  set(sid: string, session: SessionData, callback: (error: unknown) => void): void;
-  touch(sid: string, session: SessionData, callback: (error: unknown) => void): void;
-  destroy(sid: string, callback: (error: unknown) => void): void;
-}
 
 type CallbackStoreClass = new (options: { client: Database.Database; expired: { clear: boolean; intervalMs: number } }) => CallbackStore;
 
@@ -23,9 +17,6 @@ function scratchFile(name: string): { filename: string; remove: () => void } {
   return { filename: path.join(dir, 'sessions.db'), remove: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }
 
-function promised<T>(call: (callback: (error: unknown, result?: T) => void) => void): Promise<T | undefined> {
-  return new Promise((resolve, reject) => call((error, result) => (error ? reject(error) : resolve(result))));
-}
 
 function ours(): Contender {
   let store: SqliteStore;
@@ -37,10 +28,7 @@ function ours(): Contender {
       scratch = scratchFile('ours');
       store = new SqliteStore({ filename: scratch.filename });
     },
-    get: (sid) => store.get(sid),
-    set: (sid, data) => store.set(sid, data),
-    touch: (sid, data) => store.touch(sid, data),
-    destroy: (sid) => store.destroy(sid),
+    ...operationsOf(() => store),
     async teardown() {
       await store.close();
       scratch.remove();
@@ -62,10 +50,7 @@ function betterSqlite3SessionStore(): Contender {
       const Store = (require('better-sqlite3-session-store') as (s: typeof session) => CallbackStoreClass)(session);
       store = new Store({ client: db, expired: { clear: true, intervalMs: 900_000 } });
     },
-    get: (sid) => promised((cb) => store.get(sid, cb)),
-    set: (sid, data) => promised((cb) => store.set(sid, data, cb)),
-    touch: (sid, data) => promised((cb) => store.touch(sid, data, cb)),
-    destroy: (sid) => promised((cb) => store.destroy(sid, cb)),
+    ...callbackOperationsOf(() => store),
     async teardown() {
       db.close();
       scratch.remove();
