@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import type { Store } from 'express-session';
 import { isError } from '../context';
 import type { CaseContext, ConformanceCase } from '../types';
-import { assertNoProblems, entriesOfAll, holdsMarker, observeCallback, onceProblems, preview } from './support';
+import { assertNoProblems, entriesOfAll, holdsMarker, observeCallback, onceProblems, preview, type CallbackObservation } from './support';
 
 const SECRET = 'TOPSECRET-c0ffee';
 
@@ -20,6 +20,16 @@ async function writeCorrupt(ctx: CaseContext, store: Store, text: string): Promi
   const sid = ctx.sid('corrupt');
   await ctx.config.writeRaw!(store, sid, text);
   return sid;
+}
+
+/** Writes each corrupt payload under a sid of its own and reads it back through get()'s callback. */
+async function readEachCorrupt(ctx: CaseContext, store: Store): Promise<Array<[label: string, observed: CallbackObservation]>> {
+  const reads: Array<[string, CallbackObservation]> = [];
+  for (const [label, text] of CORRUPT_PAYLOADS) {
+    const sid = await writeCorrupt(ctx, store, text);
+    reads.push([label, await observeCallback((callback) => store.get(sid, callback))]);
+  }
+  return reads;
 }
 
 function mentionsSecret(error: unknown): boolean {
@@ -50,9 +60,7 @@ export const errorCases: ConformanceCase[] = [
     async run(ctx) {
       const store = await ctx.store();
       const problems: string[] = [];
-      for (const [label, text] of CORRUPT_PAYLOADS) {
-        const sid = await writeCorrupt(ctx, store, text);
-        const observed = await observeCallback((callback) => store.get(sid, callback));
+      for (const [label, observed] of await readEachCorrupt(ctx, store)) {
         const once = onceProblems('get()', observed);
         if (once.length > 0) {
           problems.push(`${label}: ${once.join(', ')}`);
@@ -73,9 +81,7 @@ export const errorCases: ConformanceCase[] = [
     async run(ctx) {
       const store = await ctx.store();
       const problems: string[] = [];
-      for (const [label, text] of CORRUPT_PAYLOADS) {
-        const sid = await writeCorrupt(ctx, store, text);
-        const observed = await observeCallback((callback) => store.get(sid, callback));
+      for (const [label, observed] of await readEachCorrupt(ctx, store)) {
         if (observed.threw !== undefined || observed.calls === 0) continue;
         if (!isError(observed.args[0]![0])) {
           problems.push(`${label}: called back (${preview(observed.args[0]![0])}, ${preview(observed.args[0]![1])}) instead of an Error`);
