@@ -39,11 +39,11 @@ export function ioredisSender(client: Redis | Cluster): Send {
     corked = undefined;
     stream.uncork();
   };
+  // Command reads its options and keeps none of them, so every command can share one object.
+  const shared = { replyEncoding: 'utf8' } as const;
+  const friendlyStacks = redis.options.showFriendlyErrorStack === true;
   return (name, args) => {
-    const command = new Command(name, args, {
-      replyEncoding: 'utf8',
-      errorStack: redis.options.showFriendlyErrorStack ? new Error() : undefined,
-    });
+    const command = new Command(name, args, friendlyStacks ? { ...shared, errorStack: new Error() } : shared);
     if (corked === undefined && redis.status === 'ready' && redis.stream) {
       corked = redis.stream;
       corked.cork();
