@@ -1,0 +1,315 @@
+import { createPool, type Pool as CallbackPool, type PoolOptions } from 'mysql2';
+import type { Pool as PromisePool } from 'mysql2/promise';
+import { SessionStore, SessionStoreError, SharedAttempt, optionError, resolvePruneInterval, sidPrefixOf, validateIdentifier } from '../../shared';
+import type { BaseStoreOptions, ReaperOptions, StoredEntry, StoredSession } from '../../shared';
+import { CLEAR_BATCH_SIZE, COLUMNS, SCAN_PAGE_SIZE, UNITS, statementsFor, type Layout, type Statements, type Units } from './schema';
+
+export interface MySqlStoreOptions extends BaseStoreOptions, ReaperOptions {
+  /** A mysql2 pool the caller owns, from `mysql2` or `mysql2/promise`: the store queries through it and never ends it. */
+  pool?: CallbackPool | PromisePool;
+  /** Or a connection URI (`mysql://user:password@host:3306/database`): the store opens its own pool and ends it on `close()`. */
+  uri?: string;
+  /** Or mysql2 pool options: the store opens its own pool with them and ends it on `close()`. */
+  connection?: PoolOptions;
+  /** Default `express_sessions`, or `sessions` with `compat: 'express-mysql-session'`. In the connection's database. */
+  tableName?: string;
+  /** Create the table and its index when missing. Default true. */
+  createTable?: boolean;
+  /** Most expired rows one prune statement deletes. Default 1000. */
+  pruneBatchSize?: number;
+  /** Read and write express-mysql-session's table (`session_id`, `expires` in seconds, `data`) instead of ours. */
+  compat?: 'express-mysql-session';
+}
+
+type Row = Record<string, unknown>;
+type Done = (error: Error | null, result?: unknown) => void;
+
+/** The callback pool underneath either API: one callback per statement, no promise of the driver's own. */
+interface Queryable {
+  execute(sql: string, values: unknown[], done: Done): unknown;
+  query(sql: string, done: Done): unknown;
+  getConnection(done: (error: Error | null, connection: PooledConnection) => void): void;
+  end(done: (error?: Error | null) => void): void;
+}
+
+interface PooledConnection {
+  query(sql: string, values: unknown[], done: Done): unknown;
+  release(): void;
+  destroy(): void;
+}
+
+/** The options this store adds to the base's; the base refuses any other. */
+const OWN_OPTIONS: readonly (keyof MySqlStoreOptions)[] = ['pool', 'uri', 'connection', 'tableName', 'createTable', 'pruneBatchSize', 'compat', 'pruneInterval'];
+
+// MySQL's identifier limit is 64; names are also backtick-quoted in every statement.
+const TABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+const DEFAULT_PRUNE_BATCH_SIZE = 1000;
+/** express-mysql-session's `session_id` is a VARCHAR(128): a longer id would be refused or, without strict mode, cut. */
+const COMPAT_MAX_SID_LENGTH = 128;
+/** Server-wide lock names: one per database and table, hashed to stay within the 64-character limit. */
+const PRUNE_LOCK_NAME = "CONCAT('session-stores:', SHA1(CONCAT(DATABASE(), '.', ?)))";
+
+const UNAVAILABLE_CODES = new Set([
+  'PROTOCOL_CONNECTION_LOST',
+  'PROTOCOL_SEQUENCE_TIMEOUT',
+  'PROTOCOL_ENQUEUE_AFTER_FATAL_ERROR',
+  'ER_SERVER_SHUTDOWN',
+  'ER_CONNECTION_KILLED',
+  'ER_CON_COUNT_ERROR',
+]);
+
+/**
+ * An express-session store on MySQL 8 or MariaDB 10.6+ through `mysql2`. Each operation is one
+ * statement in one round trip; expiry is compared with the store's clock, never the server's;
+ * expired rows are pruned in small batches by one instance at a time.
+ */
+export class MySqlStore extends SessionStore {
+  private readonly pool: Queryable;
+  private readonly ownsPool: boolean;
+  private readonly tableName: string;
+  private readonly layout: Layout;
+  private readonly units: Units;
+  private readonly statements: Statements;
+  /** Checks (and unless told otherwise creates) the table once; a failure is retried by the next call. */
+  private readonly schema: SharedAttempt;
+
+  constructor(options: MySqlStoreOptions) {
+    const layout = layoutOf(options);
+    if (layout === 'express-mysql-session' && options.serializer !== undefined) {
+      throw optionError('mysql', "compat 'express-mysql-session' stores sessions as JSON: a serializer cannot be used with it");
+    }
+    const pruneBatchSize = options.pruneBatchSize ?? DEFAULT_PRUNE_BATCH_SIZE;
+    if (!Number.isInteger(pruneBatchSize) || pruneBatchSize < 1) {
+      throw optionError('mysql', `pruneBatchSize must be a positive integer, got ${String(pruneBatchSize)}`);
+    }
+    const backend = { pruneIntervalMs: resolvePruneInterval('mysql', options), pruneBatchSize, ownOptions: OWN_OPTIONS };
+    super('mysql', options, backend);
+
+    this.layout = layout;
+    this.units = UNITS[layout];
+    this.tableName = validateIdentifier(
+      'mysql',
+      'tableName',
+      options.tableName ?? (layout === 'express-mysql-session' ? 'sessions' : 'express_sessions'),
+      TABLE_NAME,
+      'a letter or _ then up to 63 letters, digits or _',
+    );
+    const createTable = options.createTable ?? true;
+    if (typeof createTable !== 'boolean') throw optionError('mysql', 'createTable must be a boolean');
+    this.statements = statementsFor(layout, this.tableName, pruneBatchSize);
+    this.pool = poolOf(options, this.settings.operationTimeoutMs);
+    this.ownsPool = options.pool === undefined;
+    this.schema = new SharedAttempt(
+      () => this.prepareTable(createTable),
+      (error) => error instanceof SessionStoreError,
+    );
+    this.schema.start();
+    this.startReaper();
+  }
+
+  protected async readRecord(key: string, now: number): Promise<StoredSession | undefined> {
+    const rows = (await this.send(this.statements.read, [this.checked(key), this.units.now(now)])) as Row[];
+    const row = rows[0];
+    return row && { payload: row.data, expiresAt: Number(row.expires_at) };
+  }
+
+  protected writeRecord(key: string, payload: string, expiresAt: number): Promise<unknown> {
+    return this.send(this.statements.write, [this.checked(key), payload, this.units.expiresAt(expiresAt)]);
+  }
+
+  protected extendRecord(key: string, expiresAt: number, now: number, unlessExpiresAfter: number | undefined): Promise<unknown> {
+    const values = [this.units.expiresAt(expiresAt), this.checked(key), this.units.now(now)];
+    if (unlessExpiresAfter === undefined) return this.send(this.statements.extend, values);
+    return this.send(this.statements.extendUnlessRecent, [...values, this.units.before(unlessExpiresAfter)]);
+  }
+
+  protected removeRecord(key: string): Promise<unknown> {
+    return this.send(this.statements.remove, [this.checked(key)]);
+  }
+
+  protected async *scanRecords(now: number, withPayload: boolean): AsyncIterable<StoredEntry[]> {
+    const statement = withPayload ? this.statements.scanSessions : this.statements.scanIds;
+    let after = '';
+    for (;;) {
+      const rows = (await this.send(statement, [this.units.now(now), after])) as Row[];
+      if (rows.length === 0) return;
+      const entries = rows.map((row) => ({ key: textOf(row.sid), expiresAt: Number(row.expires_at), payload: row.data }));
+      yield entries;
+      if (rows.length < SCAN_PAGE_SIZE) return;
+      after = entries[entries.length - 1].key;
+    }
+  }
+
+  protected async countRecords(now: number): Promise<number> {
+    const rows = (await this.send(this.statements.count, [this.units.now(now)])) as Row[];
+    return Number(rows[0].count);
+  }
+
+  protected async *removeAllRecords(): AsyncIterable<unknown> {
+    for (;;) {
+      const result = (await this.send(this.statements.removeBatch, [])) as { affectedRows: number };
+      yield undefined;
+      if (result.affectedRows < CLEAR_BATCH_SIZE) return;
+    }
+  }
+
+  /**
+   * One batch (of the pruneBatchSize written into the statement) on one connection that holds the
+   * table's named lock: another instance's batch meanwhile deletes nothing and ends its run.
+   */
+  protected async removeExpiredRecords(now: number): Promise<number> {
+    if (!this.schema.isDone) await this.schema.ready();
+    const connection = await new Promise<PooledConnection>((resolve, reject) =>
+      this.pool.getConnection((error, acquired) => (error ? reject(redacted(error, this.tableName)) : resolve(acquired))),
+    );
+    const onConnection = (sql: string, values: unknown[]) =>
+      new Promise<unknown>((resolve, reject) =>
+        connection.query(sql, values, (error, result) => (error ? reject(redacted(error, this.tableName)) : resolve(result))),
+      );
+    try {
+      const rows = (await onConnection(`SELECT GET_LOCK(${PRUNE_LOCK_NAME}, 0) AS held`, [this.tableName])) as Row[];
+      if (Number(rows[0].held) !== 1) {
+        connection.release();
+        return 0;
+      }
+      const result = (await onConnection(this.statements.removeExpired, [this.units.now(now)])) as { affectedRows: number };
+      await onConnection(`DO RELEASE_LOCK(${PRUNE_LOCK_NAME})`, [this.tableName]);
+      connection.release();
+      return result.affectedRows;
+    } catch (error) {
+      // Ending the connection's session is what releases a lock it may still hold.
+      connection.destroy();
+      throw error;
+    }
+  }
+
+  protected async ping(): Promise<void> {
+    await new Promise((resolve, reject) => this.pool.query('SELECT 1', (error, result) => (error ? reject(redacted(error, this.tableName)) : resolve(result))));
+  }
+
+  protected async closeBackend(): Promise<void> {
+    if (!this.ownsPool) return;
+    await new Promise<void>((resolve, reject) => this.pool.end((error) => (error ? reject(redacted(error, this.tableName)) : resolve())));
+  }
+
+  protected isUnavailableError(error: unknown): boolean {
+    if (super.isUnavailableError(error)) return true;
+    const { code, fatal } = (error ?? {}) as { code?: unknown; fatal?: unknown };
+    return fatal === true || (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) || /pool is closed/i.test(String((error as Error)?.message));
+  }
+
+  /** The key as a parameter; a compat table's shorter column refuses what it could not hold whole. */
+  private checked(key: string): string {
+    if (this.layout === 'express-mysql-session' && key.length > COMPAT_MAX_SID_LENGTH) {
+      throw new SessionStoreError('ERR_SESSION_ID', `session id must be at most ${COMPAT_MAX_SID_LENGTH} characters in express-mysql-session's table`, {
+        store: this.storeName,
+        sidPrefix: sidPrefixOf(key),
+      });
+    }
+    return key;
+  }
+
+  /** Sends one prepared statement, first waiting (once) for the table to be checked. */
+  private send(sql: string, values: unknown[]): Promise<unknown> {
+    if (this.schema.isDone) return this.execute(sql, values);
+    return this.schema.ready().then(() => this.execute(sql, values));
+  }
+
+  private execute(sql: string, values: unknown[]): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      this.pool.execute(sql, values, (error, result) => (error ? reject(redacted(error, this.tableName)) : resolve(result)));
+    });
+  }
+
+  /**
+   * Creates the table when it is missing, then checks that it has the layout's columns with the id
+   * as primary key, so that no write or delete ever reaches another application's table.
+   */
+  private async prepareTable(createTable: boolean): Promise<void> {
+    let columns = await this.columnsOfTable();
+    // Checked first so that a user without the CREATE privilege can use a table created for it.
+    if (columns.length === 0 && createTable) {
+      await this.execute(this.statements.createTable, []);
+      columns = await this.columnsOfTable();
+    }
+    const expected = COLUMNS[this.layout];
+    const names = columns.map((column) => column.name).sort();
+    if (columns.length === 0) {
+      throw new SessionStoreError('ERR_SESSION_BACKEND', `table ${this.tableName} does not exist in the connection's database`, {
+        store: this.storeName,
+      });
+    }
+    const primaryKey = columns.filter((column) => column.key === 'PRI').map((column) => column.name);
+    if (names.join() !== [...expected].sort().join() || primaryKey.join() !== expected[0]) {
+      throw new SessionStoreError(
+        'ERR_SESSION_OPTIONS',
+        `table ${this.tableName} is not a session table in the ${this.layout} layout (columns ${expected.join(', ')}, ` +
+          `primary key ${expected[0]}); it has columns ${names.join(', ')}: the store will not read or write it`,
+        { store: this.storeName },
+      );
+    }
+  }
+
+  private async columnsOfTable(): Promise<{ name: string; key: string }[]> {
+    const rows = (await this.execute(
+      'SELECT COLUMN_NAME AS name, COLUMN_KEY AS `key` FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?',
+      [this.tableName],
+    )) as Row[];
+    return rows.map((row) => ({ name: textOf(row.name), key: textOf(row.key) }));
+  }
+}
+
+function layoutOf(options: MySqlStoreOptions): Layout {
+  if (options === null || typeof options !== 'object') {
+    throw optionError('mysql', 'options must be an object with a pool, a uri or connection options');
+  }
+  const { compat } = options;
+  if (compat === undefined) return 'session-stores';
+  if (compat === 'express-mysql-session') return compat;
+  throw optionError('mysql', `compat must be 'express-mysql-session' or absent, got ${String(compat)}`);
+}
+
+function poolOf(options: MySqlStoreOptions, operationTimeoutMs: number): Queryable {
+  const { pool, uri, connection } = options;
+  const given = [pool, uri, connection].filter((value) => value !== undefined).length;
+  if (given > 1) throw optionError('mysql', 'give one of pool, uri and connection, not several');
+  if (pool !== undefined) {
+    // A mysql2/promise pool wraps the callback pool it was made from; a callback pool can make a promise one.
+    const core = (pool as { pool?: unknown })?.pool ?? pool;
+    if (core === null || typeof core !== 'object' || typeof (core as CallbackPool).execute !== 'function' || typeof (core as CallbackPool).getConnection !== 'function') {
+      throw optionError('mysql', 'pool must be a mysql2 pool (from mysql2 or mysql2/promise)');
+    }
+    return core as unknown as Queryable;
+  }
+  if (uri !== undefined && (typeof uri !== 'string' || uri.length === 0)) throw optionError('mysql', 'uri must be a non-empty string');
+  if (connection !== undefined && (connection === null || typeof connection !== 'object')) {
+    throw optionError('mysql', 'connection must be an object of mysql2 pool options');
+  }
+  if (given === 0) throw optionError('mysql', 'give a mysql2 pool as pool, a connection URI as uri, or pool options as connection');
+  const boundMs = Number.isFinite(operationTimeoutMs) ? operationTimeoutMs : undefined;
+  // A dead server fails a connection attempt within the operation bound.
+  return createPool({ connectTimeout: boundMs, enableKeepAlive: true, ...(uri === undefined ? connection : { uri }) }) as unknown as Queryable;
+}
+
+/** A VARBINARY column comes back as a Buffer. */
+function textOf(value: unknown): string {
+  return Buffer.isBuffer(value) ? value.toString('utf8') : String(value);
+}
+
+/**
+ * The driver's error without what may quote a value: mysql2 attaches the statement (`sql`) and
+ * the server's message may quote a session id or payload bytes (duplicate entry, incorrect string
+ * value, syntax near …), so only the codes are kept, and quoted literals other than the table's
+ * name are elided from the message.
+ */
+function redacted(error: Error, tableName: string): Error {
+  const { code, errno, sqlState, fatal, sqlMessage } = error as Error & { code?: string; errno?: number; sqlState?: string; fatal?: boolean; sqlMessage?: string };
+  const message = (sqlMessage ?? error.message).replace(/'[^']*'|"[^"]*"/g, (literal) => {
+    const inner = literal.slice(1, -1);
+    return inner === tableName || inner.endsWith(`.${tableName}`) || inner === 'PRIMARY' ? literal : `${literal[0]}…${literal[0]}`;
+  });
+  const clean = new Error(code && sqlMessage ? `${code}: ${message}` : message);
+  clean.name = 'MySqlError';
+  Object.assign(clean, { code, errno, sqlState, fatal });
+  return clean;
+}

@@ -1,0 +1,137 @@
+/** Every statement the store sends, for one table layout. Parameters are listed beside each. */
+export interface Statements {
+  /** Idempotent DDL: the table, its primary key on the id and its index on expiry. */
+  createTable: string;
+  /** ? sid, ? now → one row `{ data, expires_at }` when the session is live. */
+  read: string;
+  /** ? sid, ? payload, ? expiresAt. */
+  write: string;
+  /** ? expiresAt, ? sid, ? now. */
+  extend: string;
+  /** ? expiresAt, ? sid, ? now, ? the stored expiry must be before this. */
+  extendUnlessRecent: string;
+  /** ? sid. */
+  remove: string;
+  /** ? now, ? the last sid of the previous page → rows `{ sid, expires_at }`, at most SCAN_PAGE_SIZE. */
+  scanIds: string;
+  /** As `scanIds`, rows also carry `data`. */
+  scanSessions: string;
+  /** ? now → one row `{ count }`. */
+  count: string;
+  /** Deletes at most CLEAR_BATCH_SIZE rows → `affectedRows`. */
+  removeBatch: string;
+  /** ? now → `affectedRows`, at most the prune batch size, oldest expiry first. */
+  removeExpired: string;
+}
+
+export type Layout = 'session-stores' | 'express-mysql-session';
+
+/** How a layout stores instants: the store hands over epoch milliseconds, a seconds column needs them converted. */
+export interface Units {
+  /** The parameter for an expiry to store (rounded up, so a live session stays live). */
+  expiresAt(ms: number): number;
+  /** The parameter for "now" in `> now` and `<= now` filters (for an integer column, x > now exactly when x > floor(now)). */
+  now(ms: number): number;
+  /** The parameter for "stored expiry before this instant" (x < t exactly when x < ceil(t) for an integer x). */
+  before(ms: number): number;
+}
+
+/** The columns a table of the layout has, the first being its primary key, for the check before any write. */
+export const COLUMNS: Record<Layout, readonly string[]> = {
+  'session-stores': ['sid', 'expires_at', 'data'],
+  'express-mysql-session': ['session_id', 'expires', 'data'],
+};
+
+export const UNITS: Record<Layout, Units> = {
+  'session-stores': { expiresAt: Math.ceil, now: Math.floor, before: Math.ceil },
+  'express-mysql-session': {
+    expiresAt: (ms) => Math.ceil(ms / 1000),
+    now: (ms) => Math.floor(ms / 1000),
+    before: (ms) => Math.ceil(ms / 1000),
+  },
+};
+
+export const SCAN_PAGE_SIZE = 1000;
+export const CLEAR_BATCH_SIZE = 5000;
+
+/** Quotes a name already checked against the identifier pattern; doubling backticks keeps it safe regardless. */
+export function quoteIdentifier(name: string): string {
+  return `\`${name.replace(/`/g, '``')}\``;
+}
+
+export function statementsFor(layout: Layout, tableName: string, pruneBatchSize: number): Statements {
+  const table = quoteIdentifier(tableName);
+  return layout === 'express-mysql-session'
+    ? expressMySqlSessionStatements(table, pruneBatchSize)
+    : nativeStatements(table, pruneBatchSize);
+}
+
+/**
+ * `sid` is VARBINARY(3072): bytes compare as bytes, so `CaseSid` and `casesid`, or `pad` and
+ * `pad `, are different sessions (MariaDB's `utf8mb4_bin` pads trailing spaces, and a server's
+ * default collation folds case), with one DDL for MySQL and MariaDB; 3072 bytes is InnoDB's
+ * longest key and holds any id the base accepts (1024 UTF-16 units are at most 3072 UTF-8 bytes).
+ * `expires_at` is a BIGINT of epoch milliseconds, compared with the store's clock as an exact
+ * integer, never with the server's time zone or clock. `data` is MEDIUMTEXT (16 MB) because the
+ * serializer is pluggable and may not produce JSON.
+ */
+function nativeStatements(table: string, pruneBatchSize: number): Statements {
+  const scan = (columns: string) =>
+    `SELECT ${columns} FROM ${table} WHERE expires_at > ? AND sid > ? ORDER BY sid LIMIT ${SCAN_PAGE_SIZE}`;
+  return {
+    createTable: [
+      `CREATE TABLE IF NOT EXISTS ${table} (`,
+      '  sid VARBINARY(3072) NOT NULL,',
+      '  expires_at BIGINT NOT NULL,',
+      '  data MEDIUMTEXT CHARACTER SET utf8mb4 NOT NULL,',
+      '  PRIMARY KEY (sid),',
+      '  INDEX expires_at_idx (expires_at)',
+      ') ENGINE=InnoDB',
+    ].join('\n'),
+    read: `SELECT data, expires_at FROM ${table} WHERE sid = ? AND expires_at > ?`,
+    write:
+      `INSERT INTO ${table} (sid, data, expires_at) VALUES (?, ?, ?) ` +
+      'ON DUPLICATE KEY UPDATE data = VALUES(data), expires_at = VALUES(expires_at)',
+    extend: `UPDATE ${table} SET expires_at = ? WHERE sid = ? AND expires_at > ?`,
+    extendUnlessRecent: `UPDATE ${table} SET expires_at = ? WHERE sid = ? AND expires_at > ? AND expires_at < ?`,
+    remove: `DELETE FROM ${table} WHERE sid = ?`,
+    scanIds: scan('sid, expires_at'),
+    scanSessions: scan('sid, expires_at, data'),
+    count: `SELECT COUNT(*) AS count FROM ${table} WHERE expires_at > ?`,
+    removeBatch: `DELETE FROM ${table} ORDER BY sid LIMIT ${CLEAR_BATCH_SIZE}`,
+    removeExpired: `DELETE FROM ${table} WHERE expires_at <= ? ORDER BY expires_at LIMIT ${pruneBatchSize}`,
+  };
+}
+
+/**
+ * express-mysql-session's table (its schema.sql): `expires` in whole seconds, `session_id` a
+ * VARCHAR(128) in `utf8mb4_bin`, which on MariaDB pads trailing spaces. Its own table has no index
+ * on `expires`; one created here has one, which express-mysql-session ignores.
+ */
+function expressMySqlSessionStatements(table: string, pruneBatchSize: number): Statements {
+  const scan = (columns: string) =>
+    `SELECT ${columns} FROM ${table} WHERE expires > ? AND session_id > ? ORDER BY session_id LIMIT ${SCAN_PAGE_SIZE}`;
+  return {
+    createTable: [
+      `CREATE TABLE IF NOT EXISTS ${table} (`,
+      '  session_id VARCHAR(128) COLLATE utf8mb4_bin NOT NULL,',
+      '  expires INT(11) UNSIGNED NOT NULL,',
+      '  data MEDIUMTEXT COLLATE utf8mb4_bin,',
+      '  PRIMARY KEY (session_id),',
+      '  INDEX expires_idx (expires)',
+      ') ENGINE=InnoDB',
+    ].join('\n'),
+    read: `SELECT data, expires * 1000 AS expires_at FROM ${table} WHERE session_id = ? AND expires > ?`,
+    write:
+      `INSERT INTO ${table} (session_id, data, expires) VALUES (?, ?, ?) ` +
+      'ON DUPLICATE KEY UPDATE data = VALUES(data), expires = VALUES(expires)',
+    extend: `UPDATE ${table} SET expires = ? WHERE session_id = ? AND expires > ?`,
+    extendUnlessRecent: `UPDATE ${table} SET expires = ? WHERE session_id = ? AND expires > ? AND expires < ?`,
+    remove: `DELETE FROM ${table} WHERE session_id = ?`,
+    scanIds: scan('session_id AS sid, expires * 1000 AS expires_at'),
+    scanSessions: scan('session_id AS sid, expires * 1000 AS expires_at, data'),
+    count: `SELECT COUNT(*) AS count FROM ${table} WHERE expires > ?`,
+    removeBatch: `DELETE FROM ${table} ORDER BY session_id LIMIT ${CLEAR_BATCH_SIZE}`,
+    removeExpired: `DELETE FROM ${table} WHERE expires <= ? ORDER BY expires LIMIT ${pruneBatchSize}`,
+  };
+}
