@@ -1,5 +1,6 @@
+import fs from 'node:fs';
 import Database from 'better-sqlite3';
-import { SessionStore, optionError, resolvePruneInterval, validateIdentifier } from '../../shared';
+import { SessionStore, optionError, ownOptionNames, resolvePruneInterval, validateIdentifier } from '../../shared';
 import type { BaseStoreOptions, ReaperOptions, StoredEntry, StoredSession } from '../../shared';
 
 export interface SqliteStoreOptions extends BaseStoreOptions, ReaperOptions {
@@ -17,9 +18,22 @@ export interface SqliteStoreOptions extends BaseStoreOptions, ReaperOptions {
   synchronous?: 'normal' | 'full';
   /** Milliseconds to wait for another connection's write lock, for a database opened from `filename`. */
   busyTimeout?: number;
+  /**
+   * Permission bits of a database file the store creates from `filename` (its -wal and -shm files
+   * get the same), whatever the umask. Default 0o600. A file that already exists keeps its mode.
+   */
+  fileMode?: number;
 }
 
-const TABLE_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+const TABLE_NAME_PATTERN = /^(?!sqlite_)[A-Za-z_][A-Za-z0-9_]{0,62}$/i;
+const TABLE_NAME_RULE = 'letters, digits and _, not starting with a digit or sqlite_ (SQLite keeps those names), at most 63 characters';
+const DEFAULT_FILE_MODE = 0o600;
+/** The columns of our table, as `PRAGMA table_info` reports them: name, declared type, NOT NULL, primary-key position. */
+const LAYOUT = [
+  { name: 'sid', type: 'TEXT', notnull: 1, pk: 1 },
+  { name: 'sess', type: 'TEXT', notnull: 1, pk: 0 },
+  { name: 'expires_at', type: 'INTEGER', notnull: 1, pk: 0 },
+];
 const SCAN_BATCH = 500;
 const MAX_BUSY_TIMEOUT_MS = 1500;
 
@@ -57,22 +71,25 @@ export class SqliteStore extends SessionStore {
   constructor(options: SqliteStoreOptions) {
     super('sqlite', options, {
       pruneIntervalMs: resolvePruneInterval('sqlite', options ?? undefined),
+      ownOptions: ownOptionNames<SqliteStoreOptions>({ db: true, filename: true, tableName: true, synchronous: true, busyTimeout: true, fileMode: true, pruneInterval: true }),
     });
-    const { db, filename, tableName = 'sessions', synchronous, busyTimeout } = options ?? {};
-    this.tableName = validateIdentifier('sqlite', 'tableName', tableName, TABLE_NAME_PATTERN, 'letters, digits and _, not starting with a digit, at most 63 characters');
+    const { db, filename, tableName = 'sessions', synchronous, busyTimeout, fileMode } = options ?? {};
+    this.tableName = validateIdentifier('sqlite', 'tableName', tableName, TABLE_NAME_PATTERN, TABLE_NAME_RULE);
     if ((db === undefined) === (filename === undefined)) {
       throw optionError('sqlite', 'exactly one of db (an open better-sqlite3 Database) or filename must be given');
     }
     if (db !== undefined) {
       if (!isDatabase(db)) throw optionError('sqlite', 'db must be an open better-sqlite3 Database');
-      if (synchronous !== undefined || busyTimeout !== undefined) {
-        throw optionError('sqlite', 'synchronous and busyTimeout apply to a database the store opens; set them on your own db');
+      if (synchronous !== undefined || busyTimeout !== undefined || fileMode !== undefined) {
+        throw optionError('sqlite', 'synchronous, busyTimeout and fileMode apply to a database the store opens; set them on your own db');
       }
+      if (db.readonly) throw optionError('sqlite', 'db is open read-only: the store writes sessions');
       this.db = db;
       this.ownsDb = false;
     } else {
       const timeoutMs = this.settings.operationTimeoutMs;
-      this.db = openDatabase(filename, synchronous ?? 'normal', busyTimeout ?? Math.min(MAX_BUSY_TIMEOUT_MS, timeoutMs / 2), timeoutMs);
+      const busyTimeoutMs = busyTimeout ?? Math.min(MAX_BUSY_TIMEOUT_MS, timeoutMs / 2);
+      this.db = openDatabase(filename, synchronous ?? 'normal', busyTimeoutMs, timeoutMs, fileMode ?? DEFAULT_FILE_MODE);
       this.ownsDb = true;
     }
     try {
@@ -133,12 +150,21 @@ export class SqliteStore extends SessionStore {
     if (this.ownsDb) this.db.close();
   }
 
+  /** Creates the table when missing, refuses one that is not in our layout, then prepares every statement. */
   private prepare(): Statements {
     const table = `"${this.tableName}"`;
-    this.db.exec(
-      `CREATE TABLE IF NOT EXISTS ${table} (sid TEXT PRIMARY KEY NOT NULL, sess TEXT NOT NULL, expires_at INTEGER NOT NULL);
-       CREATE INDEX IF NOT EXISTS "${this.tableName}_expires_at" ON ${table} (expires_at);`,
-    );
+    try {
+      this.db.exec(`CREATE TABLE IF NOT EXISTS ${table} (sid TEXT PRIMARY KEY NOT NULL, sess TEXT NOT NULL, expires_at INTEGER NOT NULL)`);
+    } catch (error) {
+      throw optionError('sqlite', `cannot create table ${table}: ${(error as Error).message}`);
+    }
+    // Checked before the index, and before any statement can delete or overwrite a row of a table that is not ours.
+    this.checkLayout(table);
+    try {
+      this.db.exec(`CREATE INDEX IF NOT EXISTS "${this.tableName}_expires_at" ON ${table} (expires_at)`);
+    } catch (error) {
+      throw optionError('sqlite', `cannot create the expiry index of ${table}: ${(error as Error).message}`);
+    }
     const prepare = <P extends unknown[], R = unknown>(sql: string, pluck = false) => {
       // A caller's db may return BigInt integers by default; expiry instants always fit a double.
       const statement = this.db.prepare<P, R>(sql);
@@ -163,10 +189,25 @@ export class SqliteStore extends SessionStore {
       ),
     } as Statements;
   }
+
+  private checkLayout(table: string): void {
+    const kind = this.db.prepare<[string], string>(`SELECT type FROM sqlite_master WHERE name = ? COLLATE NOCASE`).pluck().get(this.tableName);
+    const columns = this.db
+      .prepare<[], { name: string; type: string; notnull: number; pk: number }>(`SELECT name, type, "notnull", pk FROM pragma_table_xinfo('${this.tableName}')`)
+      .all()
+      .map(({ name, type, notnull, pk }) => ({ name, type: type.toUpperCase(), notnull: Number(notnull), pk: Number(pk) }));
+    if (kind !== 'table' || JSON.stringify(columns) !== JSON.stringify(LAYOUT)) {
+      throw optionError(
+        'sqlite',
+        `${table} is ${kind === 'table' ? 'a table' : `a ${kind}`} that is not a session table of this store ` +
+          `(expected exactly sid TEXT PRIMARY KEY NOT NULL, sess TEXT NOT NULL, expires_at INTEGER NOT NULL): choose another tableName`,
+      );
+    }
+  }
 }
 
-/** Opens a database file in WAL mode with the given durability and lock wait. */
-function openDatabase(filename: unknown, synchronous: unknown, busyTimeoutMs: unknown, operationTimeoutMs: number): Database.Database {
+/** Opens a database file in WAL mode with the given durability and lock wait, creating it with `fileMode`. */
+function openDatabase(filename: unknown, synchronous: unknown, busyTimeoutMs: unknown, operationTimeoutMs: number, fileMode: unknown): Database.Database {
   if (typeof filename !== 'string' || filename.length === 0) {
     throw optionError('sqlite', 'filename must be a non-empty string');
   }
@@ -176,16 +217,49 @@ function openDatabase(filename: unknown, synchronous: unknown, busyTimeoutMs: un
   if (!(typeof busyTimeoutMs === 'number' && busyTimeoutMs >= 0 && busyTimeoutMs < operationTimeoutMs)) {
     throw optionError('sqlite', `busyTimeout must be a number of milliseconds from 0 to below operationTimeout, got ${String(busyTimeoutMs)}`);
   }
-  // better-sqlite3 runs every statement synchronously, so the busy timeout is the only bound on a locked database.
-  const db = new Database(filename, { timeout: busyTimeoutMs });
+  if (!(Number.isInteger(fileMode) && (fileMode as number) >= 0 && (fileMode as number) <= 0o777)) {
+    throw optionError('sqlite', `fileMode must be permission bits from 0 to 0o777, got ${String(fileMode)}`);
+  }
+  if (filename !== ':memory:') createFile(filename, fileMode as number);
+  let db: Database.Database;
   try {
-    db.pragma('journal_mode = WAL');
+    // better-sqlite3 runs every statement synchronously, so the busy timeout is the only bound on a locked database.
+    db = new Database(filename, { timeout: busyTimeoutMs });
+  } catch (error) {
+    throw optionError('sqlite', `cannot open ${filename}: ${(error as Error).message}`);
+  }
+  try {
+    // SQLite falls back to read-only on a file it may not write; only a write proves the store can work.
+    const journalMode = db.pragma('journal_mode = WAL', { simple: true });
+    if (journalMode !== 'wal' && !db.memory) throw new Error('it refused WAL mode (a read-only file?)');
     db.pragma(`synchronous = ${synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+    db.exec('BEGIN; CREATE TABLE main.session_stores_write_check (x); ROLLBACK');
   } catch (error) {
     db.close();
-    throw error;
+    throw optionError('sqlite', `cannot write ${filename}: ${(error as Error).message}`);
   }
   return db;
+}
+
+/**
+ * Creates a missing database file with exactly `mode` (SQLite gives its -wal and -shm files the
+ * mode of the database file); an existing file is left as it is.
+ */
+function createFile(filename: string, mode: number): void {
+  let fd: number;
+  try {
+    fd = fs.openSync(filename, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_EXCL, mode);
+  } catch (error) {
+    // An existing file, even one the directory's permissions keep us from creating, is SQLite's to open or refuse.
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST' || fs.existsSync(filename)) return;
+    throw optionError('sqlite', `cannot create ${filename}: ${(error as Error).message}`);
+  }
+  try {
+    // The umask may have taken bits off at creation.
+    fs.fchmodSync(fd, mode);
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 function isDatabase(value: unknown): value is Database.Database {
