@@ -1,7 +1,7 @@
-import { Pool, type QueryConfig, type QueryResult, type QueryResultRow } from 'pg';
-import { SessionStore, SharedAttempt, optionError, resolvePruneInterval, validateIdentifier } from '../../shared';
+import { Client, Pool, type QueryConfig, type QueryResult, type QueryResultRow } from 'pg';
+import { SessionStore, SessionStoreError, SharedAttempt, optionError, ownOptionNames, resolvePruneInterval, validateIdentifier } from '../../shared';
 import type { BaseStoreOptions, ReaperOptions, StoredEntry, StoredSession } from '../../shared';
-import { qualifiedName, statementName, statementsFor, type Layout, type Statements } from './schema';
+import { layoutMismatch, qualifiedName, statementName, statementsFor, SYSTEM_SCHEMA, TABLE_SHAPE_QUERY, type Layout, type Statements, type TableShape } from './schema';
 
 export interface PostgresStoreOptions extends BaseStoreOptions, ReaperOptions {
   /** A pool the caller owns: the store queries through it and never ends it. */
@@ -49,8 +49,14 @@ export class PostgresStore extends SessionStore {
   private readonly statements: Queries;
   private readonly table: string;
   private readonly createTableStatement: string;
-  /** Creates the table unless it exists; a failure is forgotten, so the next operation tries again. */
-  private readonly schema: SharedAttempt | undefined;
+  private readonly layout: Layout;
+  private readonly createTable: boolean;
+  /**
+   * Creates the table when allowed and missing, then checks it is a session table in this store's
+   * layout; every statement waits for it. A table that is not ours is refused for good; any other
+   * failure is forgotten, so the next operation tries again.
+   */
+  private readonly setup: SharedAttempt;
   private readonly onPoolError = () => this.markUnavailable();
 
   constructor(options: PostgresStoreOptions) {
@@ -62,12 +68,15 @@ export class PostgresStore extends SessionStore {
     if (!Number.isInteger(pruneBatchSize) || pruneBatchSize < 1) {
       throw optionError('postgres', `pruneBatchSize must be a positive integer, got ${String(pruneBatchSize)}`);
     }
-    super('postgres', options, { pruneIntervalMs: resolvePruneInterval('postgres', options), pruneBatchSize });
+    super('postgres', options, { pruneIntervalMs: resolvePruneInterval('postgres', options), pruneBatchSize, ownOptions: ownOptionNames<PostgresStoreOptions>({ pool: true, connectionString: true, schemaName: true, tableName: true, createTable: true, pruneBatchSize: true, compat: true, preparedStatements: true, pruneInterval: true }) });
 
     const schemaName =
       options.schemaName === undefined
         ? undefined
         : validateIdentifier('postgres', 'schemaName', options.schemaName, SCHEMA_NAME, 'a letter or _ then up to 62 letters, digits or _');
+    if (schemaName !== undefined && SYSTEM_SCHEMA.test(schemaName)) {
+      throw optionError('postgres', `schemaName ${schemaName} is a PostgreSQL system schema: sessions need a schema of their own`);
+    }
     const tableName = validateIdentifier(
       'postgres',
       'tableName',
@@ -81,6 +90,8 @@ export class PostgresStore extends SessionStore {
     if (typeof preparedStatements !== 'boolean') throw optionError('postgres', 'preparedStatements must be a boolean');
 
     this.table = qualifiedName(schemaName, tableName);
+    this.layout = layout;
+    this.createTable = createTable;
     const { createTable: ddl, ...statements } = statementsFor(layout, schemaName, tableName);
     this.statements = Object.fromEntries(
       Object.entries(statements).map(([key, text]) => [key, preparedStatements ? { name: statementName(text), text } : { text }]),
@@ -91,10 +102,11 @@ export class PostgresStore extends SessionStore {
     this.ownsPool = options.pool === undefined;
     // An idle client's error would otherwise be an uncaughtException when the pool has no listener.
     this.pool.on('error', this.onPoolError);
-    if (createTable) {
-      this.schema = new SharedAttempt(() => this.createSchema());
-      this.schema.start();
-    }
+    this.setup = new SharedAttempt(
+      () => this.prepareTable(),
+      (error) => error instanceof SessionStoreError && error.code === 'ERR_SESSION_OPTIONS',
+    );
+    this.setup.start();
     this.startReaper();
   }
 
@@ -173,17 +185,31 @@ export class PostgresStore extends SessionStore {
     return /not queryable|timeout exceeded when trying to connect/i.test(message);
   }
 
-  /** Sends one statement, first waiting (once) for the table to exist. */
+  /** Sends one statement, first waiting (once) for the table to be ready and checked. */
   private query<R extends QueryResultRow = QueryResultRow>(statement: Query, values: unknown[]): Promise<QueryResult<R>> {
     const config = { ...statement, values };
-    if (!this.schema || this.schema.isDone) return this.pool.query<R>(config);
-    return this.schema.ready().then(() => this.pool.query<R>(config));
+    if (this.setup.isDone) return this.pool.query<R>(config);
+    return this.setup.ready().then(() => this.pool.query<R>(config));
   }
 
-  private async createSchema(): Promise<void> {
-    // Checked first so a role without CREATE privilege can use a table that already exists.
-    const { rows } = await this.pool.query<{ present: boolean }>('SELECT to_regclass($1) IS NOT NULL AS present', [this.table]);
-    if (!rows[0].present) await this.pool.query(this.createTableStatement);
+  private async prepareTable(): Promise<void> {
+    // Looked at first, so a role without CREATE privilege can use a table that already exists.
+    let shape = await this.tableShape();
+    if (shape === undefined) {
+      if (!this.createTable) throw new Error(`table ${this.table} does not exist and createTable is false`);
+      await this.pool.query(this.createTableStatement);
+      shape = await this.tableShape();
+      if (shape === undefined) throw new Error(`table ${this.table} is still missing after CREATE TABLE`);
+    }
+    const mismatch = layoutMismatch(this.layout, shape);
+    if (mismatch !== undefined) {
+      throw optionError('postgres', `${this.table} ${mismatch}: the store refuses to read, write or delete in it; choose another tableName`);
+    }
+  }
+
+  private async tableShape(): Promise<TableShape | undefined> {
+    const { rows } = await this.pool.query<TableShape>(TABLE_SHAPE_QUERY, [this.table]);
+    return rows[0];
   }
 }
 
@@ -210,6 +236,13 @@ function poolOf(options: PostgresStoreOptions, operationTimeoutMs: number): Pool
   }
   if (typeof connectionString !== 'string' || connectionString.length === 0) {
     throw optionError('postgres', 'give a pg.Pool as pool or a connection string as connectionString');
+  }
+  try {
+    // pg parses the string only when the pool opens its first connection; a Client parses it now, and connects nothing.
+    new Client({ connectionString });
+  } catch {
+    // The driver's error quotes the string, password included: none of it goes into ours.
+    throw optionError('postgres', 'connectionString is not a valid PostgreSQL connection string');
   }
   const boundMs = Number.isFinite(operationTimeoutMs) ? operationTimeoutMs : 0;
   return new Pool({

@@ -27,6 +27,54 @@ export interface Statements {
 
 export type Layout = 'session-stores' | 'connect-pg-simple';
 
+/** What `TABLE_SHAPE_QUERY` reports of a table, to check it is a session table before any statement touches it. */
+export interface TableShape {
+  schema: string;
+  /** pg_class.relkind: `r` a table, `p` a partitioned table, `v` a view… */
+  kind: string;
+  /** Each column: name, type as `format_type` spells it, NOT NULL. */
+  columns: Array<[name: string, type: string, notNull: boolean]>;
+  primaryKey: string[] | null;
+}
+
+/** $1 the table's (qualified, quoted) name → its shape, resolved through search_path as the statements will be; no row when missing. */
+export const TABLE_SHAPE_QUERY = `SELECT n.nspname AS schema, c.relkind::text AS kind,
+  (SELECT json_agg(json_build_array(a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull) ORDER BY a.attname)
+     FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped) AS columns,
+  (SELECT array_agg(a.attname::text ORDER BY a.attname) FROM pg_index i
+     JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
+     WHERE i.indrelid = c.oid AND i.indisprimary) AS "primaryKey"
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass($1)`;
+
+/** PostgreSQL's own schemas: `pg_catalog`, `pg_toast`, `pg_temp_*`, any `pg_*`, and `information_schema`. */
+export const SYSTEM_SCHEMA = /^(pg_|information_schema$)/i;
+
+/** Each layout's columns, all NOT NULL, by name with the types accepted; the primary key is `sid` alone. */
+const LAYOUT_COLUMNS: Record<Layout, Record<string, RegExp>> = {
+  'session-stores': { data: /^text$/, expires_at: /^bigint$/, sid: /^text$/ },
+  // connect-pg-simple's table.sql, and the variants its users run: jsonb, text or any varchar, timestamp of any precision.
+  'connect-pg-simple': {
+    expire: /^timestamp(\(\d\))? without time zone$/,
+    sess: /^jsonb?$/,
+    sid: /^(character varying(\(\d+\))?|text)$/,
+  },
+};
+
+/** Why `shape` is not a session table of `layout`, or undefined when it is one. */
+export function layoutMismatch(layout: Layout, shape: TableShape): string | undefined {
+  if (SYSTEM_SCHEMA.test(shape.schema)) return `is in the system schema ${shape.schema}`;
+  if (shape.kind !== 'r' && shape.kind !== 'p') return 'is not a table';
+  const expected = LAYOUT_COLUMNS[layout];
+  const columns = shape.columns ?? [];
+  const wanted = Object.keys(expected).sort().join(', ');
+  const fits =
+    columns.length === Object.keys(expected).length &&
+    columns.every(([name, type, notNull]) => notNull && Object.hasOwn(expected, name) && expected[name].test(type));
+  if (!fits) return `is not a session table in the ${layout} layout (it must have exactly the columns ${wanted}, all NOT NULL)`;
+  if (JSON.stringify(shape.primaryKey) !== JSON.stringify(['sid'])) return 'is not a session table (its primary key must be sid alone)';
+  return undefined;
+}
+
 /** The name `text` is prepared under: the same text always gets the same short name, so stores sharing a pool share it. */
 export function statementName(text: string): string {
   return `ss_${createHash('sha256').update(text).digest('hex').slice(0, 24)}`;
