@@ -3,12 +3,12 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import type { JsonReport } from './report/format';
+import type { JsonReport } from './format';
 import { caseFilter } from './cli';
 
 const ROOT = path.resolve(__dirname, '..');
 const CLI = path.join(__dirname, 'cli.ts');
-const FIXTURES = path.join(__dirname, 'report/fixtures');
+const FIXTURES = path.join(__dirname, 'fixtures');
 
 interface CliOutcome {
   code: number | null;

@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import type { Store } from 'express-session';
 import { withDeadline } from './context';
 import { breaksRun, runCases, selectCases } from './core';
-import { jsonReport, markdownReport, summaryLine, tableHeader, tableRow, tally, type RunInfo } from './report/format';
+import { jsonReport, markdownReport, summaryLine, tableHeader, tableRow, tally, type RunInfo } from './format';
 import type { CaseResult, ConformanceConfig, StoreFactory, StoreMethod, StoreSupport } from './types';
 
 const USAGE = `Usage: session-stores-conformance <store-module> [options]

@@ -1,4 +1,4 @@
-import type { CaseResult, CaseStatus, StoreSupport } from '../types';
+import type { CaseResult, CaseStatus, StoreSupport } from './types';
 
 export interface Tally {
   passed: number;

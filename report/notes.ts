@@ -1,6 +1,6 @@
 /**
  * Every failure the suite reports for a third-party store, checked by hand against the store's
- * source and reproduced outside the suite (conformance/report/repro.ts, waits of whole seconds):
+ * source and reproduced outside the suite (report/repro.ts, waits of whole seconds):
  * what a user of that store would see. The generator fails (exit 1) on a failure missing here,
  * and on a note whose case no longer fails.
  */

@@ -2,11 +2,12 @@
  * Reproduces by hand, outside the suite, every third-party failure the report states: each check
  * drives the store as express-session would (a real Cookie, a real express app where the effect is
  * a response), with waits of whole seconds so that rounding expiry to seconds cannot explain it.
- * Run: npx tsx conformance/report/repro.ts [store-module ...]
+ * Run: npx tsx report/repro.ts [store-module ...]
  */
 import express from 'express';
 import session, { type SessionData, type Store } from 'express-session';
 import request from 'supertest';
+import { ensureReportInstall } from './install';
 import type { ReportStoreModule } from './stores/support';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -165,6 +166,7 @@ const THIRD_PARTY = [
 ];
 
 void (async () => {
+  ensureReportInstall();
   const selected = process.argv.slice(2);
   for (const name of selected.length > 0 ? selected : THIRD_PARTY) await reproduce(name);
   process.exit(0);

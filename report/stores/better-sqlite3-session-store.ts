@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import betterSqlite3SessionStore from 'better-sqlite3-session-store';
 import session, { type Store } from 'express-session';
-import type { StoreFactoryOptions, StoreSupport } from '../../types';
+import type { StoreFactoryOptions, StoreSupport } from '../../conformance/types';
 import { TempDir, packageTitle, runAll, safeName } from './support';
 
 export const name = packageTitle('better-sqlite3-session-store');

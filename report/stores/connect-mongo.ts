@@ -1,7 +1,7 @@
 import MongoStore from 'connect-mongo';
 import type { Store } from 'express-session';
 import { MongoClient } from 'mongodb';
-import type { StoreFactoryOptions, StoreSupport } from '../../types';
+import type { StoreFactoryOptions, StoreSupport } from '../../conformance/types';
 import { MONGO_URL, packageTitle, portAnswers, runAll, safeName, toSeconds } from './support';
 
 export const name = packageTitle('connect-mongo');

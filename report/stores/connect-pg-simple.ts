@@ -1,7 +1,7 @@
 import connectPgSimple from 'connect-pg-simple';
 import session, { type Store } from 'express-session';
 import { Pool } from 'pg';
-import type { StoreFactoryOptions, StoreSupport } from '../../types';
+import type { StoreFactoryOptions, StoreSupport } from '../../conformance/types';
 import { POSTGRES_URL, packageTitle, portAnswers, runAll, safeName, toSeconds } from './support';
 
 export const name = packageTitle('connect-pg-simple');

@@ -1,7 +1,7 @@
 import { RedisStore } from 'connect-redis';
 import { createClient } from 'redis';
 import type { Store } from 'express-session';
-import type { StoreFactoryOptions, StoreSupport } from '../../types';
+import type { StoreFactoryOptions, StoreSupport } from '../../conformance/types';
 import { REDIS_URL, packageTitle, portAnswers, runAll, safeName, toSeconds } from './support';
 
 export const name = packageTitle('connect-redis');

@@ -1,7 +1,7 @@
 import { ConnectSessionKnexStore } from 'connect-session-knex';
 import type { Store } from 'express-session';
 import knex, { type Knex } from 'knex';
-import type { StoreFactoryOptions, StoreSupport } from '../../types';
+import type { StoreFactoryOptions, StoreSupport } from '../../conformance/types';
 import { TempDir, packageTitle, runAll, safeName } from './support';
 
 export const name = packageTitle('connect-session-knex');

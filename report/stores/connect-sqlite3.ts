@@ -1,7 +1,7 @@
 import connectSqlite3 from 'connect-sqlite3';
 import session, { type Store } from 'express-session';
 import sqlite3 from 'sqlite3';
-import type { StoreFactoryOptions, StoreSupport } from '../../types';
+import type { StoreFactoryOptions, StoreSupport } from '../../conformance/types';
 import { TempDir, packageTitle, runAll, safeName, withDeadline } from './support';
 
 export const name = packageTitle('connect-sqlite3');

@@ -1,5 +1,5 @@
 import { MemoryStore, type Store } from 'express-session';
-import type { StoreFactoryOptions, StoreSupport } from '../../types';
+import type { StoreFactoryOptions, StoreSupport } from '../../conformance/types';
 import { packageTitle } from './support';
 
 export const name = `${packageTitle('express-session')} MemoryStore`;

@@ -1,6 +1,6 @@
 import session, { type SessionData, type Store } from 'express-session';
 import createMemoryStore from 'memorystore';
-import type { StoreFactoryOptions, StoreSupport } from '../../types';
+import type { StoreFactoryOptions, StoreSupport } from '../../conformance/types';
 import { packageTitle } from './support';
 
 export const name = packageTitle('memorystore');

@@ -1,46 +1,39 @@
 import type { Store } from 'express-session';
-import type { MongoClient } from 'mongodb';
-import type { StoreFactoryOptions, StoreSupport } from '../../types';
-import { baseOptions, loadOwn } from './own';
-import { MONGO_URL, portAnswers, runAll, safeName } from './support';
+import { MongoClient } from 'mongodb';
+import type { StoreFactoryOptions, StoreSupport } from '../../conformance/types';
+import { collectionFor, makeStore } from '../../stores/mongo/fixtures/conformance-factory';
+import { dropCollections } from '../../stores/mongo/fixtures/servers';
+import { backendUrl, publishBackend } from '../../test/support/backends';
+import { MONGO_URL, portAnswers } from './support';
 
-export { writeRaw } from './own';
+export { writeRawRecord as writeRaw } from '../../test/support/own-stores';
 
 export const name = 'session-stores MongoStore';
 export const clock = 'real';
-export const supports: StoreSupport = { namespaces: true, ttl: true, touchAfter: true, disableTouch: true };
+export const supports: StoreSupport = { namespaces: true, ttl: true, ttlFunction: true, touchAfter: true, disableTouch: true };
 
-const load = () => loadOwn(() => require('../../../stores/mongo') as typeof import('../../../stores/mongo'));
-let client: MongoClient | undefined;
 const collections = new Set<string>();
 
 export async function unavailable(): Promise<string | undefined> {
-  const { reason } = load();
-  if (reason) return reason;
   if (MONGO_URL === undefined) return 'MONGO_URL is unset (no MongoDB server can be installed on this machine)';
   return (await portAnswers(MONGO_URL, 27017)) ? undefined : `no MongoDB server answers at ${MONGO_URL}`;
 }
 
 export async function createStore(options: StoreFactoryOptions): Promise<Store> {
-  const { module, reason } = load();
-  if (!module) throw new Error(`session-stores/mongo ${reason}`);
   if (MONGO_URL === undefined) throw new Error('MONGO_URL is unset');
-  const { MongoClient: Client } = require('mongodb') as typeof import('mongodb');
-  client ??= new Client(MONGO_URL);
-  const collectionName = safeName(options.namespace, 'sessions');
-  collections.add(collectionName);
-  return new module.MongoStore({ client, collectionName, ...baseOptions(options) });
+  // The fixture reads the server the test setup found; here it is the one MONGO_URL names.
+  if (backendUrl('mongo') === undefined) publishBackend('mongo', MONGO_URL);
+  collections.add(collectionFor(options.namespace));
+  return makeStore(options);
 }
 
 export async function teardown(): Promise<void> {
-  const owned = client;
-  client = undefined;
-  if (!owned) return;
-  await runAll([
-    async () => {
-      for (const name of collections) await owned.db().collection(name).drop().catch(() => undefined);
-      collections.clear();
-    },
-    () => owned.close(),
-  ]);
+  if (MONGO_URL === undefined || collections.size === 0) return;
+  const client = new MongoClient(MONGO_URL);
+  try {
+    await dropCollections(client, collections);
+    collections.clear();
+  } finally {
+    await client.close();
+  }
 }

@@ -1,43 +1,44 @@
 import type { Store } from 'express-session';
-import type { Pool } from 'pg';
-import type { StoreFactoryOptions, StoreSupport } from '../../types';
-import { baseOptions, loadOwn } from './own';
-import { POSTGRES_URL, portAnswers, runAll, safeName } from './support';
-
-export { writeRaw } from './own';
+import { Pool } from 'pg';
+import type { StoreFactoryOptions } from '../../conformance/types';
+import { CONFORMANCE_SCHEMA_VARIABLE, CONFORMANCE_URL_VARIABLE, createStore as createPostgresStore, postgresConformance } from '../../stores/postgres/fixtures/conformance';
+import { createScratchSchema } from '../../test/support/postgres-servers';
+import { POSTGRES_URL, portAnswers } from './support';
 
 export const name = 'session-stores PostgresStore';
 export const clock = 'real';
-export const supports: StoreSupport = { namespaces: true, ttl: true, touchAfter: true, disableTouch: true };
 
-const load = () => loadOwn(() => require('../../../stores/postgres') as typeof import('../../../stores/postgres'));
-let pool: Pool | undefined;
-const tables = new Set<string>();
+let admin: Pool | undefined;
+/** The schema this process created; a child process of the suite inherits it through the environment and leaves it alone. */
+let scratch: { drop: () => Promise<void> } | undefined;
+const adminPool = () => (admin ??= new Pool({ connectionString: POSTGRES_URL, max: 2 }));
+const config = postgresConformance(name, adminPool);
+
+export const supports = config.supports!;
+export const writeRaw = config.writeRaw!;
 
 export async function unavailable(): Promise<string | undefined> {
-  return load().reason ?? ((await portAnswers(POSTGRES_URL, 5432)) ? undefined : `no PostgreSQL server answers at ${POSTGRES_URL}`);
+  return (await portAnswers(POSTGRES_URL, 5432)) ? undefined : `no PostgreSQL server answers at ${POSTGRES_URL}`;
 }
 
 export async function createStore(options: StoreFactoryOptions): Promise<Store> {
-  const { module, reason } = load();
-  if (!module) throw new Error(`session-stores/postgres ${reason}`);
-  const { Pool: PgPool } = require('pg') as typeof import('pg');
-  pool ??= new PgPool({ connectionString: POSTGRES_URL, max: 2 });
-  const tableName = safeName(options.namespace, 'conformance');
-  tables.add(tableName);
-  // A pool of the store's own, ended by its close(), so what it holds after close() is its alone.
-  return new module.PostgresStore({ connectionString: POSTGRES_URL, tableName, ...baseOptions(options) });
+  if (process.env[CONFORMANCE_SCHEMA_VARIABLE] === undefined) {
+    const schema = await createScratchSchema(adminPool(), 'report');
+    scratch = schema;
+    process.env[CONFORMANCE_URL_VARIABLE] = POSTGRES_URL;
+    process.env[CONFORMANCE_SCHEMA_VARIABLE] = schema.name;
+  }
+  return createPostgresStore(options);
 }
 
 export async function teardown(): Promise<void> {
-  const owned = pool;
-  pool = undefined;
+  const owned = admin;
+  admin = undefined;
   if (!owned) return;
-  await runAll([
-    async () => {
-      for (const table of tables) await owned.query(`DROP TABLE IF EXISTS "${table}"`);
-      tables.clear();
-    },
-    () => owned.end(),
-  ]);
+  try {
+    await scratch?.drop();
+  } finally {
+    scratch = undefined;
+    await owned.end();
+  }
 }

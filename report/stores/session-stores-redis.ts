@@ -1,49 +1,33 @@
 import type { Store } from 'express-session';
-import type { Redis } from 'ioredis';
-import type { StoreFactoryOptions, StoreSupport } from '../../types';
-import { baseOptions, loadOwn } from './own';
-import { REDIS_URL, portAnswers, runAll, safeName } from './support';
-
-export { writeRaw } from './own';
+import { Redis } from 'ioredis';
+import type { StoreFactoryOptions } from '../../conformance/types';
+import { redisConformance } from '../../stores/redis/fixtures/conformance';
+import { REDIS_URL, portAnswers } from './support';
 
 export const name = 'session-stores RedisStore';
 export const clock = 'real';
-export const supports: StoreSupport = { namespaces: true, ttl: true, touchAfter: true, disableTouch: true };
 
-const load = () => loadOwn(() => require('../../../stores/redis') as typeof import('../../../stores/redis'));
 let client: Redis | undefined;
-const prefixes = new Set<string>();
+// Every store of the run shares one ioredis client under a prefix unique to the run; the teardown deletes that prefix's keys.
+const config = redisConformance(name, () => (client ??= new Redis(REDIS_URL)), { childProcess: false, clock });
+
+export const supports = config.supports!;
+export const writeRaw = config.writeRaw!;
 
 export async function unavailable(): Promise<string | undefined> {
-  return load().reason ?? ((await portAnswers(REDIS_URL, 6379)) ? undefined : `no Redis server answers at ${REDIS_URL}`);
+  return (await portAnswers(REDIS_URL, 6379)) ? undefined : `no Redis server answers at ${REDIS_URL}`;
 }
 
 export async function createStore(options: StoreFactoryOptions): Promise<Store> {
-  const { module, reason } = load();
-  if (!module) throw new Error(`session-stores/redis ${reason}`);
-  const { Redis: RedisClient } = require('ioredis') as typeof import('ioredis');
-  client ??= new RedisClient(REDIS_URL);
-  const prefix = `${safeName(options.namespace, 'conformance')}:`;
-  prefixes.add(prefix);
-  return new module.RedisStore({ client, prefix, ...baseOptions(options) });
+  return config.makeStore(options);
 }
 
 export async function teardown(): Promise<void> {
-  const owned = client;
-  client = undefined;
-  if (!owned) return;
-  await runAll([
-    async () => {
-      for (const prefix of prefixes) {
-        let cursor = '0';
-        do {
-          const [next, keys] = await owned.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-          if (keys.length > 0) await owned.del(...keys);
-          cursor = next;
-        } while (cursor !== '0');
-      }
-      prefixes.clear();
-    },
-    () => owned.quit(),
-  ]);
+  if (!client) return;
+  try {
+    await config.teardown?.();
+  } finally {
+    await client.quit();
+    client = undefined;
+  }
 }

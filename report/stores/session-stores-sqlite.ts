@@ -1,28 +1,15 @@
-import type { Store } from 'express-session';
-import type { StoreFactoryOptions, StoreSupport } from '../../types';
-import { baseOptions, loadOwn } from './own';
-import { TempDir, safeName } from './support';
+import type { StoreSupport } from '../../conformance/types';
 
-export { writeRaw } from './own';
+export { createStore } from '../../stores/sqlite/fixtures/conformance-factory';
+export { writeRawRecord as writeRaw } from '../../test/support/own-stores';
 
 export const name = 'session-stores SqliteStore';
 export const clock = 'real';
-export const supports: StoreSupport = { namespaces: true, ttl: true, touchAfter: true, disableTouch: true };
-
-const load = () => loadOwn(() => require('../../../stores/sqlite') as typeof import('../../../stores/sqlite'));
-const dir = new TempDir('sqlite');
+/** Each store opens an in-memory database of its own and closes it itself. */
+export const supports: StoreSupport = { namespaces: true, ttl: true, ttlFunction: true, touchAfter: true, disableTouch: true };
 
 export async function unavailable(): Promise<string | undefined> {
-  return load().reason;
+  return undefined;
 }
 
-export async function createStore(options: StoreFactoryOptions): Promise<Store> {
-  const { module, reason } = load();
-  if (!module) throw new Error(`session-stores/sqlite ${reason}`);
-  // A file the store opens and closes itself; a namespace is a table in it.
-  return new module.SqliteStore({ filename: dir.file('sessions.db'), tableName: safeName(options.namespace, 'sessions'), ...baseOptions(options) });
-}
-
-export async function teardown(): Promise<void> {
-  dir.remove();
-}
+export async function teardown(): Promise<void> {}

@@ -4,7 +4,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { Store } from 'express-session';
-import type { StoreFactoryOptions, StoreSupport } from '../../types';
+import type { StoreFactoryOptions, StoreSupport } from '../../conformance/types';
 
 /** What a store module for the CLI and the report exports (the CLI needs only `createStore`). */
 export interface ReportStoreModule {
@@ -103,4 +103,4 @@ export function toSeconds(ms: number): number {
   return Math.max(1, Math.ceil(ms / 1000));
 }
 
-export { withDeadline } from '../../context';
+export { withDeadline } from '../../conformance/context';
