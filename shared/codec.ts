@@ -12,25 +12,45 @@ export const jsonSerializer: Serializer = {
   parse: (text) => JSON.parse(text) as SessionData,
 };
 
-export class Codec {
-  private readonly serializer: Serializer;
+/** Deeper than any real session, shallow enough for express-session's recursive hash and JSON.stringify. */
+export const MAX_SESSION_DEPTH = 100;
 
+// The values express-session's Cookie and the cookie package's serialize accept (cookie 0.7).
+const COOKIE_PATH = /^[\u0020-\u003A\u003D-\u007E]*$/;
+const COOKIE_DOMAIN = /^([.]?[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)([.][a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
+const SAME_SITE = new Set(['lax', 'strict', 'none']);
+const PRIORITY = new Set(['low', 'medium', 'high']);
+/** Keys that would replace a method or the prototype of the Cookie that express-session builds from the stored fields. */
+const SHADOWING_COOKIE_KEYS = new Set([...Object.getOwnPropertyNames(Object.prototype), 'serialize', 'toJSON', 'data', '_expires']);
+
+export class Codec {
   constructor(
     private readonly store: string,
-    serializer: Serializer = jsonSerializer,
-  ) {
-    this.serializer = serializer;
-  }
+    private readonly serializer: Serializer = jsonSerializer,
+    private readonly maxSessionBytes: number = Infinity,
+  ) {}
 
+  /** Refuses what the store could not read back, before writing anything. */
   encode(sid: string, session: SessionData): string {
+    let problem: string | undefined;
     let text: unknown;
     try {
-      text = this.serializer.stringify(session);
+      problem = shapeProblem(jsonView(session), jsonView);
+      if (problem === undefined) text = this.serializer.stringify(session);
     } catch (error) {
       throw this.failure('ERR_SESSION_ENCODE', `session could not be encoded (${errorName(error)})`, sid);
     }
+    if (problem !== undefined) throw this.failure('ERR_SESSION_ENCODE', `session cannot be stored: it ${problem}`, sid);
     if (typeof text !== 'string') {
       throw this.failure('ERR_SESSION_ENCODE', `serializer.stringify returned ${typeof text}, not a string`, sid);
+    }
+    // Checked after stringify, which has already refused a cycle that this walk would go round.
+    if (deeperThan(session, MAX_SESSION_DEPTH)) {
+      throw this.failure('ERR_SESSION_ENCODE', `session cannot be stored: it is nested deeper than ${MAX_SESSION_DEPTH} levels`, sid);
+    }
+    const bytes = utf8LengthOver(text, this.maxSessionBytes);
+    if (bytes !== undefined) {
+      throw this.failure('ERR_SESSION_TOO_LARGE', `session is ${bytes} bytes encoded, more than maxSessionBytes (${this.maxSessionBytes})`, sid);
     }
     return text;
   }
@@ -38,7 +58,7 @@ export class Codec {
   /** Only the parser's error class is reported: parser messages quote the input, and the input is the session. */
   decode(sid: string, text: unknown): SessionData {
     if (typeof text !== 'string') {
-      throw this.failure('ERR_SESSION_CORRUPT', `stored session is a ${describeStored(text)}, not a string`, sid);
+      throw this.failure('ERR_SESSION_CORRUPT', `stored session is ${describeStored(text)}, not a string`, sid);
     }
     let session: unknown;
     try {
@@ -46,20 +66,93 @@ export class Codec {
     } catch (error) {
       throw this.failure('ERR_SESSION_CORRUPT', `stored session could not be decoded (${errorName(error)})`, sid);
     }
-    if (session === null || typeof session !== 'object' || Array.isArray(session)) {
-      throw this.failure('ERR_SESSION_CORRUPT', `stored session decoded to ${describeStored(session)}, not an object`, sid);
-    }
-    const cookie = (session as { cookie?: unknown }).cookie;
-    if (cookie === null || typeof cookie !== 'object') {
-      // express-session dereferences session.cookie while inflating; without one it would throw outside our callback.
-      throw this.failure('ERR_SESSION_CORRUPT', 'stored session has no cookie object', sid);
-    }
+    // express-session would throw on these outside any callback, and the request would never be answered.
+    const problem = shapeProblem(session, (value) => value) ?? (deeperThan(session as object, MAX_SESSION_DEPTH) ? `is nested deeper than ${MAX_SESSION_DEPTH} levels` : undefined);
+    if (problem !== undefined) throw this.failure('ERR_SESSION_CORRUPT', `stored session ${problem}`, sid);
     return session as SessionData;
   }
 
-  private failure(code: 'ERR_SESSION_CORRUPT' | 'ERR_SESSION_ENCODE', message: string, sid: string): SessionStoreError {
+  private failure(code: 'ERR_SESSION_CORRUPT' | 'ERR_SESSION_ENCODE' | 'ERR_SESSION_TOO_LARGE', message: string, sid: string): SessionStoreError {
     return new SessionStoreError(code, message, { store: this.store, sidPrefix: sidPrefixOf(sid) });
   }
+}
+
+/** What JSON.stringify would write for `value` at its top level. */
+function jsonView(value: unknown): unknown {
+  const toJSON = (value as { toJSON?: unknown } | null | undefined)?.toJSON;
+  return typeof toJSON === 'function' ? toJSON.call(value, '') : value;
+}
+
+/** Why express-session could not load `session` (as a phrase after "it"), or undefined. `view` maps a live object to its JSON form. */
+function shapeProblem(session: unknown, view: (value: unknown) => unknown): string | undefined {
+  if (session === null || typeof session !== 'object' || Array.isArray(session)) {
+    return `is ${describeStored(session)}, not an object`;
+  }
+  const cookie = view((session as { cookie?: unknown }).cookie);
+  if (cookie === null || typeof cookie !== 'object' || Array.isArray(cookie)) return 'has no cookie object';
+  const fields = cookie as Record<string, unknown>;
+  for (const key of Object.keys(fields)) {
+    const problem = cookieFieldProblem(key, fields[key]);
+    if (problem !== undefined) return `has a cookie whose ${problem}`;
+  }
+  return undefined;
+}
+
+/** Why one cookie field would make express-session throw, or undefined. Names only fields from a fixed list. */
+function cookieFieldProblem(key: string, value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  switch (key) {
+    case 'originalMaxAge':
+    case 'maxAge':
+      return value === null || (typeof value === 'number' && Number.isFinite(value)) ? undefined : `${key} is not a finite number or null`;
+    case 'expires':
+      return value === null || isInstant(value) ? undefined : 'expires is not a date';
+    case 'path':
+      return typeof value === 'string' && COOKIE_PATH.test(value) ? undefined : 'path is not a cookie path';
+    case 'domain':
+      return typeof value === 'string' && COOKIE_DOMAIN.test(value) ? undefined : 'domain is not a domain name';
+    case 'httpOnly':
+    case 'secure':
+    case 'partitioned':
+      return typeof value === 'boolean' ? undefined : `${key} is not a boolean`;
+    case 'sameSite':
+      return typeof value === 'boolean' || (typeof value === 'string' && SAME_SITE.has(value.toLowerCase())) ? undefined : 'sameSite is not a boolean, lax, strict or none';
+    case 'priority':
+      return typeof value === 'string' && PRIORITY.has(value.toLowerCase()) ? undefined : 'priority is not low, medium or high';
+    default:
+      return SHADOWING_COOKIE_KEYS.has(key) ? `field ${key} would replace a member of express-session's Cookie` : undefined;
+  }
+}
+
+function isInstant(value: unknown): boolean {
+  if (value instanceof Date) return Number.isFinite(value.getTime());
+  return typeof value === 'string' && Number.isFinite(Date.parse(value));
+}
+
+/** Whether objects and arrays nest deeper than `limit`, found without recursion. An object with toJSON counts as a leaf. */
+function deeperThan(root: object, limit: number): boolean {
+  const pending: unknown[] = [root];
+  const depths: number[] = [1];
+  while (pending.length > 0) {
+    const value = pending.pop() as object;
+    const depth = depths.pop()!;
+    if (depth > limit) return true;
+    const children = Array.isArray(value) ? value : Object.values(value);
+    for (const child of children) {
+      if (child !== null && typeof child === 'object' && typeof (child as { toJSON?: unknown }).toJSON !== 'function') {
+        pending.push(child);
+        depths.push(depth + 1);
+      }
+    }
+  }
+  return false;
+}
+
+/** The UTF-8 length of `text` when it is over `limit`, else undefined; counted only when the UTF-16 length cannot decide. */
+function utf8LengthOver(text: string, limit: number): number | undefined {
+  if (text.length * 3 <= limit) return undefined;
+  const bytes = Buffer.byteLength(text, 'utf8');
+  return bytes > limit ? bytes : undefined;
 }
 
 function errorName(error: unknown): string {
@@ -68,7 +161,8 @@ function errorName(error: unknown): string {
 
 function describeStored(value: unknown): string {
   if (value === null) return 'null';
-  if (Array.isArray(value)) return 'array';
-  if (Buffer.isBuffer(value)) return 'Buffer';
-  return typeof value;
+  if (value === undefined) return 'undefined';
+  if (Array.isArray(value)) return 'an array';
+  if (Buffer.isBuffer(value)) return 'a Buffer';
+  return `a ${typeof value}`;
 }

@@ -1,8 +1,9 @@
 export { SessionStore, MAX_SID_LENGTH } from './store';
-export type { StoredSession, StoredEntry, BackendSettings } from './store';
+export type { StoredSession, StoredEntry, BackendSettings, ListedSession } from './store';
 export { SessionStoreError, isSessionStoreError, sidPrefixOf } from './errors';
+export { cleanCause } from './causes';
 export type { SessionStoreErrorCode, SessionStoreErrorDetails } from './errors';
-export { jsonSerializer } from './codec';
+export { jsonSerializer, MAX_SESSION_DEPTH } from './codec';
 export { SharedAttempt } from './setup';
 export type { Serializer } from './codec';
 export {
@@ -11,7 +12,9 @@ export {
   DEFAULT_PRUNE_INTERVAL_MS,
   resolvePruneInterval,
   validateIdentifier,
+  DEFAULT_MAX_SESSION_BYTES,
   optionError,
+  ownOptionNames,
 } from './options';
-export type { BaseStoreOptions, ReaperOptions, TtlFunction } from './options';
+export type { BaseStoreOptions, ReaperOptions, TtlFunction, OnCorrupt, CorruptRecordEvent } from './options';
 export type { Callback } from './callbacks';

@@ -28,6 +28,25 @@ export interface BaseStoreOptions {
    * whatever the driver's own settings. Default: 3000. `Infinity` turns the bound off.
    */
   operationTimeout?: number;
+  /**
+   * What a stored record that is not a loadable session becomes. `'error'` (default): the call fails
+   * with `ERR_SESSION_CORRUPT` and the record stays for inspection. `'treat-as-missing'`: `get`
+   * deletes the record and answers no session, so the visitor starts afresh. Either way the store
+   * emits `'corrupt'` with `{ sidPrefix, code }`, and `all()` and `sessions()` skip the record.
+   */
+  onCorrupt?: OnCorrupt;
+  /** Largest encoded session `set` accepts, in UTF-8 bytes; larger fails with `ERR_SESSION_TOO_LARGE`. Default 1 MiB. */
+  maxSessionBytes?: number;
+}
+
+export type OnCorrupt = 'error' | 'treat-as-missing';
+
+/** The payload of a store's `'corrupt'` event: which session, never its data. */
+export interface CorruptRecordEvent {
+  sidPrefix: string | undefined;
+  code: 'ERR_SESSION_CORRUPT';
+  /** The call that met the record. */
+  operation: string;
 }
 
 /** Options of stores whose backend cannot expire records by itself. */
@@ -39,6 +58,10 @@ export interface ReaperOptions {
 export const DEFAULT_TTL_MS = 24 * 60 * 60 * 1000;
 export const DEFAULT_OPERATION_TIMEOUT_MS = 3000;
 export const DEFAULT_PRUNE_INTERVAL_MS = 15 * 60 * 1000;
+export const DEFAULT_MAX_SESSION_BYTES = 1024 * 1024;
+
+/** The option names every store accepts; a store adds its own through `BackendSettings.ownOptions`. */
+const BASE_OPTION_NAMES = ['ttl', 'disableTouch', 'touchAfter', 'serializer', 'now', 'operationTimeout', 'onCorrupt', 'maxSessionBytes'];
 
 export interface ResolvedBaseOptions {
   ttl: number | TtlFunction;
@@ -47,15 +70,18 @@ export interface ResolvedBaseOptions {
   serializer: Serializer | undefined;
   now: () => number;
   operationTimeoutMs: number;
+  onCorrupt: OnCorrupt;
+  maxSessionBytes: number;
 }
 
 /** Throws a `SessionStoreError` naming the store and the option; never returns a silent default for a bad value. */
-export function resolveBaseOptions(store: string, options: BaseStoreOptions = {}): ResolvedBaseOptions {
+export function resolveBaseOptions(store: string, options: BaseStoreOptions = {}, ownOptions?: readonly string[]): ResolvedBaseOptions {
   if (options === null || typeof options !== 'object') {
     throw optionError(store, `options must be an object, got ${describe(options)}`);
   }
+  if (ownOptions !== undefined) refuseUnknownOptions(store, options, [...BASE_OPTION_NAMES, ...ownOptions]);
   const { ttl = DEFAULT_TTL_MS, disableTouch = false, touchAfter = 0, now = Date.now } = options;
-  const { operationTimeout = DEFAULT_OPERATION_TIMEOUT_MS, serializer } = options;
+  const { operationTimeout = DEFAULT_OPERATION_TIMEOUT_MS, serializer, onCorrupt = 'error', maxSessionBytes = DEFAULT_MAX_SESSION_BYTES } = options;
 
   if (typeof ttl !== 'function' && !isPositiveDuration(ttl)) {
     throw optionError(store, `ttl must be a function or a positive number of milliseconds, got ${describe(ttl)}`);
@@ -78,7 +104,55 @@ export function resolveBaseOptions(store: string, options: BaseStoreOptions = {}
   if (serializer !== undefined && (typeof serializer?.stringify !== 'function' || typeof serializer?.parse !== 'function')) {
     throw optionError(store, 'serializer must have stringify(session) and parse(text) functions');
   }
-  return { ttl, disableTouch, touchAfterMs: touchAfter, serializer, now, operationTimeoutMs: operationTimeout };
+  if (onCorrupt !== 'error' && onCorrupt !== 'treat-as-missing') {
+    throw optionError(store, `onCorrupt must be 'error' or 'treat-as-missing', got ${describe(onCorrupt)}`);
+  }
+  if (maxSessionBytes !== Infinity && !(Number.isSafeInteger(maxSessionBytes) && maxSessionBytes > 0)) {
+    throw optionError(store, `maxSessionBytes must be a positive integer or Infinity, got ${describe(maxSessionBytes)}`);
+  }
+  return { ttl, disableTouch, touchAfterMs: touchAfter, serializer, now, operationTimeoutMs: operationTimeout, onCorrupt, maxSessionBytes };
+}
+
+/**
+ * The names of a store's own options, for `BackendSettings.ownOptions`, as an object literal with
+ * every option of `Options` that the base does not define: the compiler rejects one left out or
+ * one the type lacks, so the list cannot drift from the options type.
+ */
+export function ownOptionNames<Options extends object>(names: Record<Exclude<keyof Options, keyof BaseStoreOptions>, true>): string[] {
+  return Object.keys(names);
+}
+
+/** A misspelt option would otherwise be ignored in silence, and a store would run without what it was asked for. */
+function refuseUnknownOptions(store: string, options: object, known: readonly string[]): void {
+  for (const key of Object.keys(options)) {
+    if (known.includes(key)) continue;
+    const closest = closestName(key, known);
+    throw optionError(store, `unknown option ${describe(key)}${closest === undefined ? '' : ` (did you mean ${closest}?)`}; this store accepts ${known.join(', ')}`);
+  }
+}
+
+/** The known name within two edits of `name` (case aside), if there is one. */
+function closestName(name: string, known: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = 3;
+  for (const candidate of known) {
+    const distance = editDistance(name.toLowerCase(), candidate.toLowerCase());
+    if (distance < bestDistance) [best, bestDistance] = [candidate, distance];
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  if (Math.abs(a.length - b.length) > 2) return 3;
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
 }
 
 export function resolvePruneInterval(store: string, options: ReaperOptions = {}): number {

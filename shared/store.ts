@@ -2,9 +2,10 @@ import { Store, type SessionData } from 'express-session';
 import { settle, isPromiseLike, type Callback } from './callbacks';
 import { Codec } from './codec';
 import { DeadlineQueue } from './deadlines';
+import { cleanCause } from './causes';
 import { SessionStoreError, sidPrefixOf, type SessionStoreErrorCode } from './errors';
 import { expiresAtOf } from './expiry';
-import { resolveBaseOptions, type BaseStoreOptions, type ResolvedBaseOptions } from './options';
+import { resolveBaseOptions, type BaseStoreOptions, type CorruptRecordEvent, type ResolvedBaseOptions } from './options';
 import { Reaper } from './reaper';
 
 type MaybePromise<T> = T | Promise<T>;
@@ -30,11 +31,26 @@ export interface BackendSettings {
   pruneIntervalMs?: number;
   /** Most records one `removeExpiredRecords` call deletes. Default 1000. */
   pruneBatchSize?: number;
-  /** Milliseconds between reachability probes while the backend is down. Default 1000. */
+  /**
+   * Longest wait, in milliseconds, between reachability probes while the backend is down: the first
+   * probe runs 50 ms after the outage begins and the wait doubles up to this. Default 250.
+   */
   probeIntervalMs?: number;
+  /** The names of the store's own options; with it, the base refuses any option neither it nor the store knows. */
+  ownOptions?: readonly string[];
+}
+
+/** One live session met by `sessions()`. */
+export interface ListedSession {
+  id: string;
+  session: SessionData;
 }
 
 export const MAX_SID_LENGTH = 1024;
+const FIRST_PROBE_DELAY_MS = 50;
+const DEFAULT_PROBE_INTERVAL_MS = 250;
+/** Lone surrogates: two such ids would map to one key once a backend encodes them as UTF-8. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 const UNAVAILABLE_CODES = new Set([
   'ECONNREFUSED',
@@ -66,6 +82,7 @@ export abstract class SessionStore extends Store {
   private readonly pruneBatchSize: number;
   private readonly probeIntervalMs: number;
   private probeTimer: NodeJS.Timeout | undefined;
+  private nextProbeDelayMs = FIRST_PROBE_DELAY_MS;
   private closing: Promise<void> | undefined;
   private reachable = true;
   /** Bumped at each disconnect, so a call that was already in flight cannot announce a reconnect. */
@@ -76,11 +93,11 @@ export abstract class SessionStore extends Store {
   protected constructor(storeName: string, options: BaseStoreOptions | undefined, backend: BackendSettings = {}) {
     super();
     this.storeName = storeName;
-    this.settings = resolveBaseOptions(storeName, options);
-    this.codec = new Codec(storeName, this.settings.serializer);
+    this.settings = resolveBaseOptions(storeName, options, backend.ownOptions);
+    this.codec = new Codec(storeName, this.settings.serializer, this.settings.maxSessionBytes);
     this.keyPrefix = backend.keyPrefix ?? '';
     this.pruneBatchSize = backend.pruneBatchSize ?? 1000;
-    this.probeIntervalMs = backend.probeIntervalMs ?? 1000;
+    this.probeIntervalMs = backend.probeIntervalMs ?? DEFAULT_PROBE_INTERVAL_MS;
     const boundMs = this.settings.operationTimeoutMs;
     this.deadlines = boundMs === Infinity ? undefined : new DeadlineQueue(boundMs);
     const pruneIntervalMs = backend.pruneIntervalMs ?? 0;
@@ -144,6 +161,7 @@ export abstract class SessionStore extends Store {
     if (!this.reachable || this.closing) return;
     this.reachable = false;
     this.outages++;
+    this.nextProbeDelayMs = FIRST_PROBE_DELAY_MS;
     this.emit('disconnect');
     this.scheduleProbe();
   }
@@ -156,7 +174,10 @@ export abstract class SessionStore extends Store {
     this.emit('connect');
   }
 
-  /** Whether the last backend call (or the client's own state) says the backend answers. */
+  /**
+   * Whether the last backend call (or the client's own state) says the backend answers. While it is
+   * false every call but the probe fails at once with `ERR_SESSION_UNAVAILABLE`.
+   */
   get isAvailable(): boolean {
     return this.reachable;
   }
@@ -185,11 +206,23 @@ export abstract class SessionStore extends Store {
     return settle(this.doDestroy(sid), callback);
   }
 
-  /** Every live session, keyed by id (the shape of express-session's MemoryStore). */
+  /**
+   * Every live session, keyed by id (the shape of express-session's MemoryStore, without a
+   * prototype), held in memory at once: for a large store iterate `sessions()` instead. A record
+   * that cannot be decoded is left out and reported by the `'corrupt'` event.
+   */
   all(): Promise<Record<string, SessionData>>;
   all(callback: Callback<Record<string, SessionData>>): void;
   all(callback?: Callback<Record<string, SessionData>>): Promise<Record<string, SessionData>> | void {
     return settle(this.doAll(), callback);
+  }
+
+  /**
+   * Streams every live session in the backend's batches, each batch bounded by operationTimeout;
+   * undecodable records are skipped and reported by the `'corrupt'` event, as in `all()`.
+   */
+  sessions(): AsyncGenerator<ListedSession, void, undefined> {
+    return this.decodedSessions('sessions');
   }
 
   /** The ids of every live session. */
@@ -229,10 +262,10 @@ export abstract class SessionStore extends Store {
 
   /** Maps a session id to its storage key: the one place where ids meet the backend. */
   protected keyFor(sid: unknown): string {
-    if (typeof sid !== 'string' || sid.length === 0 || sid.length > MAX_SID_LENGTH || sid.includes('\0')) {
+    if (typeof sid !== 'string' || sid.length === 0 || sid.length > MAX_SID_LENGTH || sid.includes('\0') || LONE_SURROGATE.test(sid)) {
       throw new SessionStoreError(
         'ERR_SESSION_ID',
-        `session id must be a non-empty string of at most ${MAX_SID_LENGTH} characters without NUL, got ${
+        `session id must be a non-empty, well-formed UTF-16 string of at most ${MAX_SID_LENGTH} characters without NUL, got ${
           typeof sid === 'string' ? `a string of ${sid.length} characters` : typeof sid
         }`,
         { store: this.storeName, sidPrefix: sidPrefixOf(sid) },
@@ -255,8 +288,8 @@ export abstract class SessionStore extends Store {
         'get',
         sid,
         () => this.readRecord(key, now),
-        (record) => (record && record.expiresAt > now ? this.codec.decode(sid, record.payload) : null),
-      );
+        (record) => (record && record.expiresAt > now ? this.decodeRead(sid, key, record.payload) : null),
+      ) as Promise<SessionData | null>;
     } catch (error) {
       return Promise.reject(error);
     }
@@ -303,19 +336,48 @@ export abstract class SessionStore extends Store {
     }
   }
 
+  /** The session at `sid`, or what `onCorrupt` makes of a record that is not one. */
+  private decodeRead(sid: string, key: string, payload: unknown): SessionData | Promise<null> {
+    try {
+      return this.codec.decode(sid, payload);
+    } catch (error) {
+      this.reportCorrupt('get', sid);
+      if (this.settings.onCorrupt === 'error') throw error;
+      return this.call('get', sid, () => this.removeRecord(key), () => null);
+    }
+  }
+
+  private reportCorrupt(operation: string, sid: string): void {
+    const event: CorruptRecordEvent = { sidPrefix: sidPrefixOf(sid), code: 'ERR_SESSION_CORRUPT', operation };
+    this.emit('corrupt', event);
+  }
+
   private async doAll(): Promise<Record<string, SessionData>> {
-    const sessions: Record<string, SessionData> = {};
-    await this.forEachLive('all', true, (sid, entry) => {
-      sessions[sid] = this.codec.decode(sid, entry.payload);
-    });
+    // Keyed by ids a client chose: with a prototype, a session named __proto__ would become it.
+    const sessions = Object.create(null) as Record<string, SessionData>;
+    for await (const { id, session } of this.decodedSessions('all')) sessions[id] = session;
     return sessions;
+  }
+
+  private async *decodedSessions(operation: string): AsyncGenerator<ListedSession, void, undefined> {
+    for await (const entries of this.liveEntries(operation, true)) {
+      for (const entry of entries) {
+        const id = this.sidFor(entry.key);
+        let session: SessionData;
+        try {
+          session = this.codec.decode(id, entry.payload);
+        } catch {
+          this.reportCorrupt(operation, id);
+          continue;
+        }
+        yield { id, session };
+      }
+    }
   }
 
   private async doIds(): Promise<string[]> {
     const ids: string[] = [];
-    await this.forEachLive('ids', false, (sid) => {
-      ids.push(sid);
-    });
+    for await (const entries of this.liveEntries('ids', false)) for (const entry of entries) ids.push(this.sidFor(entry.key));
     return ids;
   }
 
@@ -324,9 +386,7 @@ export abstract class SessionStore extends Store {
     const now = this.settings.now();
     if (this.countRecords) return this.call('length', undefined, () => this.countRecords!(now));
     let count = 0;
-    await this.forEachLive('length', false, () => {
-      count++;
-    });
+    for await (const entries of this.liveEntries('length', false)) count += entries.length;
     return count;
   }
 
@@ -335,7 +395,9 @@ export abstract class SessionStore extends Store {
     if (!this.removeAllRecords) throw this.unsupported('clear');
     const removal = this.removeAllRecords();
     if (isAsyncIterable(removal)) {
-      await this.eachStep('clear', removal, () => undefined);
+      for await (const _step of this.boundedSteps('clear', removal)) {
+        // Each step is one batch deleted; the loop only paces and bounds them.
+      }
     } else {
       await this.call('clear', undefined, () => removal);
     }
@@ -369,29 +431,24 @@ export abstract class SessionStore extends Store {
     return this.closing;
   }
 
-  private async forEachLive(
-    operation: string,
-    withPayload: boolean,
-    visit: (sid: string, entry: StoredEntry) => void,
-  ): Promise<void> {
+  /** The live records of the namespace, one backend batch at a time. */
+  private async *liveEntries(operation: string, withPayload: boolean): AsyncGenerator<StoredEntry[], void, undefined> {
     this.open();
     if (!this.scanRecords) throw this.unsupported(operation);
     const now = this.settings.now();
-    await this.eachStep(operation, this.scanRecords(now, withPayload), (batch) => {
-      for (const entry of batch) {
-        if (entry.expiresAt > now) visit(this.sidFor(entry.key), entry);
-      }
-    });
+    for await (const batch of this.boundedSteps(operation, this.scanRecords(now, withPayload))) {
+      yield batch.filter((entry) => entry.expiresAt > now);
+    }
   }
 
   /** Walks a backend's async iterable, each step bounded in time on its own. */
-  private async eachStep<T>(operation: string, steps: AsyncIterable<T>, visit: (step: T) => void): Promise<void> {
+  private async *boundedSteps<T>(operation: string, steps: AsyncIterable<T>): AsyncGenerator<T, void, undefined> {
     const iterator = steps[Symbol.asyncIterator]();
     try {
       for (;;) {
         const step = await this.call(operation, undefined, () => iterator.next());
         if (step.done) return;
-        visit(step.value);
+        yield step.value;
       }
     } finally {
       // Lets a cursor-backed iterator release its cursor when we stop early or fail.
@@ -428,6 +485,7 @@ export abstract class SessionStore extends Store {
   private call<T>(operation: string, sid: string | undefined, primitive: () => MaybePromise<T>): Promise<T>;
   private call<T, R>(operation: string, sid: string | undefined, primitive: () => MaybePromise<T>, settleWith: (value: T) => R): Promise<R>;
   private call<T, R>(operation: string, sid: string | undefined, primitive: () => MaybePromise<T>, settleWith?: (value: T) => R): Promise<T | R> {
+    if (!this.reachable && operation !== 'ping' && operation !== 'close') return Promise.reject(this.unavailable(operation, sid));
     let result: MaybePromise<T>;
     try {
       result = primitive();
@@ -475,15 +533,26 @@ export abstract class SessionStore extends Store {
     });
   }
 
+  /** Refuses a call at once while the backend is known to be down, so no caller waits out a timeout. */
+  private unavailable(operation: string, sid: string | undefined): SessionStoreError {
+    return new SessionStoreError('ERR_SESSION_UNAVAILABLE', `${operation} refused: the backend is unreachable, waiting for it to answer again`, {
+      store: this.storeName,
+      sidPrefix: sidPrefixOf(sid),
+    });
+  }
+
   private failed(operation: string, sid: string | undefined, error: unknown): SessionStoreError {
-    const wrapped =
-      error instanceof SessionStoreError
-        ? error
-        : new SessionStoreError('ERR_SESSION_BACKEND', `${operation} failed: ${messageOf(error)}`, {
-            store: this.storeName,
-            sidPrefix: sidPrefixOf(sid),
-            cause: error,
-          });
+    let wrapped: SessionStoreError;
+    if (error instanceof SessionStoreError) {
+      wrapped = error;
+    } else {
+      const cause = cleanCause(error, sid === undefined ? [] : [sid]);
+      wrapped = new SessionStoreError('ERR_SESSION_BACKEND', `${operation} failed: ${cause.message || cause.name}`, {
+        store: this.storeName,
+        sidPrefix: sidPrefixOf(sid),
+        cause,
+      });
+    }
     if (wrapped.code === 'ERR_SESSION_TIMEOUT' || (wrapped.code === 'ERR_SESSION_BACKEND' && this.isUnavailableError(error))) {
       this.markUnavailable();
     }
@@ -492,6 +561,8 @@ export abstract class SessionStore extends Store {
 
   private scheduleProbe(): void {
     if (this.probeTimer || this.closing) return;
+    const delayMs = this.nextProbeDelayMs;
+    this.nextProbeDelayMs = Math.min(delayMs * 2, this.probeIntervalMs);
     this.probeTimer = setTimeout(() => {
       this.probeTimer = undefined;
       const probe = (): MaybePromise<unknown> =>
@@ -502,7 +573,7 @@ export abstract class SessionStore extends Store {
           if (!this.reachable) this.scheduleProbe();
         },
       );
-    }, this.probeIntervalMs);
+    }, Math.min(delayMs, this.probeIntervalMs));
     this.probeTimer.unref();
   }
 }
@@ -512,11 +583,6 @@ function nothing(): void {}
 
 function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
   return value !== null && typeof value === 'object' && typeof (value as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function';
-}
-
-function messageOf(error: unknown): string {
-  if (error instanceof Error) return error.message || error.name;
-  return typeof error === 'string' ? error : 'unknown error';
 }
 
 export type { SessionStoreErrorCode };

@@ -8,6 +8,7 @@ import { httpCases } from './http';
 import { idCases } from './ids';
 import { lifecycleCases } from './lifecycle';
 import { touchCases } from './touch';
+import { hardeningCases } from './hardening';
 
 /**
  * Every case of the suite in the order they run: store-level, then HTTP, then errors, which feed the
@@ -23,4 +24,5 @@ export const cases: readonly ConformanceCase[] = [
   ...lifecycleCases,
   ...httpCases,
   ...errorCases,
+  ...hardeningCases,
 ];

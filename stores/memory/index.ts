@@ -1,7 +1,14 @@
-import { SessionStore, resolvePruneInterval } from '../../shared';
+import { SessionStore, optionError, ownOptionNames, resolvePruneInterval } from '../../shared';
 import type { BaseStoreOptions, ReaperOptions, StoredEntry, StoredSession } from '../../shared';
 
-export interface MemoryStoreOptions extends BaseStoreOptions, ReaperOptions {}
+export interface MemoryStoreOptions extends BaseStoreOptions, ReaperOptions {
+  /**
+   * Most sessions held at once; writing one more evicts the least recently used (read, written or
+   * touched). Default Infinity, as express-session's MemoryStore: set it for any store a public
+   * site can fill.
+   */
+  max?: number;
+}
 
 const DEFAULT_MEMORY_PRUNE_INTERVAL_MS = 60_000;
 const SCAN_BATCH = 1000;
@@ -13,7 +20,9 @@ const SCAN_BATCH = 1000;
  * single-instance apps.
  */
 export class MemoryStore extends SessionStore {
+  /** In order of last use, least recent first: a Map iterates in insertion order, and a use re-inserts. */
   private readonly records = new Map<string, StoredSession & { payload: string }>();
+  private readonly max: number;
 
   constructor(options: MemoryStoreOptions = {}) {
     super('memory', options, {
@@ -21,7 +30,13 @@ export class MemoryStore extends SessionStore {
         pruneInterval: options?.pruneInterval ?? DEFAULT_MEMORY_PRUNE_INTERVAL_MS,
       }),
       pruneBatchSize: 10_000,
+      ownOptions: ownOptionNames<MemoryStoreOptions>({ pruneInterval: true, max: true }),
     });
+    const { max = Infinity } = options ?? {};
+    if (max !== Infinity && !(Number.isSafeInteger(max) && max > 0)) {
+      throw optionError('memory', `max must be a positive integer or Infinity, got ${String(max)}`);
+    }
+    this.max = max;
     this.startReaper();
   }
 
@@ -31,18 +46,29 @@ export class MemoryStore extends SessionStore {
       this.records.delete(key);
       return undefined;
     }
+    if (record) this.markUsed(key, record);
     return record;
   }
 
   protected writeRecord(key: string, payload: string, expiresAt: number): void {
+    if (this.max !== Infinity) this.records.delete(key);
     this.records.set(key, { payload, expiresAt });
+    if (this.records.size > this.max) this.records.delete(this.records.keys().next().value!);
   }
 
   protected extendRecord(key: string, expiresAt: number, now: number, unlessExpiresAfter: number | undefined): void {
     const record = this.records.get(key);
     if (!record || !(record.expiresAt > now)) return;
+    this.markUsed(key, record);
     if (unlessExpiresAfter !== undefined && record.expiresAt >= unlessExpiresAfter) return;
     record.expiresAt = expiresAt;
+  }
+
+  /** Moves a record to the most recently used end; only a bounded store keeps that order. */
+  private markUsed(key: string, record: StoredSession & { payload: string }): void {
+    if (this.max === Infinity) return;
+    this.records.delete(key);
+    this.records.set(key, record);
   }
 
   protected removeRecord(key: string): void {

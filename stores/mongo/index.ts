@@ -1,5 +1,5 @@
 import { MongoClient, type Collection, type MongoClientOptions } from 'mongodb';
-import { SessionStore, SessionStoreError, SharedAttempt, optionError, validateIdentifier } from '../../shared';
+import { SessionStore, SessionStoreError, SharedAttempt, optionError, ownOptionNames, validateIdentifier } from '../../shared';
 import type { BaseStoreOptions, StoredEntry, StoredSession } from '../../shared';
 import {
   ALL_FILTER,
@@ -61,7 +61,7 @@ export class MongoStore extends SessionStore {
   private readonly index: SharedAttempt | undefined;
 
   constructor(options: MongoStoreOptions) {
-    super('mongo', options);
+    super('mongo', options, { ownOptions: ownOptionNames<MongoStoreOptions>({ client: true, url: true, clientOptions: true, dbName: true, collectionName: true, createIndex: true }) });
     const { client, url, clientOptions, dbName, collectionName = 'sessions', createIndex = true } = options ?? {};
     const collection = validateIdentifier(
       'mongo',

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
-import { SessionStore, SessionStoreError, optionError, validateIdentifier } from '../../shared';
+import { SessionStore, SessionStoreError, optionError, ownOptionNames, validateIdentifier } from '../../shared';
 import type { BaseStoreOptions, StoredEntry, StoredSession } from '../../shared';
 import type { RedisClient, RedisCommands, RedisNode } from './client';
 import { commandsOf } from './commands';
@@ -66,7 +66,7 @@ export class RedisStore<Client extends RedisClient = Redis | Cluster> extends Se
   constructor(options: RedisStoreOptions<Client>) {
     const { client, url, prefix = DEFAULT_PREFIX, scanCount = DEFAULT_SCAN_COUNT } = options ?? {};
     validateIdentifier('redis', 'prefix', prefix, PREFIX_PATTERN, PREFIX_RULE);
-    super('redis', options, { keyPrefix: prefix });
+    super('redis', options, { keyPrefix: prefix, ownOptions: ownOptionNames<RedisStoreOptions<Client>>({ client: true, url: true, prefix: true, scanCount: true }) });
     this.redisClockDecides = options?.now === undefined;
     if (!Number.isSafeInteger(scanCount) || scanCount < 1) {
       throw optionError('redis', `scanCount must be a positive integer, got ${String(scanCount)}`);
