@@ -19,15 +19,15 @@ export async function setupBackends(report: (line: string) => void, options: Dis
 
   const stops: StartedServers = [];
   (globalThis as Record<symbol, unknown>)[STARTED_SERVERS] = stops;
-  const discoveries = await Promise.all(BACKEND_NAMES.map((name) => discoverBackend(name, options)));
+  const discoveries = await Promise.all(BACKEND_NAMES.map((name) => discoverBackend(name, { log: report, ...options })));
 
   const missing: string[] = [];
   BACKEND_NAMES.forEach((name, index) => {
     const found = discoveries[index];
     if (isFound(found)) {
       if (found.stop) stops.push(found.stop);
-      publishBackend(name, found.url);
-      report(`[backends] ${name}: ${found.source}`);
+      publishBackend(name, found.url, found.server);
+      report(`[backends] ${name}: ${found.source}${found.server === undefined ? '' : `, ${found.server}`}`);
       return;
     }
     publishSkip(name, found.reason);

@@ -8,10 +8,18 @@ export type BackendName = (typeof BACKEND_NAMES)[number];
 
 const urlVariable = (name: BackendName) => `SESSION_STORES_TEST_${name.toUpperCase()}_URL`;
 const skipVariable = (name: BackendName) => `SESSION_STORES_TEST_${name.toUpperCase()}_SKIP`;
+const serverVariable = (name: BackendName) => `SESSION_STORES_TEST_${name.toUpperCase()}_SERVER`;
 
-export function publishBackend(name: BackendName, url: string): void {
+export function publishBackend(name: BackendName, url: string, server?: string): void {
   process.env[urlVariable(name)] = url;
+  if (server === undefined) delete process.env[serverVariable(name)];
+  else process.env[serverVariable(name)] = server;
   delete process.env[skipVariable(name)];
+}
+
+/** What the backend's server says it is (`FerretDB (reports MongoDB 7.0.42)`), when discovery asked it. */
+export function backendServer(name: BackendName): string | undefined {
+  return process.env[serverVariable(name)];
 }
 
 export function publishSkip(name: BackendName, reason: string): void {
@@ -44,7 +52,8 @@ export function requiredBackends(): Set<string> {
 export function describeBackend(name: BackendName, title: string, body: (url: string) => void): void {
   const url = backendUrl(name);
   if (url !== undefined) {
-    describe(title, () => body(url));
+    const server = backendServer(name);
+    describe(server === undefined ? title : `${title} [${server}]`, () => body(url));
     return;
   }
   describe(title, () => {

@@ -7,6 +7,7 @@
 import net from 'node:net';
 import type { BackendName } from './backends';
 import { startThrowawayPostgres } from './postgres-servers';
+import { describeMongoServer, mongoServersProblem, startMongoServer } from './mongo-servers';
 import { redisServersProblem, startRedisServer } from './redis-servers';
 import { containerRuntimeProblem, startContainer, type ContainerSpec } from './throwaway';
 
@@ -16,6 +17,8 @@ export interface Found {
   source: string;
   /** Present when this run started the server: stops it. */
   stop?: () => Promise<void>;
+  /** What the server says it is, where that can differ from the backend's name (`FerretDB … (reports MongoDB 7.0.42)`). */
+  server?: string;
 }
 
 export interface NotFound {
@@ -34,6 +37,8 @@ export interface DiscoveryOptions {
   throwaway?: boolean;
   /** Start a container when a container runtime answers. Default: true. */
   containers?: boolean;
+  /** Progress lines (a server being built, say). */
+  log?: (line: string) => void;
 }
 
 const DEFAULT_PORTS = { redis: 6379, postgres: 5432, mongo: 27017 } as const;
@@ -48,6 +53,15 @@ export function isFound(discovery: Discovery): discovery is Found {
 
 export async function discoverBackend(name: BackendName, options: DiscoveryOptions = {}): Promise<Discovery> {
   if (name === 'sqlite') return discoverSqlite();
+  const found = await findServer(name, options);
+  const describe = SERVERS[name].describe;
+  if (!isFound(found) || !describe) return found;
+  // Which server a result came from matters where a stand-in (FerretDB for MongoDB) may answer.
+  const server = await describe(found.url).catch(() => undefined);
+  return server === undefined ? found : { ...found, server };
+}
+
+async function findServer(name: Exclude<BackendName, 'sqlite'>, options: DiscoveryOptions): Promise<Discovery> {
   const env = options.env ?? process.env;
   const port = options.ports?.[name] ?? DEFAULT_PORTS[name];
   const server = SERVERS[name];
@@ -76,7 +90,7 @@ export async function discoverBackend(name: BackendName, options: DiscoveryOptio
   }
 
   if (options.throwaway ?? true) {
-    const attempt = await server.throwaway();
+    const attempt = await server.throwaway(options.log ?? (() => undefined));
     if (isFound(attempt)) return attempt;
     reasons.push(attempt.reason);
   }
@@ -104,8 +118,10 @@ interface ServerKind {
   defaultUrls(port: number): string[];
   /** Resolves when the server at `url` answers a real request within `timeoutMs`; rejects with why not. */
   probe(url: string, timeoutMs?: number): Promise<void>;
-  throwaway(): Promise<Discovery>;
+  throwaway(log: (line: string) => void): Promise<Discovery>;
   container: ContainerSpec;
+  /** Names the server at `url`, for the report line. */
+  describe?(url: string): Promise<string>;
 }
 
 const SERVERS: Record<'redis' | 'postgres' | 'mongo', ServerKind> = {
@@ -152,8 +168,16 @@ const SERVERS: Record<'redis' | 'postgres' | 'mongo', ServerKind> = {
   mongo: {
     defaultUrls: (port) => [`mongodb://127.0.0.1:${port}`],
     probe: pingMongo,
-    async throwaway() {
-      return { reason: 'no throwaway MongoDB: its server is not packaged for this machine' };
+    describe: describeMongoServer,
+    async throwaway(log) {
+      const problem = mongoServersProblem();
+      if (problem !== undefined) return { reason: `no throwaway Mongo server: ${problem}` };
+      try {
+        const server = await startMongoServer({ log });
+        return { url: server.url, source: `a throwaway ${server.description}`, stop: server.destroy };
+      } catch (error) {
+        return { reason: messageOf(error).split('\n')[0] };
+      }
     },
     container: { image: 'mongo:7', port: 27017, url: (host, port) => `mongodb://${host}:${port}` },
   },
