@@ -129,23 +129,25 @@ function isInstant(value: unknown): boolean {
   return typeof value === 'string' && Number.isFinite(Date.parse(value));
 }
 
-/** Whether objects and arrays nest deeper than `limit`, found without recursion. An object with toJSON counts as a leaf. */
-function deeperThan(root: object, limit: number): boolean {
-  const pending: unknown[] = [root];
-  const depths: number[] = [1];
-  while (pending.length > 0) {
-    const value = pending.pop() as object;
-    const depth = depths.pop()!;
-    if (depth > limit) return true;
-    const children = Array.isArray(value) ? value : Object.values(value);
-    for (const child of children) {
-      if (child !== null && typeof child === 'object' && typeof (child as { toJSON?: unknown }).toJSON !== 'function') {
-        pending.push(child);
-        depths.push(depth + 1);
-      }
-    }
+/**
+ * Whether objects and arrays nest deeper than `limit`. The recursion stops at `limit`, so a record
+ * nested 100,000 levels deep costs 100 frames. An object with toJSON counts as a leaf.
+ */
+function deeperThan(value: object, limit: number): boolean {
+  if (limit === 0) return true;
+  if (Array.isArray(value)) {
+    for (const child of value) if (isNested(child) && deeperThan(child, limit - 1)) return true;
+    return false;
+  }
+  for (const key in value) {
+    const child = (value as Record<string, unknown>)[key];
+    if (isNested(child) && Object.hasOwn(value, key) && deeperThan(child, limit - 1)) return true;
   }
   return false;
+}
+
+function isNested(value: unknown): value is object {
+  return value !== null && typeof value === 'object' && typeof (value as { toJSON?: unknown }).toJSON !== 'function';
 }
 
 /** The UTF-8 length of `text` when it is over `limit`, else undefined; counted only when the UTF-16 length cannot decide. */

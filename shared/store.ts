@@ -49,8 +49,6 @@ export interface ListedSession {
 export const MAX_SID_LENGTH = 1024;
 const FIRST_PROBE_DELAY_MS = 50;
 const DEFAULT_PROBE_INTERVAL_MS = 250;
-/** Lone surrogates: two such ids would map to one key once a backend encodes them as UTF-8. */
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 const UNAVAILABLE_CODES = new Set([
   'ECONNREFUSED',
@@ -262,7 +260,7 @@ export abstract class SessionStore extends Store {
 
   /** Maps a session id to its storage key: the one place where ids meet the backend. */
   protected keyFor(sid: unknown): string {
-    if (typeof sid !== 'string' || sid.length === 0 || sid.length > MAX_SID_LENGTH || sid.includes('\0') || LONE_SURROGATE.test(sid)) {
+    if (typeof sid !== 'string' || sid.length === 0 || sid.length > MAX_SID_LENGTH || sid.includes('\0') || !isWellFormed(sid)) {
       throw new SessionStoreError(
         'ERR_SESSION_ID',
         `session id must be a non-empty, well-formed UTF-16 string of at most ${MAX_SID_LENGTH} characters without NUL, got ${
@@ -576,6 +574,11 @@ export abstract class SessionStore extends Store {
     }, Math.min(delayMs, this.probeIntervalMs));
     this.probeTimer.unref();
   }
+}
+
+/** Ids with lone surrogates would collide: a backend that stores UTF-8 turns every one into U+FFFD. */
+function isWellFormed(sid: string): boolean {
+  return (sid as string & { isWellFormed(): boolean }).isWellFormed();
 }
 
 /** What the write operations resolve to, whatever the backend answered. */
