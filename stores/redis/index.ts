@@ -16,8 +16,14 @@ export interface RedisStoreOptions<Client extends RedisClient = Redis | Cluster>
   client?: Client;
   /** A `redis://` or `rediss://` URL: the store opens its own ioredis client and closes it in `close()`. */
   url?: string;
-  /** Prepended to every session id to form its key. Default `sess:`, as in connect-redis. */
+  /**
+   * Prepended to every session id to form its key. Default `sess:`, as in connect-redis. `''` is
+   * accepted (connect-redis' keys without a prefix), but then the store's namespace is the whole
+   * database: `clear()` is refused unless `allowClearWithoutPrefix` is set.
+   */
   prefix?: string;
+  /** Let `clear()` run with `prefix: ''`, deleting every key of the database. Default false. */
+  allowClearWithoutPrefix?: boolean;
   /** Keys asked of each SCAN step by `all`, `ids`, `length` and `clear`. Default 1000. */
   scanCount?: number;
 }
@@ -25,8 +31,8 @@ export interface RedisStoreOptions<Client extends RedisClient = Redis | Cluster>
 export const DEFAULT_PREFIX = 'sess:';
 export const DEFAULT_SCAN_COUNT = 1000;
 
-const PREFIX_PATTERN = /^[^\u0000-\u001f\u007f]{1,256}$/;
-const PREFIX_RULE = 'a string of 1 to 256 characters without control characters';
+const PREFIX_PATTERN = /^[^\u0000-\u001f\u007f]{0,256}$/;
+const PREFIX_RULE = 'a string of at most 256 characters without control characters';
 
 class LuaScript {
   readonly sha: string;
@@ -60,18 +66,23 @@ export class RedisStore<Client extends RedisClient = Redis | Cluster> extends Se
   /** Without an injected clock, Redis expires keys at the very instants the base computes: its expiry alone decides liveness. */
   private readonly redisClockDecides: boolean;
   private readonly scanCount: number;
+  private readonly prefix: string;
   private readonly matchPattern: string;
+  private readonly allowClearWithoutPrefix: boolean;
   private readonly unwatch: () => void;
 
   constructor(options: RedisStoreOptions<Client>) {
-    const { client, url, prefix = DEFAULT_PREFIX, scanCount = DEFAULT_SCAN_COUNT } = options ?? {};
+    const { client, url, prefix = DEFAULT_PREFIX, scanCount = DEFAULT_SCAN_COUNT, allowClearWithoutPrefix = false } = options ?? {};
     validateIdentifier('redis', 'prefix', prefix, PREFIX_PATTERN, PREFIX_RULE);
-    super('redis', options, { keyPrefix: prefix, ownOptions: ownOptionNames<RedisStoreOptions<Client>>({ client: true, url: true, prefix: true, scanCount: true }) });
+    super('redis', options, { keyPrefix: prefix, ownOptions: ownOptionNames<RedisStoreOptions<Client>>({ client: true, url: true, prefix: true, allowClearWithoutPrefix: true, scanCount: true }) });
     this.redisClockDecides = options?.now === undefined;
     if (!Number.isSafeInteger(scanCount) || scanCount < 1) {
       throw optionError('redis', `scanCount must be a positive integer, got ${String(scanCount)}`);
     }
     this.scanCount = scanCount;
+    if (typeof allowClearWithoutPrefix !== 'boolean') throw optionError('redis', 'allowClearWithoutPrefix must be a boolean');
+    this.allowClearWithoutPrefix = allowClearWithoutPrefix;
+    this.prefix = prefix;
     this.matchPattern = `${escapeGlob(prefix)}*`;
     if ((client === undefined) === (url === undefined)) {
       throw optionError('redis', 'pass exactly one of client (an ioredis Redis or Cluster, or a node-redis client) and url');
@@ -85,7 +96,13 @@ export class RedisStore<Client extends RedisClient = Redis | Cluster> extends Se
         throw optionError('redis', 'url must be a redis:// or rediss:// URL');
       }
       const IORedis = loadIORedis();
-      const own = new IORedis(url);
+      let own: Redis;
+      try {
+        own = new IORedis(url);
+      } catch {
+        // ioredis' error quotes the URL, password included: none of it goes into ours.
+        throw optionError('redis', 'url is not a valid redis:// or rediss:// URL');
+      }
       // Failures reach callers through each call's error; without a listener ioredis logs every reconnect attempt.
       own.on('error', () => undefined);
       this.commands = commandsOf(own);
@@ -143,6 +160,12 @@ export class RedisStore<Client extends RedisClient = Redis | Cluster> extends Se
   }
 
   protected async *removeAllRecords(): AsyncIterable<number> {
+    if (this.prefix === '' && !this.allowClearWithoutPrefix) {
+      throw optionError(
+        'redis',
+        "clear() with prefix '' would delete every key of the database, sessions or not: give the store a prefix, or set allowClearWithoutPrefix if the database holds nothing else",
+      );
+    }
     for (const node of await this.masters()) {
       for await (const keys of this.scanNode(node)) {
         await node.unlink(keys);
@@ -188,8 +211,10 @@ export class RedisStore<Client extends RedisClient = Redis | Cluster> extends Se
   private async *scanNode(node: RedisNode): AsyncIterable<string[]> {
     let cursor = '0';
     do {
-      const [next, keys] = await node.scan(cursor, this.matchPattern, this.scanCount);
+      const [next, matched] = await node.scan(cursor, this.matchPattern, this.scanCount);
       cursor = next;
+      // MATCH is a glob: only keys that begin with the prefix, byte for byte, are ours to read or delete.
+      const keys = matched.filter((key) => key.startsWith(this.prefix));
       if (keys.length > 0) yield keys;
     } while (cursor !== '0');
   }

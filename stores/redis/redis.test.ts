@@ -384,7 +384,7 @@ describeBackend('redis', 'RedisStore', (url) => {
 
   describe('options', () => {
     it.each([
-      ['an empty prefix', { prefix: '' }],
+      ['an allowClearWithoutPrefix that is not a boolean', { prefix: '', allowClearWithoutPrefix: 'yes' }],
       ['a prefix that is not a string', { prefix: 7 }],
       ['a prefix longer than 256 characters', { prefix: 'p'.repeat(257) }],
       ['a prefix with a control character', { prefix: 'sess\n' }],
