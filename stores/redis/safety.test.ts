@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import util from 'node:util';
 import type { SessionData } from 'express-session';
 import { Redis } from 'ioredis';
-import { RedisStore } from '.';
+import { RedisStore, type RedisStoreOptions } from '.';
 import { describeBackend } from '../../test/support/backends';
 import { describeWithRedisServers, startRedisServer, type ThrowawayRedis } from '../../test/support/redis-servers';
 
@@ -32,7 +32,7 @@ describeBackend('redis', 'RedisStore namespace', (url) => {
   const run = randomBytes(6).toString('hex');
   const foreignKeys = [`test:foreign:${run}:a`, `test:foreign:${run}:b`, `TEST:h2:${run}:x`];
   const stores: RedisStore[] = [];
-  const makeStore = (options: ConstructorParameters<typeof RedisStore>[0]) => {
+  const makeStore = (options: Partial<RedisStoreOptions>) => {
     const store = new RedisStore({ client, ...options });
     stores.push(store);
     return store;
