@@ -1,13 +1,14 @@
 #!/usr/bin/env node
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Store } from 'express-session';
-import { withDeadline } from './context';
+import { callMaybeCallback, closeStore, methodsOf, withDeadline } from './context';
 import { breaksRun, runCases, selectCases } from './core';
 import { jsonReport, markdownReport, summaryLine, tableHeader, tableRow, tally, type RunInfo } from './format';
-import type { CaseResult, ConformanceConfig, StoreFactory, StoreMethod, StoreSupport } from './types';
+import type { CaseResult, ConformanceCase, ConformanceConfig, StoreFactory, StoreFactoryOptions, StoreMethod, StoreSupport } from './types';
 
 const USAGE = `Usage: session-stores-conformance <store-module> [options]
 
@@ -17,15 +18,37 @@ pass / fail / skip table and exits 1 when any case fails.
 <store-module> exports, as default or as \`createStore\`, an async function (options) => store,
 where options may carry { namespace, ttl, touchAfter, disableTouch, now }. Optional named exports:
   teardown       async () => void, run once at the end (close shared clients, drop tables)
-  supports       { namespaces, ttl, ttlFunction, touchAfter, disableTouch }: the options the
-                 factory honours (cases needing one it lacks are skipped)
+  supports       the options the factory honours, each declared on its own (none implies
+                 another); a case needing one that is not declared is skipped:
+                   namespaces    options.namespace keeps one store's sessions apart from another's
+                   ttl           options.ttl, a number of ms, is the lifetime of a session whose
+                                 cookie has no expires
+                   ttlFunction   options.ttl may also be a function (session, sid) => ms, which
+                                 wins over cookie.expires
+                   touchAfter    options.touchAfter (ms) skips the touch of a session extended
+                                 less than that long ago
+                   disableTouch  options.disableTouch makes touch() a no-op
   name           the store's name in the reports
   clock          'injectable' when the factory passes options.now to the store (default 'real')
   writeRaw       async (store, sid, text) => void: stores raw text as a session (corrupt-data cases)
   disposeStore   async (store) => void: releases a store (default: its close(), when it has one)
   knownFailures  { [caseId]: reason }: failures that are reported but do not fail the run
 
+What it writes, reads and deletes: every case writes sessions under ids of its own (random, never
+an id it did not make) through stores the factory makes, in namespaces of its own when the factory
+honours options.namespace. At the start it makes stores in two fresh namespaces and checks, with
+length(), ids() or all(), that the first holds nothing and that a session written in it is not seen
+from the second (that session is then destroyed). Only when both hold are the cases that call
+clear() run (clear() deletes every session of a namespace), and the case that loads the module in a
+child process. At the end it destroys every id it wrote. Ids and sessions that all() or ids() return
+and that it did not write are never printed nor written to a report: they show as
+<not written by this run: abcdef…> (the first 6 characters).
+
 Options:
+  --allow-clear       run the cases that call clear() even when the check above fails: clear()
+                      then deletes EVERY session of the namespace the factory gives the store,
+                      sessions this run did not write included. Use it only on a database that
+                      holds nothing you need
   --json <file>       also write the results as JSON
   --markdown <file>   also write the results as a Markdown page
   --filter <pattern>  run only the cases whose id contains <pattern>, or matches it as a glob
@@ -45,6 +68,8 @@ Exit status: 0 when every case passes, is skipped or warns; 1 when a case fails;
 or when the HTTP cases cannot load express or supertest; 141 when the output's reader goes away.`;
 
 const TEARDOWN_DEADLINE_MS = 15_000;
+const NAMESPACE_CHECK_DEADLINE_MS = 15_000;
+const CLEANUP_DEADLINE_MS = 30_000;
 /** How long the runner's own cleanup may take once a crash stopped the run. */
 const STOP_DEADLINE_MS = 15_000;
 
@@ -81,6 +106,7 @@ export interface CliOptions {
   keepGoing: boolean;
   list: boolean;
   color: boolean;
+  allowClear: boolean;
 }
 
 class UsageError extends Error {}
@@ -101,6 +127,7 @@ export function parseCli(argv: string[]): CliOptions | 'help' {
         http: { type: 'boolean', default: false },
         strict: { type: 'boolean', default: false },
         'keep-going': { type: 'boolean', default: false },
+        'allow-clear': { type: 'boolean', default: false },
         list: { type: 'boolean', default: false },
         'no-color': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
@@ -123,6 +150,7 @@ export function parseCli(argv: string[]): CliOptions | 'help' {
     http: values.http,
     strict: values.strict,
     keepGoing: values['keep-going'],
+    allowClear: values['allow-clear'],
     list: values.list,
     color: !values['no-color'] && !process.env.NO_COLOR && process.stdout.isTTY === true,
   };
@@ -223,23 +251,36 @@ export async function runCli(options: CliOptions, out: (line: string) => void = 
   const store = typeof declaredName === 'string' && declaredName ? declaredName : path.basename(options.modulePath).replace(/\.[^.]+$/, '');
   const clock = mod.clock === 'injectable' ? 'injectable' : 'real';
   const supports = mod.supports ?? {};
+  const dispose = (made: Store) => (mod.disposeStore ? mod.disposeStore(made) : closeIfClosable(made));
+  const ledger = new Ledger(makeStore);
   const config: ConformanceConfig = {
     name: store,
-    makeStore,
+    makeStore: ledger.factory,
     clock,
     supports,
     http: options.http,
     strict: options.strict,
     filter,
     factoryModule: path.resolve(options.modulePath),
-    ...(mod.writeRaw && { writeRaw: mod.writeRaw }),
+    ...(mod.writeRaw && { writeRaw: ledger.rawWriter(mod.writeRaw) }),
     ...(mod.disposeStore && { disposeStore: mod.disposeStore }),
     ...(mod.knownFailures && { knownFailures: mod.knownFailures }),
-    ...(mod.methods && { methods: mod.methods }),
   };
   const selected = selectCases(config);
   if (selected.length === 0) throw new UsageError(`no case matches --filter ${options.filters.join(',')}`);
   const idWidth = Math.max(4, ...selected.map((c) => c.id.length));
+
+  const check = await withDeadline(ledger.checkNamespaces(dispose), NAMESPACE_CHECK_DEADLINE_MS, 'the namespace check');
+  const methods = new Set(mod.methods ?? check.methods);
+  const withheld = check.safe || options.allowClear ? undefined : `not run: ${check.finding}, so clear() could delete sessions this run did not write (--allow-clear runs it)`;
+  if (withheld) {
+    // Without clear() the suite neither calls it nor counts on it to empty a namespace; the child-process case is left out too.
+    methods.delete('clear');
+    delete config.factoryModule;
+    ledger.refuseClear();
+  }
+  config.methods = [...methods];
+  const withheldFrom = (c: ConformanceCase) => withheld !== undefined && (c.needs.includes('clear') || c.needs.includes('factoryModule'));
 
   const processErrors: string[] = [];
   const crashes: string[] = [];
@@ -257,6 +298,7 @@ export async function runCli(options: CliOptions, out: (line: string) => void = 
   process.on('unhandledRejection', onRejection);
 
   out(`session-stores conformance: ${store} (${selected.length} cases, ${clock} clock${options.http ? ', HTTP cases included' : ''})`);
+  out(`namespace check: ${check.finding}; ${withheld ? 'the cases that call clear() are not run' : check.safe ? 'every case runs' : 'every case runs (--allow-clear)'}`);
   out('');
   out(tableHeader(idWidth));
   const startedAt = new Date();
@@ -268,7 +310,9 @@ export async function runCli(options: CliOptions, out: (line: string) => void = 
   let requested: CrashStop | undefined;
   let signalStop: (stop: CrashStop) => void = () => undefined;
   const stopped = new Promise<CrashStop>((resolve) => (signalStop = resolve));
-  const onResult = (result: CaseResult) => {
+  const onResult = (reported: CaseResult) => {
+    const withheldCase = selected.find((c) => c.id === reported.id && withheldFrom(c));
+    const result = withheldCase && reported.status === 'skip' ? { ...reported, reason: withheld } : reported;
     results.push(result);
     out(tableRow(result, idWidth, options.color));
     if (crashes.length > 0 && !options.keepGoing) {
@@ -293,13 +337,18 @@ export async function runCli(options: CliOptions, out: (line: string) => void = 
       // The rest would run against a store in a state no live app reaches: the process would have exited.
       const reason = `not run: the store crashed the process with ${stop.message}`;
       for (const c of selected.slice(results.length)) {
-        const skipped: CaseResult = { id: c.id, group: c.group, level: c.level, rule: c.rule, status: 'skip', reason, ms: 0 };
+        const skipped: CaseResult = { id: c.id, group: c.group, level: c.level, rule: c.rule, status: 'skip', reason, ms: 0, notRun: true };
         results.push(skipped);
         out(tableRow(skipped, idWidth, options.color));
       }
     }
   } finally {
     clearInterval(keepAlive);
+    try {
+      await withDeadline(ledger.removeWritten(dispose), CLEANUP_DEADLINE_MS, 'destroying the sessions this run wrote');
+    } catch (error) {
+      processErrors.push(`cleanup: ${(error as Error).message}`);
+    }
     try {
       await withDeadline(Promise.resolve().then(() => mod.teardown?.()), TEARDOWN_DEADLINE_MS, 'teardown()');
     } catch (error) {
@@ -331,6 +380,186 @@ export async function runCli(options: CliOptions, out: (line: string) => void = 
   if (options.json) writeReport(options.json, `${JSON.stringify(jsonReport(info, results, ok, packageVersion()), null, 2)}\n`);
   if (options.markdown) writeReport(options.markdown, markdownReport(info, results, ok));
   return { results, ok, info };
+}
+
+/** What the namespace check found before any case ran. */
+interface NamespaceCheck {
+  /** A fresh namespace was empty and kept apart from another: everything the run finds in it is its own. */
+  safe: boolean;
+  /** One sentence, without any id. */
+  finding: string;
+  methods: Set<StoreMethod>;
+}
+
+/**
+ * Every store the run makes passes through here: it notes each id written (by set() or writeRaw)
+ * per namespace, so the run can destroy them at the end; it shows ids that all() and ids() return
+ * and that the run did not write only by a short prefix, with no session data; and it can refuse clear().
+ */
+class Ledger {
+  private readonly written = new Map<string | undefined, Set<string>>();
+  private readonly namespaces = new WeakMap<Store, string | undefined>();
+  private clearRefused = false;
+
+  constructor(private readonly makeStore: StoreFactory) {}
+
+  readonly factory: StoreFactory = async (options: StoreFactoryOptions) => {
+    const made = await this.makeStore(options);
+    this.watch(made, options.namespace);
+    return made;
+  };
+
+  rawWriter(writeRaw: NonNullable<ConformanceConfig['writeRaw']>): NonNullable<ConformanceConfig['writeRaw']> {
+    return (made, sid, text) => {
+      this.note(this.namespaces.get(made), sid);
+      return writeRaw(made, sid, text);
+    };
+  }
+
+  refuseClear(): void {
+    this.clearRefused = true;
+  }
+
+  /**
+   * Makes stores in two fresh namespaces: the first must hold nothing, and a session written in it
+   * must not be seen from the second. That session is destroyed again.
+   */
+  async checkNamespaces(dispose: (made: Store) => unknown): Promise<NamespaceCheck> {
+    const tag = randomBytes(4).toString('hex');
+    const first = await this.factory({ namespace: `cli_${tag}_a` });
+    const second = await this.factory({ namespace: `cli_${tag}_b` });
+    try {
+      const methods = methodsOf(first);
+      const before = await sessionCount(first);
+      if (before === undefined) return { safe: false, finding: 'the store has none of length(), ids() and all() to check that its namespace is empty', methods };
+      if (before > 0) return { safe: false, finding: `a store in a fresh namespace already holds ${before} sessions this run did not write`, methods };
+      const sid = `cli-namespace-check-${tag}-${randomBytes(8).toString('hex')}`;
+      await callMaybeCallback(first, 'set', sid, checkSession());
+      try {
+        const seen = (await callMaybeCallback(second, 'get', sid)) != null || ((await sessionCount(second)) ?? 0) > 0;
+        if (seen) return { safe: false, finding: 'a session written in one namespace is seen from another, so the factory does not keep namespaces apart', methods };
+      } finally {
+        await callMaybeCallback(first, 'destroy', sid);
+      }
+      return { safe: true, finding: 'fresh namespaces are empty and kept apart', methods };
+    } finally {
+      await Promise.all([first, second].map((made) => Promise.resolve().then(() => dispose(made)).catch(() => undefined)));
+    }
+  }
+
+  /** Destroys every id the run wrote, through a store of the namespace it was written in. */
+  async removeWritten(dispose: (made: Store) => unknown): Promise<void> {
+    for (const [namespace, sids] of this.written) {
+      const made = await this.makeStore(namespace === undefined ? {} : { namespace });
+      try {
+        for (const sid of sids) await callMaybeCallback(made, 'destroy', sid);
+      } finally {
+        await dispose(made);
+      }
+    }
+    this.written.clear();
+  }
+
+  private note(namespace: string | undefined, sid: unknown): void {
+    if (typeof sid !== 'string') return;
+    let sids = this.written.get(namespace);
+    if (!sids) this.written.set(namespace, (sids = new Set()));
+    sids.add(sid);
+  }
+
+  private wrote(sid: string): boolean {
+    for (const sids of this.written.values()) if (sids.has(sid)) return true;
+    return false;
+  }
+
+  private masked(sid: string): string {
+    return `<not written by this run: ${sid.slice(0, 6)}…>`;
+  }
+
+  /** Replaces the store's methods on the instance with ones that note, mask or refuse, calling the originals as they are. */
+  private watch(made: Store, namespace: string | undefined): void {
+    if (made === null || typeof made !== 'object') return;
+    this.namespaces.set(made, namespace);
+    const methods = made as unknown as Record<string, unknown>;
+    const wrap = (name: string, around: (original: (...args: unknown[]) => unknown, args: unknown[]) => unknown) => {
+      const original = methods[name];
+      if (typeof original !== 'function') return;
+      methods[name] = (...args: unknown[]) => around((...passed: unknown[]) => original.apply(made, passed), args);
+    };
+    wrap('set', (original, args) => {
+      this.note(namespace, args[0]);
+      return original(...args);
+    });
+    wrap('clear', (original, args) => {
+      if (!this.clearRefused) return original(...args);
+      const refused = new Error('the conformance CLI refuses clear() here: its namespace holds sessions the run did not write');
+      const callback = args.find((arg) => typeof arg === 'function') as ((error: unknown) => void) | undefined;
+      if (!callback) return Promise.reject(refused);
+      process.nextTick(callback, refused);
+      return undefined;
+    });
+    for (const name of ['all', 'ids']) wrap(name, (original, args) => this.maskResult(original, args, name === 'ids' ? this.maskIds : this.maskSessions));
+  }
+
+  /** Calls a reading method in whichever form the caller used, masking what it hands back. */
+  private maskResult(original: (...args: unknown[]) => unknown, args: unknown[], mask: (value: unknown) => unknown): unknown {
+    const last = args[args.length - 1];
+    if (typeof last === 'function') {
+      return original(...args.slice(0, -1), (error: unknown, value: unknown, ...rest: unknown[]) =>
+        (last as (...results: unknown[]) => unknown)(error, error ? value : mask(value), ...rest),
+      );
+    }
+    const returned = original(...args);
+    return returned !== null && typeof returned === 'object' && typeof (returned as PromiseLike<unknown>).then === 'function'
+      ? (returned as PromiseLike<unknown>).then(mask)
+      : returned;
+  }
+
+  private readonly maskIds = (value: unknown): unknown =>
+    Array.isArray(value) ? value.map((sid) => (typeof sid !== 'string' || this.wrote(sid) ? sid : this.masked(sid))) : value;
+
+  /** A copy of all()'s object (never the store's own, which may be its live data) without the sessions the run did not write. */
+  private readonly maskSessions = (value: unknown): unknown => {
+    if (value === null || typeof value !== 'object' || value instanceof Map) return value;
+    if (Array.isArray(value)) return value.map((entry) => (this.ownEntry(entry) ? entry : FOREIGN_SESSION));
+    const copy = Object.create(Object.getPrototypeOf(value)) as Record<string, unknown>;
+    for (const [sid, entry] of Object.entries(value)) {
+      if (this.wrote(sid)) copy[sid] = entry;
+      else copy[this.masked(sid)] = FOREIGN_SESSION;
+    }
+    return copy;
+  };
+
+  /** An entry of an all() array is the run's when it names, as id, sid or _id, an id the run wrote. */
+  private ownEntry(entry: unknown): boolean {
+    if (entry === null || typeof entry !== 'object') return false;
+    const { id, sid, _id } = entry as Record<string, unknown>;
+    return [id, sid, _id].some((candidate) => typeof candidate === 'string' && this.wrote(candidate));
+  }
+}
+
+/** What stands in, in all()'s result, for a session the run did not write. */
+const FOREIGN_SESSION = Object.freeze({ notWrittenByThisRun: true });
+
+/** How many sessions a store holds, by length(), ids() or all(); undefined when it has none of them. */
+async function sessionCount(made: Store): Promise<number | undefined> {
+  const methods = methodsOf(made);
+  if (methods.has('length')) return Number(await callMaybeCallback(made, 'length'));
+  if (methods.has('ids')) return ((await callMaybeCallback(made, 'ids')) as unknown[]).length;
+  if (methods.has('all')) {
+    const all = await callMaybeCallback(made, 'all');
+    return Array.isArray(all) ? all.length : Object.keys(all as object).length;
+  }
+  return undefined;
+}
+
+function checkSession(): Record<string, unknown> {
+  const expires = new Date(Date.now() + 60_000);
+  return { cookie: { originalMaxAge: 60_000, expires, httpOnly: true, path: '/' }, namespaceCheck: true };
+}
+
+async function closeIfClosable(made: Store): Promise<void> {
+  if (typeof (made as { close?: unknown }).close === 'function') await closeStore(made);
 }
 
 function writeReport(file: string, text: string): void {

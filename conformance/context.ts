@@ -55,6 +55,8 @@ export class ConformanceRun {
   readonly namespace: string;
   private namespaceCount = 0;
   private probed: Promise<Set<StoreMethod>> | undefined;
+  /** Namespaces whose clean-up waits until no case runs alongside another (see `Context.dispose`). */
+  private readonly uncleared = new Set<string>();
 
   constructor(readonly config: ConformanceConfig) {
     this.namespace = `conf_${randomBytes(4).toString('hex')}`;
@@ -123,9 +125,36 @@ export class ConformanceRun {
     }
   }
 
+  /** Leaves `namespace` to be emptied by `clearDeferred()`. */
+  deferClear(namespace: string): void {
+    this.uncleared.add(namespace);
+  }
+
+  /**
+   * Empties the namespaces cases left behind while they ran alongside others: a store whose clear()
+   * reaches past its namespace then deletes nothing another case is still waiting on.
+   */
+  async clearDeferred(): Promise<void> {
+    const namespaces = [...this.uncleared];
+    this.uncleared.clear();
+    for (const namespace of namespaces) {
+      try {
+        const store = await this.config.makeStore(this.factoryOptions(new RealClock(), { namespace }));
+        try {
+          await callMaybeCallback(store, 'clear');
+        } finally {
+          await this.dispose(store);
+        }
+      } catch {
+        // Clean-up only: what is wrong with the store is the cases' to report.
+      }
+    }
+  }
+
   /** Empties this run's namespace (only when namespaces isolate it, so nothing else is touched) and runs the teardown. */
   async finish(): Promise<void> {
     try {
+      await this.clearDeferred();
       if (this.config.supports?.namespaces && (await this.methods()).has('clear')) {
         const store = await this.config.makeStore(this.factoryOptions(new RealClock(), {}));
         try {
@@ -148,12 +177,18 @@ export function methodsOf(store: Store): Set<StoreMethod> {
 export class Context implements CaseContext {
   readonly config: ConformanceConfig;
   readonly clock: SuiteClock;
-  private readonly stores: Array<{ store: Store; isolated: boolean }> = [];
+  /** Each store the case made, with its namespace when that is not the run's. */
+  private readonly stores: Array<{ store: Store; namespace: string | undefined }> = [];
   private sidCount = 0;
 
+  /**
+   * `alongside`: other cases run at the same time, so emptying this case's namespaces waits for
+   * them (`ConformanceRun.clearDeferred`).
+   */
   constructor(
     private readonly run: ConformanceRun,
     readonly methods: ReadonlySet<StoreMethod>,
+    private readonly alongside = false,
   ) {
     this.config = run.config;
     this.clock = run.clock();
@@ -161,7 +196,8 @@ export class Context implements CaseContext {
 
   async store(options: StoreFactoryOptions = {}): Promise<Store> {
     const store = await this.config.makeStore(this.run.factoryOptions(this.clock, options));
-    this.stores.push({ store, isolated: options.namespace !== undefined && options.namespace !== this.run.namespace });
+    const namespace = options.namespace !== undefined && options.namespace !== this.run.namespace ? options.namespace : undefined;
+    this.stores.push({ store, namespace });
     return store;
   }
 
@@ -203,9 +239,10 @@ export class Context implements CaseContext {
   /** Releases every store the case made; empties isolated namespaces first so a shared backend keeps nothing. */
   async dispose(): Promise<void> {
     const stores = this.stores.splice(0);
-    for (const { store, isolated } of stores) {
-      if (isolated && this.config.supports?.namespaces && this.methods.has('clear')) {
-        await callMaybeCallback(store, 'clear').catch(() => undefined);
+    for (const { store, namespace } of stores) {
+      if (namespace !== undefined && this.config.supports?.namespaces && this.methods.has('clear')) {
+        if (this.alongside) this.run.deferClear(namespace);
+        else await callMaybeCallback(store, 'clear').catch(() => undefined);
       }
       await this.run.dispose(store).catch(() => undefined);
     }

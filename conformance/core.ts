@@ -16,8 +16,8 @@ const TIMED_ATTEMPTS = 3;
 const OPTION_CAPABILITIES: Partial<Record<Capability, (config: ConformanceConfig) => string | undefined>> = {
   namespaces: (c) => (c.supports?.namespaces ? undefined : 'the factory does not declare supports.namespaces'),
   ttl: (c) => (c.supports?.ttl ? undefined : 'the factory does not declare supports.ttl'),
-  ttlFunction: (c) =>
-    c.supports?.ttlFunction ?? c.supports?.ttl ? undefined : 'the factory does not declare supports.ttlFunction',
+  // Declared on its own: a store whose ttl option takes only a number must not be judged on a function.
+  ttlFunction: (c) => (c.supports?.ttlFunction ? undefined : 'the factory does not declare supports.ttlFunction'),
   touchAfter: (c) => (c.supports?.touchAfter ? undefined : 'the factory does not declare supports.touchAfter'),
   disableTouch: (c) => (c.supports?.disableTouch ? undefined : 'the factory does not declare supports.disableTouch'),
   injectableClock: (c) => (c.clock === 'injectable' ? undefined : "it needs clock: 'injectable' (an exact instant)"),
@@ -100,7 +100,7 @@ export async function runCase(c: ConformanceCase, run: ConformanceRun, alongside
 
   let late = 0;
   for (let attempt = 1; ; attempt++) {
-    const ctx = new Context(run, methods);
+    const ctx = new Context(run, methods, alongside.length > 0);
     const watch = watchProcess();
     const attemptStarted = performance.now();
     let outcome: { status: CaseStatus; reason?: string };
@@ -167,6 +167,8 @@ export function runsAlongside(c: ConformanceCase, config: ConformanceConfig): bo
  */
 export class CaseSchedule {
   private together: Map<ConformanceCase, Promise<CaseResult>> | undefined;
+  /** All of `together`, then the clean-up their namespaces waited for. */
+  private togetherDone: Promise<unknown> | undefined;
 
   constructor(
     private readonly run: ConformanceRun,
@@ -176,7 +178,8 @@ export class CaseSchedule {
   async result(c: ConformanceCase): Promise<CaseResult> {
     if (!runsAlongside(c, this.run.config) || !this.cases.includes(c)) return runCase(c, this.run);
     this.together ??= this.startTogether();
-    await Promise.all(this.together.values());
+    this.togetherDone ??= Promise.all(this.together.values()).then(() => this.run.clearDeferred());
+    await this.togetherDone;
     return this.together.get(c)!;
   }
 

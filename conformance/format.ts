@@ -5,6 +5,8 @@ export interface Tally {
   failed: number;
   skipped: number;
   warned: number;
+  /** Cases the run stopped before (the store crashed the process); not among `skipped`. */
+  notRun: number;
   /** Failures listed in the config's `knownFailures`: counted in `failed`, they do not fail the run. */
   known: number;
 }
@@ -35,9 +37,10 @@ export interface JsonReport extends RunInfo {
 }
 
 export function tally(results: readonly CaseResult[]): Tally {
-  const counts: Tally = { passed: 0, failed: 0, skipped: 0, warned: 0, known: 0 };
+  const counts: Tally = { passed: 0, failed: 0, skipped: 0, warned: 0, notRun: 0, known: 0 };
   for (const result of results) {
-    if (result.status === 'pass') counts.passed++;
+    if (result.notRun) counts.notRun++;
+    else if (result.status === 'pass') counts.passed++;
     else if (result.status === 'fail') counts.failed++;
     else if (result.status === 'skip') counts.skipped++;
     else counts.warned++;
@@ -46,10 +49,11 @@ export function tally(results: readonly CaseResult[]): Tally {
   return counts;
 }
 
-/** `12 passed, 1 failed, 3 skipped, 2 warnings`: one line, the form CI logs are searched for. */
+/** `12 passed, 1 failed, 3 skipped, 2 warnings, 4 not run`: one line, the form CI logs are searched for. */
 export function summaryLine(counts: Tally): string {
   const parts = [`${counts.passed} passed`, `${counts.failed} failed`, `${counts.skipped} skipped`];
   if (counts.warned > 0) parts.push(`${counts.warned} ${counts.warned === 1 ? 'warning' : 'warnings'}`);
+  if (counts.notRun > 0) parts.push(`${counts.notRun} not run`);
   if (counts.known > 0) parts.push(`(${counts.known} of the failures known)`);
   return parts.join(', ');
 }
@@ -98,7 +102,7 @@ export function markdownReport(info: RunInfo, results: readonly CaseResult[], ok
     '| --- | --- | --- | --- | --- |',
     ...results.map(
       (r) =>
-        `| \`${r.id}\` | ${r.level} | ${STATUS_LABEL[r.status]}${r.knownFailure !== undefined ? ' (known)' : ''} | ${cell(r.rule)} | ${cell(reasonOf(r))} |`,
+        `| \`${r.id}\` | ${r.level} | ${r.notRun ? 'not run' : STATUS_LABEL[r.status]}${r.knownFailure !== undefined ? ' (known)' : ''} | ${cell(r.rule)} | ${cell(reasonOf(r))} |`,
     ),
   ];
   if (info.crash) lines.push('', `The store crashed the process: ${cell(info.crash)}; a live app would have exited there.`);

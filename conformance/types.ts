@@ -5,8 +5,8 @@ export interface StoreFactoryOptions {
   /** The suite's clock, epoch ms. Passed only when the config says `clock: 'injectable'`. */
   now?: () => number;
   /**
-   * Session lifetime in ms when the cookie has no expiry. A function (only passed when
-   * `supports.ttlFunction`, or else `supports.ttl`, is set) computes it per session and wins over `cookie.expires`.
+   * Session lifetime in ms when the cookie has no expiry (passed when `supports.ttl` is set). A
+   * function, passed only when `supports.ttlFunction` is set, computes it per session and wins over `cookie.expires`.
    */
   ttl?: number | ((session: SessionData, sid: string) => number);
   /** Skip touch writes for sessions extended less than this many ms ago. */
@@ -28,7 +28,7 @@ export interface StoreSupport {
   namespaces?: boolean;
   /** `ttl` is honoured. */
   ttl?: boolean;
-  /** `ttl` may be a function `(session, sid) => ms`. Default: the value of `ttl`. */
+  /** `ttl` may also be a function `(session, sid) => ms`, which wins over `cookie.expires`. Not implied by `ttl`. */
   ttlFunction?: boolean;
   /** `touchAfter` is honoured. */
   touchAfter?: boolean;
@@ -188,4 +188,6 @@ export interface CaseResult {
   ms: number;
   /** The `knownFailures` entry for this case, when there is one. */
   knownFailure?: string;
+  /** The run stopped before this case (the store crashed the process): reported `skip`, counted as not run. */
+  notRun?: true;
 }

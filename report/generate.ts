@@ -99,7 +99,8 @@ function render(outcomes: StoreOutcome[], unverified: Unverified[]): string {
     '"options" lists the suite options its factory can honour (cases needing another one are skipped).',
     '',
     'A **fail** breaks a rule express-session or its users rely on; a **warn** breaks a rule of this package\'s',
-    'contract that express-session leaves open; a **skip** needs a method or an option the store does not have.',
+    'contract that express-session leaves open; a **skip** needs a method or an option the store does not have;',
+    '**not run** counts the cases after the store crashed the process, where a live app would have stopped.',
     'On the wall clock the suite looks at a session at least 1.5 s before or after its expiry, so a store that',
     'keeps expiry in whole seconds breaks no required rule for it; `expiry-is-sub-second-on-the-wall-clock`',
     '(a warning) tells such stores apart. Every failure of a third-party store was checked by hand against its',
@@ -107,20 +108,20 @@ function render(outcomes: StoreOutcome[], unverified: Unverified[]): string {
     '',
     '## Verdicts',
     '',
-    '| Store | Verdict | Pass | Fail | Warn | Skip | Time | Options |',
-    '| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |',
+    '| Store | Verdict | Pass | Fail | Warn | Skip | Not run | Time | Options |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
   ];
   for (const outcome of outcomes) {
     const label = `${outcome.name}${outcome.store.ours ? ' (this package)' : ''}`;
     if (!outcome.ran) {
-      lines.push(`| ${cell(label)} | not run: ${cell(outcome.reason)} | | | | | | |`);
+      lines.push(`| ${cell(label)} | not run: ${cell(outcome.reason)} | | | | | | | |`);
       continue;
     }
     const { report } = outcome;
     const t = tally(report.results);
     const verdict = t.failed > 0 || report.crash ? 'does not conform' : t.warned > 0 ? 'conforms, with warnings' : 'conforms';
     lines.push(
-      `| ${cell(label)} | ${verdict} | ${t.passed} | ${t.failed} | ${t.warned} | ${t.skipped} | ${(report.durationMs / 1000).toFixed(1)} s | ${supportsText(report.supports)} |`,
+      `| ${cell(label)} | ${verdict} | ${t.passed} | ${t.failed} | ${t.warned} | ${t.skipped} | ${t.notRun} | ${(report.durationMs / 1000).toFixed(1)} s | ${supportsText(report.supports)} |`,
     );
   }
 
@@ -138,7 +139,7 @@ function render(outcomes: StoreOutcome[], unverified: Unverified[]): string {
       const first = ran.map((o) => o.report.results.find((r) => r.id === id)).find(Boolean)!;
       const statuses = ran.map((o) => {
         const result = o.report.results.find((r) => r.id === id);
-        return result ? SYMBOL[result.status] : '';
+        return result ? (result.notRun ? 'not run' : SYMBOL[result.status]) : '';
       });
       lines.push(`| \`${id}\` | ${first.level} | ${statuses.join(' | ')} |`);
     }

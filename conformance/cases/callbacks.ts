@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import type { Store } from 'express-session';
 import type { CaseContext, ConformanceCase } from '../types';
+import { spawnFactoryChild } from './child';
 import {
   assertMissing,
   assertNoProblems,
@@ -33,6 +34,47 @@ async function everyMethod(ctx: CaseContext, store: Store, prepare: boolean): Pr
   }
   return calls;
 }
+
+/**
+ * The child: calls get, set, touch and destroy each with a callback that throws, absorbs exactly
+ * that throw when it reaches the process, and prints how each callback was called, as JSON.
+ */
+const THROWING_CALLBACKS = `
+(async () => {
+  const { factory, dispose, teardown } = await loadFactory();
+  const store = await factory({ namespace: process.env.CONFORMANCE_NAMESPACE });
+  const thrown = new Error('thrown by the callback');
+  const other = [];
+  const absorb = (error) => void (error !== thrown && other.push(String(error && error.message || error)));
+  process.on('uncaughtException', absorb);
+  process.on('unhandledRejection', absorb);
+  const sid = 'throwing-callback-' + process.pid;
+  const session = { cookie: cookie(), n: 1 };
+  await call(store, 'set', sid, session);
+  const calls = {};
+  const methods = [['get', [sid]], ['set', [sid, session]], ['touch', [sid, session]], ['destroy', [sid]]];
+  for (const [method, args] of methods) {
+    if (typeof store[method] !== 'function') continue;
+    const seen = (calls[method + '()'] = []);
+    try {
+      store[method](...args, (error) => {
+        seen.push(error === thrown ? 'its own error' : error ? 'an error' : 'no error');
+        throw thrown;
+      });
+    } catch (error) {
+      if (error !== thrown) seen.push('a synchronous throw');
+    }
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  }
+  process.stdout.write(JSON.stringify({ calls, other }) + '\\n');
+  await dispose(store);
+  if (teardown) await teardown();
+  process.exit(0);
+})().catch((error) => {
+  process.stderr.write(String(error && error.stack || error) + '\\n');
+  process.exit(1);
+});
+`;
 
 async function storeForBulk(ctx: CaseContext): Promise<Store> {
   return ctx.config.supports?.namespaces ? ctx.isolatedStore() : ctx.store();
@@ -86,6 +128,30 @@ export const callbackCases: ConformanceCase[] = [
         problems.push(...onceProblems(label, observed));
         if (observed.synchronous) problems.push(`${label} called back synchronously`);
       }
+      assertNoProblems(problems);
+    },
+  },
+  {
+    id: 'a-callback-that-throws-is-not-called-again',
+    group: 'callbacks',
+    level: 'required',
+    needs: ['factoryModule'],
+    rule: "When express-session's callback throws, get, set, touch and destroy never call it a second time (with that error or any other): the throw is the app's, not the store's.",
+    async run(ctx) {
+      const child = spawnFactoryChild(ctx.config.factoryModule!, ctx.freshNamespace(), THROWING_CALLBACKS);
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      // A child that hangs is killed before the case's own deadline, so none outlives the run.
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      const code = await new Promise<number | null>((resolve) => child.once('exit', resolve)).finally(() => clearTimeout(timer));
+      const line = stdout.trim().split('\n').pop() ?? '';
+      assert.ok(code === 0 && line.startsWith('{'), `the child exited with ${code}: ${stderr.slice(0, 500)}`);
+      const { calls } = JSON.parse(line) as { calls: Record<string, string[]> };
+      const problems = Object.entries(calls)
+        .filter(([, seen]) => seen.length !== 1)
+        .map(([label, seen]) => `${label} called its throwing callback ${seen.length} times (${seen.join(', then ') || 'never'})`);
       assertNoProblems(problems);
     },
   },

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import type { Store } from 'express-session';
 import type { CaseContext, ConformanceCase } from '../types';
 import { assertMissing, assertPresent, dataOf, preview } from './support';
-import { buildApp, cookieHeader, countCalls, request, sessionCookie, unsignedSid, type AppOptions, type SetCookie } from './http-app';
+import { buildApp, cookieHeader, countingView, request, sessionCookie, unsignedSid, type AppOptions, type SetCookie } from './http-app';
 
 /** Logs in on a fresh app and returns the app, the session cookie and the sid it names. */
 async function loggedIn(ctx: CaseContext, options: AppOptions = {}, store?: Store) {
@@ -126,15 +126,15 @@ export const httpCases: ConformanceCase[] = [
       }
       // A fake clock slides a ttl-based expiry; on the real clock the cookie's maxAge slides.
       const store = injectable ? await ctx.store({ ttl: 5 * unit }) : await ctx.store();
-      const { app, sid, cookie } = await loggedIn(ctx, injectable ? {} : { cookie: { maxAge: 5 * unit } }, store);
+      const calls = countingView(store);
+      const { app, sid, cookie } = await loggedIn(ctx, injectable ? {} : { cookie: { maxAge: 5 * unit } }, calls.view);
       const before = dataOf(await ctx.call(store, 'get', sid));
-      const sets = countCalls(store, 'set');
-      const touches = countCalls(store, 'touch');
+      calls.reset();
       // Touched 2 units before the original expiry and read 1.5 units after it, 1.5 units before the new one.
       await ctx.clock.advance(3 * unit);
       await request(app).get('/noop').set('Cookie', cookieHeader(cookie)).expect(200);
-      assert.equal(sets.count, 0, 'an unmodified session was saved with set()');
-      assert.equal(touches.count, 1, 'an unmodified session was not touched');
+      assert.equal(calls.counts.set, 0, 'an unmodified session was saved with set()');
+      assert.equal(calls.counts.touch, 1, 'an unmodified session was not touched');
       await ctx.clock.advance(3.5 * unit);
       const after = await ctx.call(store, 'get', sid);
       assertPresent(after, 'the session past its original expiry (touch did not slide it)');
@@ -164,11 +164,10 @@ export const httpCases: ConformanceCase[] = [
     needs: [],
     rule: 'With saveUninitialized: false, a request that does not touch req.session writes nothing to the store and sets no cookie.',
     async run(ctx) {
-      const store = await ctx.store();
-      const sets = countCalls(store, 'set');
-      const response = await request(buildApp(store, { saveUninitialized: false })).get('/noop').expect(200);
+      const calls = countingView(await ctx.store());
+      const response = await request(buildApp(calls.view, { saveUninitialized: false })).get('/noop').expect(200);
       assert.equal(sessionCookie(response), undefined, 'a cookie was set for an untouched session');
-      assert.equal(sets.count, 0, 'an untouched session was written to the store');
+      assert.equal(calls.counts.set, 0, 'an untouched session was written to the store');
     },
   },
   {

@@ -1,13 +1,22 @@
 import assert from 'node:assert/strict';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { ConformanceCase } from '../types';
 import { assertMissing, assertSameSession } from './support';
 
-/** Ids that break stores which splice them into SQL, glob patterns, key paths or cookies. */
+/** The length of the ids express-session makes itself (uid-safe of 24 bytes, base64url). */
+const EXPRESS_SESSION_SID_LENGTH = 32;
+/** Characters each odd id keeps for a tag unique to the case, so runs on one backend never meet. */
+const TAG_LENGTH = 8;
+
+/**
+ * Ids that break stores which splice them into SQL, glob patterns, key paths or cookies; each,
+ * with its tag, no longer than express-session's own ids, so the characters are judged and not the length.
+ */
 const ODD_SIDS = [
   `it's`,
   `double"quote`,
   `semi;colon`,
-  `x'); DROP TABLE sessions;--`,
+  `x');DROP TABLE t;--`,
   `percent%sign`,
   `under_score`,
   `glob*star`,
@@ -27,15 +36,54 @@ export const idCases: ConformanceCase[] = [
     group: 'ids',
     level: 'required',
     needs: [],
-    rule: 'Session ids holding quotes, semicolons, SQL and glob metacharacters, backslashes, spaces, tabs and unicode each store and read back their own session.',
+    rule: `Session ids of at most ${EXPRESS_SESSION_SID_LENGTH} characters holding quotes, semicolons, SQL and glob metacharacters, backslashes, spaces, tabs and unicode each store and read back their own session.`,
     async run(ctx) {
       const store = await ctx.store();
-      const unique = ctx.sid('');
-      const entries = ODD_SIDS.map((odd, i) => ({ sid: `${odd}${unique}`, session: ctx.session({ i, odd }) }));
+      const tag = randomBytes(TAG_LENGTH).toString('base64url').slice(0, TAG_LENGTH);
+      const entries = ODD_SIDS.map((odd, i) => ({ sid: `${odd}${tag}`, session: ctx.session({ i, odd }) }));
+      const tooLong = entries.filter(({ sid }) => sid.length > EXPRESS_SESSION_SID_LENGTH);
+      assert.deepEqual(tooLong, [], 'the suite made an odd id longer than express-session makes its own');
       for (const { sid, session } of entries) await ctx.call(store, 'set', sid, session);
       for (const { sid, session } of entries) assertSameSession(await ctx.call(store, 'get', sid), session, `the session of sid ${JSON.stringify(sid)}`);
       for (const { sid } of entries) await ctx.call(store, 'destroy', sid);
       for (const { sid } of entries) assertMissing(await ctx.call(store, 'get', sid), `get() of ${JSON.stringify(sid)} after destroy()`);
+    },
+  },
+  {
+    id: 'sids-of-the-lengths-express-session-makes-round-trip',
+    group: 'ids',
+    level: 'required',
+    needs: [],
+    rule: `A session id of ${EXPRESS_SESSION_SID_LENGTH} characters (express-session's own) and a UUID of 36 (a common genid) each store and read back their own session.`,
+    async run(ctx) {
+      const store = await ctx.store();
+      const sids = [randomBytes(24).toString('base64url'), randomUUID()];
+      assert.deepEqual(
+        sids.map((sid) => sid.length),
+        [EXPRESS_SESSION_SID_LENGTH, 36],
+      );
+      const entries = sids.map((sid, i) => ({ sid, session: ctx.session({ i }) }));
+      for (const { sid, session } of entries) await ctx.call(store, 'set', sid, session);
+      for (const { sid, session } of entries) assertSameSession(await ctx.call(store, 'get', sid), session, `the session of a ${sid.length}-character sid`);
+      for (const { sid } of entries) await ctx.call(store, 'destroy', sid);
+    },
+  },
+  {
+    id: 'sids-differing-in-trailing-spaces-are-different-sessions',
+    group: 'ids',
+    level: 'required',
+    needs: [],
+    rule: 'Sids that differ only in trailing spaces ("pad" and "pad ") are different sessions: setting one never overwrites the other.',
+    async run(ctx) {
+      const store = await ctx.store();
+      const base = ctx.sid('pad');
+      const sids = [base, `${base} `, `${base}  `];
+      const entries = sids.map((sid, spaces) => ({ sid, session: ctx.session({ spaces }) }));
+      for (const { sid, session } of entries) await ctx.call(store, 'set', sid, session);
+      for (const { sid, session } of entries) assertSameSession(await ctx.call(store, 'get', sid), session, `the session of ${JSON.stringify(sid)}`);
+      await ctx.call(store, 'destroy', `${base} `);
+      assertSameSession(await ctx.call(store, 'get', base), entries[0]!.session, `the session of ${JSON.stringify(base)} after destroying ${JSON.stringify(`${base} `)}`);
+      for (const { sid } of entries) await ctx.call(store, 'destroy', sid);
     },
   },
   {

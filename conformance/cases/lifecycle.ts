@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
 import { createHook } from 'node:async_hooks';
-import { spawn } from 'node:child_process';
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { Store } from 'express-session';
 import type { ConformanceCase } from '../types';
+import { spawnFactoryChild } from './child';
 import { closeStore, sleep } from './support';
 
 /**
@@ -36,60 +34,25 @@ const EXIT_GRACE_MS = 3000;
 const CHILD_DEADLINE_MS = 15_000;
 
 /**
- * The child: loads the factory module, uses a store as express-session would, closes it if it can,
- * runs the module's teardown, and must then exit on its own.
+ * The child: loads the factory module as the runner does, uses a store as express-session would,
+ * releases it as the runner does, runs the module's teardown, and must then exit on its own.
  */
-const CHILD_SCRIPT = `
-const mod = require(process.env.CONFORMANCE_FACTORY_MODULE);
-const pick = (m) => m && (m.createStore || m.makeStore || (typeof m.default === 'function' ? m.default : undefined));
-const factory = pick(mod) || pick(mod.default);
-const teardown = mod.teardown || (mod.default && mod.default.teardown);
-const call = (store, method, ...args) => new Promise((resolve, reject) => {
-  const returned = store[method](...args, (error, result) => (error ? reject(error) : resolve(result)));
-  if (returned && typeof returned.then === 'function') returned.then(resolve, reject);
-  else if (method === 'close' && store.close.length === 0) resolve();
-});
-const cookie = () => {
-  const expires = new Date(Date.now() + 60000);
-  if (!process.env.CONFORMANCE_COOKIE_MODULE) return { originalMaxAge: 60000, expires, httpOnly: true, path: '/' };
-  const Cookie = require(process.env.CONFORMANCE_COOKIE_MODULE);
-  const made = new Cookie({ httpOnly: true, path: '/' });
-  made.expires = expires;
-  return made;
-};
+const EXIT_CHECK = `
 (async () => {
-  if (typeof factory !== 'function') throw new Error('the module exports no createStore, makeStore or default function');
+  const { factory, dispose, teardown } = await loadFactory();
   const store = await factory({ namespace: process.env.CONFORMANCE_NAMESPACE });
   const sid = 'exit-check';
   await call(store, 'set', sid, { cookie: cookie(), n: 1 });
   await call(store, 'get', sid);
   await call(store, 'destroy', sid);
-  if (typeof store.close === 'function') await call(store, 'close');
-  if (typeof teardown === 'function') await teardown();
+  await dispose(store);
+  if (teardown) await teardown();
   process.stdout.write('closed\\n');
 })().catch((error) => {
   process.stderr.write(String(error && error.stack || error) + '\\n');
   process.exitCode = 1;
 });
 `;
-
-/** Where express-session's Cookie is, for the child; empty when it cannot be found. */
-function cookieModule(): string {
-  try {
-    return require.resolve('express-session/session/cookie');
-  } catch {
-    return '';
-  }
-}
-
-function childArguments(modulePath: string): string[] {
-  if (!/\.[cm]?tsx?$/.test(modulePath)) return [];
-  try {
-    return ['--import', pathToFileURL(require.resolve('tsx')).href];
-  } catch {
-    throw new Error(`loading ${modulePath} needs tsx, which is not installed`);
-  }
-}
 
 export const lifecycleCases: ConformanceCase[] = [
   {
@@ -150,18 +113,9 @@ export const lifecycleCases: ConformanceCase[] = [
     group: 'lifecycle',
     level: 'recommended',
     needs: ['factoryModule'],
-    rule: 'A process that makes a store, uses it, closes it if it can and releases what it handed the store exits on its own.',
+    rule: "A process that loads the factory module, makes a store, uses it, releases it (the module's disposeStore, else close() when there is one) and runs the module's teardown exits on its own.",
     async run(ctx) {
-      const modulePath = path.resolve(ctx.config.factoryModule!);
-      const child = spawn(process.execPath, [...childArguments(modulePath), '-e', CHILD_SCRIPT], {
-        env: {
-          ...process.env,
-          CONFORMANCE_FACTORY_MODULE: modulePath,
-          CONFORMANCE_NAMESPACE: ctx.freshNamespace(),
-          CONFORMANCE_COOKIE_MODULE: cookieModule(),
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      const child = spawnFactoryChild(ctx.config.factoryModule!, ctx.freshNamespace(), EXIT_CHECK);
       let stdout = '';
       let stderr = '';
       let closedAt: number | undefined;
