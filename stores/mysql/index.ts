@@ -1,6 +1,6 @@
 import { createPool, type Pool as CallbackPool, type PoolOptions } from 'mysql2';
 import type { Pool as PromisePool } from 'mysql2/promise';
-import { SessionStore, SessionStoreError, SharedAttempt, optionError, resolvePruneInterval, sidPrefixOf, validateIdentifier } from '../../shared';
+import { SessionStore, SessionStoreError, SharedAttempt, optionError, ownOptionNames, resolvePruneInterval, sidPrefixOf, validateIdentifier } from '../../shared';
 import type { BaseStoreOptions, ReaperOptions, StoredEntry, StoredSession } from '../../shared';
 import { CLEAR_BATCH_SIZE, COLUMNS, SCAN_PAGE_SIZE, UNITS, statementsFor, type Layout, type Statements, type Units } from './schema';
 
@@ -38,8 +38,6 @@ interface PooledConnection {
   destroy(): void;
 }
 
-/** The options this store adds to the base's; the base refuses any other. */
-const OWN_OPTIONS: readonly (keyof MySqlStoreOptions)[] = ['pool', 'uri', 'connection', 'tableName', 'createTable', 'pruneBatchSize', 'compat', 'pruneInterval'];
 
 // MySQL's identifier limit is 64; names are also backtick-quoted in every statement.
 const TABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
@@ -82,8 +80,20 @@ export class MySqlStore extends SessionStore {
     if (!Number.isInteger(pruneBatchSize) || pruneBatchSize < 1) {
       throw optionError('mysql', `pruneBatchSize must be a positive integer, got ${String(pruneBatchSize)}`);
     }
-    const backend = { pruneIntervalMs: resolvePruneInterval('mysql', options), pruneBatchSize, ownOptions: OWN_OPTIONS };
-    super('mysql', options, backend);
+    super('mysql', options, {
+      pruneIntervalMs: resolvePruneInterval('mysql', options),
+      pruneBatchSize,
+      ownOptions: ownOptionNames<MySqlStoreOptions>({
+        pool: true,
+        uri: true,
+        connection: true,
+        tableName: true,
+        createTable: true,
+        pruneBatchSize: true,
+        compat: true,
+        pruneInterval: true,
+      }),
+    });
 
     this.layout = layout;
     this.units = UNITS[layout];
@@ -160,11 +170,11 @@ export class MySqlStore extends SessionStore {
   protected async removeExpiredRecords(now: number): Promise<number> {
     if (!this.schema.isDone) await this.schema.ready();
     const connection = await new Promise<PooledConnection>((resolve, reject) =>
-      this.pool.getConnection((error, acquired) => (error ? reject(redacted(error, this.tableName)) : resolve(acquired))),
+      this.pool.getConnection((error, acquired) => (error ? reject(error) : resolve(acquired))),
     );
     const onConnection = (sql: string, values: unknown[]) =>
       new Promise<unknown>((resolve, reject) =>
-        connection.query(sql, values, (error, result) => (error ? reject(redacted(error, this.tableName)) : resolve(result))),
+        connection.query(sql, values, (error, result) => (error ? reject(error) : resolve(result))),
       );
     try {
       const rows = (await onConnection(`SELECT GET_LOCK(${PRUNE_LOCK_NAME}, 0) AS held`, [this.tableName])) as Row[];
@@ -184,12 +194,12 @@ export class MySqlStore extends SessionStore {
   }
 
   protected async ping(): Promise<void> {
-    await new Promise((resolve, reject) => this.pool.query('SELECT 1', (error, result) => (error ? reject(redacted(error, this.tableName)) : resolve(result))));
+    await new Promise((resolve, reject) => this.pool.query('SELECT 1', (error, result) => (error ? reject(error) : resolve(result))));
   }
 
   protected async closeBackend(): Promise<void> {
     if (!this.ownsPool) return;
-    await new Promise<void>((resolve, reject) => this.pool.end((error) => (error ? reject(redacted(error, this.tableName)) : resolve())));
+    await new Promise<void>((resolve, reject) => this.pool.end((error) => (error ? reject(error) : resolve())));
   }
 
   protected isUnavailableError(error: unknown): boolean {
@@ -217,7 +227,7 @@ export class MySqlStore extends SessionStore {
 
   private execute(sql: string, values: unknown[]): Promise<unknown> {
     return new Promise((resolve, reject) => {
-      this.pool.execute(sql, values, (error, result) => (error ? reject(redacted(error, this.tableName)) : resolve(result)));
+      this.pool.execute(sql, values, (error, result) => (error ? reject(error) : resolve(result)));
     });
   }
 
@@ -294,22 +304,4 @@ function poolOf(options: MySqlStoreOptions, operationTimeoutMs: number): Queryab
 /** A VARBINARY column comes back as a Buffer. */
 function textOf(value: unknown): string {
   return Buffer.isBuffer(value) ? value.toString('utf8') : String(value);
-}
-
-/**
- * The driver's error without what may quote a value: mysql2 attaches the statement (`sql`) and
- * the server's message may quote a session id or payload bytes (duplicate entry, incorrect string
- * value, syntax near …), so only the codes are kept, and quoted literals other than the table's
- * name are elided from the message.
- */
-function redacted(error: Error, tableName: string): Error {
-  const { code, errno, sqlState, fatal, sqlMessage } = error as Error & { code?: string; errno?: number; sqlState?: string; fatal?: boolean; sqlMessage?: string };
-  const message = (sqlMessage ?? error.message).replace(/'[^']*'|"[^"]*"/g, (literal) => {
-    const inner = literal.slice(1, -1);
-    return inner === tableName || inner.endsWith(`.${tableName}`) || inner === 'PRIMARY' ? literal : `${literal[0]}…${literal[0]}`;
-  });
-  const clean = new Error(code && sqlMessage ? `${code}: ${message}` : message);
-  clean.name = 'MySqlError';
-  Object.assign(clean, { code, errno, sqlState, fatal });
-  return clean;
 }

@@ -3,7 +3,7 @@
  * default loopback port, throwaway server, container) and publishes the result in environment
  * variables that the test workers inherit; test files read them through these helpers.
  */
-export const BACKEND_NAMES = ['sqlite', 'redis', 'postgres', 'mongo'] as const;
+export const BACKEND_NAMES = ['sqlite', 'redis', 'postgres', 'mongo', 'mysql'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
 
 const urlVariable = (name: BackendName) => `SESSION_STORES_TEST_${name.toUpperCase()}_URL`;

@@ -6,6 +6,7 @@
  */
 import net from 'node:net';
 import type { BackendName } from './backends';
+import { mariaDbServersProblem, startThrowawayMariaDb } from './mariadb-servers';
 import { startThrowawayPostgres } from './postgres-servers';
 import { describeMongoServer, mongoServersProblem, startMongoServer } from './mongo-servers';
 import { redisServersProblem, startRedisServer } from './redis-servers';
@@ -32,7 +33,7 @@ export interface DiscoveryOptions {
   /** Where URL variables are read. Default: process.env. */
   env?: NodeJS.ProcessEnv;
   /** The loopback port each server is looked for on. Default: the server's standard port. */
-  ports?: Partial<Record<'redis' | 'postgres' | 'mongo', number>>;
+  ports?: Partial<Record<'redis' | 'postgres' | 'mongo' | 'mysql', number>>;
   /** Start a throwaway server from installed binaries when none is found. Default: true. */
   throwaway?: boolean;
   /** Start a container when a container runtime answers. Default: true. */
@@ -41,8 +42,8 @@ export interface DiscoveryOptions {
   log?: (line: string) => void;
 }
 
-const DEFAULT_PORTS = { redis: 6379, postgres: 5432, mongo: 27017 } as const;
-const URL_VARIABLES = { redis: 'REDIS_URL', postgres: 'POSTGRES_URL', mongo: 'MONGO_URL' } as const;
+const DEFAULT_PORTS = { redis: 6379, postgres: 5432, mongo: 27017, mysql: 3306 } as const;
+const URL_VARIABLES = { redis: 'REDIS_URL', postgres: 'POSTGRES_URL', mongo: 'MONGO_URL', mysql: 'MYSQL_URL' } as const;
 /** A server named by a URL may be remote; one on loopback answers in milliseconds when it is there at all. */
 const EXPLICIT_PROBE_TIMEOUT_MS = 5000;
 const LOOPBACK_PROBE_TIMEOUT_MS = 1500;
@@ -124,7 +125,7 @@ interface ServerKind {
   describe?(url: string): Promise<string>;
 }
 
-const SERVERS: Record<'redis' | 'postgres' | 'mongo', ServerKind> = {
+const SERVERS: Record<'redis' | 'postgres' | 'mongo' | 'mysql', ServerKind> = {
   redis: {
     defaultUrls: (port) => [`redis://127.0.0.1:${port}`],
     probe: pingRedis,
@@ -181,6 +182,28 @@ const SERVERS: Record<'redis' | 'postgres' | 'mongo', ServerKind> = {
     },
     container: { image: 'mongo:7', port: 27017, url: (host, port) => `mongodb://${host}:${port}` },
   },
+  mysql: {
+    defaultUrls: (port) => [`mysql://root@127.0.0.1:${port}/test`],
+    probe: selectOneMySql,
+    async throwaway() {
+      const problem = mariaDbServersProblem();
+      if (problem !== undefined) return { reason: `no throwaway MariaDB: ${problem}` };
+      try {
+        const server = await startThrowawayMariaDb();
+        return { url: server.url, source: 'a throwaway mariadbd', stop: server.destroy };
+      } catch (error) {
+        return { reason: messageOf(error) };
+      }
+    },
+    container: {
+      image: 'mariadb:11',
+      port: 3306,
+      environment: { MARIADB_ALLOW_EMPTY_ROOT_PASSWORD: '1', MARIADB_DATABASE: 'test' },
+      // The image's entrypoint starts a temporary server for its init scripts, then the real one.
+      readyLog: { pattern: /ready for connections/, times: 2 },
+      url: (host, port) => `mysql://root@${host}:${port}/test`,
+    },
+  },
 };
 
 function discoverSqlite(): Discovery {
@@ -232,6 +255,16 @@ export async function selectOnePostgres(url: string, timeoutMs = EXPLICIT_PROBE_
     await client.query('SELECT 1');
   } finally {
     await client.end().catch(() => undefined);
+  }
+}
+
+export async function selectOneMySql(url: string, timeoutMs = EXPLICIT_PROBE_TIMEOUT_MS): Promise<void> {
+  const { createConnection } = await import('mysql2/promise');
+  const connection = await createConnection({ uri: url, connectTimeout: timeoutMs });
+  try {
+    await connection.query({ sql: 'SELECT 1', timeout: timeoutMs });
+  } finally {
+    connection.destroy();
   }
 }
 

@@ -1,0 +1,368 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import util from 'node:util';
+import type { SessionData } from 'express-session';
+import mysql from 'mysql2';
+import { createConnection, type Pool } from 'mysql2/promise';
+import { MySqlStore, type MySqlStoreOptions } from '.';
+import { statementsFor } from './schema';
+import { SessionStoreError } from '../../shared';
+import { describeBackend } from '../../test/support/backends';
+import { freePort } from '../../test/support/postgres-servers';
+import { createScratchDatabase } from './fixtures/factory';
+
+const HOUR = 60 * 60 * 1000;
+const T0 = Date.UTC(2030, 0, 1);
+
+function session(data: Record<string, unknown> = {}): SessionData {
+  return { cookie: { originalMaxAge: null, path: '/', httpOnly: true }, ...data } as unknown as SessionData;
+}
+
+describeBackend('mysql', 'MySqlStore', (url) => {
+  let database: { url: string; pool: Pool; drop: () => Promise<void> };
+  let pool: Pool;
+  let tableCount = 0;
+  let clock = T0;
+  const stores: MySqlStore[] = [];
+
+  const freshTable = () => `t${++tableCount}`;
+  const makeStore = (options: Partial<MySqlStoreOptions> = {}) => {
+    const store = new MySqlStore({ pool, tableName: freshTable(), now: () => clock, pruneInterval: 0, ...options });
+    stores.push(store);
+    return store;
+  };
+  const rowsOf = async (table: string) =>
+    (await pool.query(`SELECT CAST(sid AS CHAR) AS sid, expires_at, data FROM \`${table}\` ORDER BY sid`))[0] as { sid: string; expires_at: number; data: string }[];
+  const insertExpired = async (table: string, count: number, expiresAt: number) => {
+    const rows = Array.from({ length: count }, (_, i) => [`x${i}`, expiresAt, '{}']);
+    for (let i = 0; i < rows.length; i += 1000) await pool.query(`INSERT INTO \`${table}\` (sid, expires_at, data) VALUES ?`, [rows.slice(i, i + 1000)]);
+  };
+
+  beforeAll(async () => {
+    database = await createScratchDatabase(url, 'mysqlstore');
+    pool = database.pool;
+  });
+
+  afterEach(async () => {
+    await Promise.all(stores.splice(0).map((store) => store.close()));
+    clock = T0;
+  });
+
+  afterAll(async () => {
+    await database?.drop();
+  });
+
+  describe('options', () => {
+    it.each([
+      ['a table name that is not an identifier', { tableName: 'sessions`; DROP TABLE users; --' }],
+      ['a table name longer than MySQL allows', { tableName: 'a'.repeat(65) }],
+      ['both a pool and a uri', { uri: 'mysql://root@127.0.0.1/x' }],
+      ['a pool that is not a mysql2 pool', { pool: { query: () => undefined } as never }],
+      ['an unknown compat value', { compat: 'connect-session-sequelize' as never }],
+      ['a serializer with compat express-mysql-session', { compat: 'express-mysql-session' as const, serializer: { stringify: String, parse: JSON.parse } }],
+      ['a pruneBatchSize of 0', { pruneBatchSize: 0 }],
+      ['a negative pruneInterval', { pruneInterval: -1 }],
+      ['a createTable that is not a boolean', { createTable: 'yes' as never }],
+      ['an option it does not know', { tablename: 'sessions' } as never],
+    ])('rejects %s at construction', (_, options) => {
+      expect(() => new MySqlStore({ pool, ...options } as MySqlStoreOptions)).toThrow(SessionStoreError);
+    });
+
+    it('rejects a store with neither a pool, a uri nor connection options', () => {
+      expect(() => new MySqlStore({} as MySqlStoreOptions)).toThrow(/pool|uri|connection/);
+    });
+  });
+
+  describe('schema', () => {
+    it('creates the table with a binary id as primary key, a BIGINT expiry under an index and a MEDIUMTEXT payload', async () => {
+      const store = makeStore({ tableName: 'shape' });
+      await store.set('a', session());
+      const [columns] = await pool.query(
+        `SELECT COLUMN_NAME AS name, COLUMN_TYPE AS type, COLUMN_KEY AS \`key\`, IS_NULLABLE AS nullable FROM information_schema.COLUMNS
+         WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'shape' ORDER BY ORDINAL_POSITION`,
+      );
+      expect(columns).toEqual([
+        { name: 'sid', type: 'varbinary(3072)', key: 'PRI', nullable: 'NO' },
+        { name: 'expires_at', type: 'bigint(20)', key: 'MUL', nullable: 'NO' },
+        { name: 'data', type: 'mediumtext', key: '', nullable: 'NO' },
+      ]);
+    });
+
+    it('ships schema.sql with exactly the statement it runs for the default table', () => {
+      const shipped = fs.readFileSync(path.join(__dirname, 'schema.sql'), 'utf8');
+      const statement = shipped
+        .split('\n')
+        .filter((line) => !line.startsWith('--'))
+        .join('\n')
+        .trim()
+        .replace(/;$/, '');
+      expect(statement).toBe(statementsFor('session-stores', 'express_sessions', 1).createTable);
+    });
+
+    it('creates one table when ten stores start at once on a missing table', async () => {
+      const tableName = freshTable();
+      const starting = Array.from({ length: 10 }, () => makeStore({ tableName }));
+      await Promise.all(starting.map((store, i) => store.set(`s${i}`, session({ i }))));
+      for (const [i, store] of starting.entries()) expect(await store.get(`s${i}`)).toEqual(session({ i }));
+      expect(await starting[0].length()).toBe(10);
+    });
+
+    it('fails operations with a backend error naming the table when createTable is false and it is missing', async () => {
+      const store = makeStore({ tableName: 'absent', createTable: false });
+      await expect(store.get('a')).rejects.toMatchObject({ code: 'ERR_SESSION_BACKEND', message: expect.stringContaining('absent') });
+    });
+
+    it('uses an existing table with only SELECT, INSERT, UPDATE and DELETE granted', async () => {
+      const tableName = freshTable();
+      await makeStore({ tableName }).set('a', session({ n: 1 }));
+      const user = `ss_app_${Date.now()}`;
+      const [[{ name }]] = (await pool.query('SELECT DATABASE() AS name')) as unknown as [[{ name: string }]];
+      await pool.query(`CREATE USER '${user}'@'%' IDENTIFIED BY 'app-password'`);
+      try {
+        await pool.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON \`${name}\`.\`${tableName}\` TO '${user}'@'%'`);
+        const scoped = new URL(database.url);
+        scoped.username = user;
+        scoped.password = 'app-password';
+        const store = makeStore({ pool: undefined, uri: scoped.toString(), tableName });
+        expect(await store.get('a')).toEqual(session({ n: 1 }));
+        await store.set('b', session({ n: 2 }));
+        expect(await store.prune()).toBe(0);
+        await store.clear();
+        expect(await store.length()).toBe(0);
+      } finally {
+        await pool.query(`DROP USER '${user}'@'%'`);
+      }
+    });
+  });
+
+  describe('a table that is not ours', () => {
+    it('refuses every call on a table of another layout and leaves its rows alone', async () => {
+      const tableName = freshTable();
+      await pool.query(`CREATE TABLE \`${tableName}\` (id INT PRIMARY KEY, sid VARCHAR(64), expires_at BIGINT, data TEXT)`);
+      await pool.query(`INSERT INTO \`${tableName}\` VALUES (1, 'a', 0, 'keep me')`);
+      const store = makeStore({ tableName });
+      for (const call of [() => store.clear(), () => store.prune(), () => store.set('a', session()), () => store.destroy('a'), () => store.get('a')]) {
+        await expect(call()).rejects.toMatchObject({ code: 'ERR_SESSION_OPTIONS', message: expect.stringContaining('not a session table') });
+      }
+      const [rows] = await pool.query(`SELECT * FROM \`${tableName}\``);
+      expect(rows).toEqual([{ id: 1, sid: 'a', expires_at: 0, data: 'keep me' }]);
+    });
+
+    it("refuses express-mysql-session's table without compat, and ours with it", async () => {
+      const theirs = makeStore({ compat: 'express-mysql-session' });
+      await theirs.length();
+      await expect(makeStore({ tableName: (theirs as unknown as { tableName: string }).tableName }).clear()).rejects.toMatchObject({ code: 'ERR_SESSION_OPTIONS' });
+      const ours = makeStore();
+      await ours.length();
+      const tableName = (ours as unknown as { tableName: string }).tableName;
+      await expect(makeStore({ tableName, compat: 'express-mysql-session' }).clear()).rejects.toMatchObject({ code: 'ERR_SESSION_OPTIONS' });
+    });
+  });
+
+  describe('operations', () => {
+    it('keeps ids that differ only in case or in trailing spaces apart', async () => {
+      const store = makeStore();
+      const ids = ['CaseSid', 'casesid', 'pad', 'pad ', 'pad  '];
+      for (const [n, sid] of ids.entries()) await store.set(sid, session({ n }));
+      for (const [n, sid] of ids.entries()) expect(await store.get(sid)).toEqual(session({ n }));
+      expect((await store.ids()).sort()).toEqual([...ids].sort());
+      await store.destroy('pad');
+      expect(await store.get('pad ')).toEqual(session({ n: 3 }));
+    });
+
+    it('stores the longest id the base accepts, even in three-byte characters', async () => {
+      const store = makeStore();
+      const sid = '€'.repeat(1024);
+      await store.set(sid, session({ long: true }));
+      expect(await store.get(sid)).toEqual(session({ long: true }));
+      expect(await store.ids()).toEqual([sid]);
+    });
+
+    it('stores the exact expiry in epoch milliseconds', async () => {
+      const tableName = freshTable();
+      const store = makeStore({ tableName, ttl: 1234 });
+      await store.set('a', session());
+      expect(await rowsOf(tableName)).toEqual([{ sid: 'a', expires_at: T0 + 1234, data: JSON.stringify(session()) }]);
+    });
+
+    it('sends get, set, touch and destroy as one statement each', async () => {
+      const core = mysql.createPool({ uri: database.url, connectionLimit: 2 });
+      const sent: string[] = [];
+      const execute = core.execute.bind(core) as (...args: unknown[]) => unknown;
+      (core as unknown as { execute: unknown }).execute = (...args: unknown[]) => {
+        sent.push(String(args[0]).split(' ')[0]);
+        return execute(...args);
+      };
+      try {
+        const store = makeStore({ pool: core });
+        await store.get('warm-up');
+        sent.length = 0;
+        await store.set('a', session());
+        await store.get('a');
+        await store.touch('a', session());
+        await store.destroy('a');
+        expect(sent).toEqual(['INSERT', 'SELECT', 'UPDATE', 'DELETE']);
+        await store.close();
+      } finally {
+        await new Promise((resolve) => core.end(resolve));
+      }
+    });
+
+    it('works on a callback pool from mysql2 as on a promise pool from mysql2/promise', async () => {
+      const core = mysql.createPool({ uri: database.url, connectionLimit: 2 });
+      try {
+        const tableName = freshTable();
+        const onCallbackPool = makeStore({ pool: core, tableName });
+        const onPromisePool = makeStore({ pool: core.promise(), tableName });
+        await onCallbackPool.set('a', session({ from: 'callback' }));
+        expect(await onPromisePool.get('a')).toEqual(session({ from: 'callback' }));
+        await Promise.all([onCallbackPool.close(), onPromisePool.close()]);
+      } finally {
+        await new Promise((resolve) => core.end(resolve));
+      }
+    });
+
+    it('touch never writes data and never brings back an expired row', async () => {
+      const tableName = freshTable();
+      const store = makeStore({ tableName, ttl: HOUR });
+      await store.set('a', session({ v: 'new' }));
+      await store.touch('a', session({ v: 'stale' }));
+      expect(await store.get('a')).toEqual(session({ v: 'new' }));
+      clock += 2 * HOUR;
+      await store.touch('a', session({ v: 'stale' }));
+      expect(await rowsOf(tableName)).toEqual([{ sid: 'a', expires_at: T0 + HOUR, data: JSON.stringify(session({ v: 'new' })) }]);
+    });
+
+    it('accepts a clock and a ttl with fractions of a millisecond', async () => {
+      clock = T0 + 0.25;
+      const store = makeStore({ ttl: () => 1000.5 });
+      await store.set('a', session());
+      await store.touch('a', session());
+      clock = T0 + 1000.5;
+      expect(await store.get('a')).toEqual(session());
+      expect(await store.length()).toBe(1);
+      clock = T0 + 1001;
+      expect(await store.get('a')).toBeNull();
+      expect(await store.prune()).toBe(1);
+    });
+
+    it('lists every live session across pages of the scan and clears them in batches', async () => {
+      const tableName = freshTable();
+      const store = makeStore({ tableName });
+      await store.set('live', session());
+      const rows = Array.from({ length: 6500 }, (_, i) => [`p${i}`, T0 + HOUR, JSON.stringify(session())]);
+      for (let i = 0; i < rows.length; i += 1000) await pool.query(`INSERT INTO \`${tableName}\` (sid, expires_at, data) VALUES ?`, [rows.slice(i, i + 1000)]);
+      await insertExpired(tableName, 10, T0 - 1);
+      const ids = await store.ids();
+      expect(ids).toHaveLength(6501);
+      expect(new Set(ids).size).toBe(6501);
+      expect(Object.keys(await store.all())).toHaveLength(6501);
+      expect(await store.length()).toBe(6501);
+      await store.clear();
+      expect(await rowsOf(tableName)).toEqual([]);
+    });
+
+    it('expires a session in real time without the injectable clock', async () => {
+      // Two seconds leave a loaded machine room for the set and the first get.
+      const ttl = 2000;
+      const store = makeStore({ now: undefined, ttl });
+      const setAt = Date.now();
+      await store.set('short', session());
+      expect(await store.get('short')).toEqual(session());
+      await new Promise((resolve) => setTimeout(resolve, setAt + ttl + 20 - Date.now()));
+      expect(await store.get('short')).toBeNull();
+    });
+  });
+
+  describe('pruning', () => {
+    it('deletes every expired row in batches of at most pruneBatchSize and keeps live rows', async () => {
+      const tableName = freshTable();
+      const store = makeStore({ tableName, pruneBatchSize: 100 });
+      await store.set('live', session());
+      await insertExpired(tableName, 1050, T0 - 1);
+      expect(await store.prune()).toBe(1050);
+      expect((await rowsOf(tableName)).map((row) => row.sid)).toEqual(['live']);
+    });
+
+    it('deletes nothing while another instance holds the prune lock for the table', async () => {
+      const tableName = freshTable();
+      const store = makeStore({ tableName });
+      await store.get('create-table');
+      await insertExpired(tableName, 5, T0 - 1);
+      const other = await createConnection(database.url);
+      try {
+        await other.query("SELECT GET_LOCK(CONCAT('session-stores:', SHA1(CONCAT(DATABASE(), '.', ?))), 0)", [tableName]);
+        expect(await store.prune()).toBe(0);
+        await other.query("SELECT RELEASE_LOCK(CONCAT('session-stores:', SHA1(CONCAT(DATABASE(), '.', ?))))", [tableName]);
+        expect(await store.prune()).toBe(5);
+      } finally {
+        await other.end();
+      }
+    });
+
+    it('lets two stores prune one table at once, removing each expired row once and no live row', async () => {
+      const tableName = freshTable();
+      const first = makeStore({ tableName, pruneBatchSize: 50 });
+      const second = makeStore({ tableName, pruneBatchSize: 50 });
+      await first.set('live', session());
+      await insertExpired(tableName, 2000, T0 - 1);
+      let pruned = 0;
+      while ((await rowsOf(tableName)).length > 1) {
+        const [a, b] = await Promise.all([first.prune(), second.prune()]);
+        pruned += a + b;
+      }
+      expect(pruned).toBe(2000);
+      expect((await rowsOf(tableName)).map((row) => row.sid)).toEqual(['live']);
+    });
+  });
+
+  describe('errors', () => {
+    it('hands out no session id, payload or statement in a failed write, cause chain included', async () => {
+      const tableName = freshTable();
+      // A session table whose payload column cannot hold the payload's characters, so the server's message quotes them.
+      await pool.query(`CREATE TABLE \`${tableName}\` (sid VARBINARY(3072) PRIMARY KEY, expires_at BIGINT NOT NULL, data TEXT CHARACTER SET latin1 NOT NULL)`);
+      const store = makeStore({ tableName });
+      const sid = 'secret-session-id-0123456789';
+      const error = await store.set(sid, session({ marker: '😀 private-marker' })).catch((failure: unknown) => failure);
+      expect(error).toMatchObject({ code: 'ERR_SESSION_BACKEND' });
+      const shown = util.inspect(error, { depth: 10 });
+      expect(shown).toMatch(/ER_TRUNCATED_WRONG_VALUE|Incorrect string value/);
+      for (const secret of [sid, 'private-marker', '\\xF0\\x9F', 'INSERT INTO']) expect(shown).not.toContain(secret);
+    });
+
+    it('hands out no password when the server refuses the credentials', async () => {
+      const refused = new URL(database.url);
+      refused.username = 'nobody_here';
+      refused.password = 'hunter2-password';
+      const store = makeStore({ pool: undefined, uri: refused.toString() });
+      const error = await store.get('some-session-id').catch((failure: unknown) => failure);
+      expect(error).toMatchObject({ code: 'ERR_SESSION_BACKEND' });
+      expect(util.inspect(error, { depth: 10 })).not.toContain('hunter2-password');
+    });
+
+    it('emits disconnect when the server cannot be reached, and fails within the operation timeout', async () => {
+      const store = makeStore({ pool: undefined, uri: `mysql://root@127.0.0.1:${await freePort()}/test`, operationTimeout: 1000 });
+      const disconnected = new Promise((resolve) => store.once('disconnect', resolve));
+      await expect(store.get('a')).rejects.toMatchObject({ code: 'ERR_SESSION_BACKEND' });
+      await disconnected;
+      expect(store.isAvailable).toBe(false);
+    });
+  });
+
+  describe('connections', () => {
+    it('leaves a pool the caller passed open after close', async () => {
+      const store = makeStore();
+      await store.get('a');
+      await store.close();
+      await expect(pool.query('SELECT 1')).resolves.toBeDefined();
+    });
+
+    it('ends the pool it opened from a uri on close', async () => {
+      const store = makeStore({ pool: undefined, uri: database.url });
+      await store.set('a', session());
+      const own = (store as unknown as { pool: { _closed: boolean } }).pool;
+      await store.close();
+      expect(own._closed).toBe(true);
+    });
+  });
+});
