@@ -1,9 +1,12 @@
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { JsonReport } from './format';
+import Database from 'better-sqlite3';
+import { SqliteStore } from '../stores/sqlite';
 import { caseFilter } from './cli';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -36,10 +39,10 @@ interface StartedCli {
 }
 
 /** Starts the CLI with `args`, Node running it with `nodeArgs` too; the outcome settles when it exits. */
-function startCli(args: string[], nodeArgs: string[] = []): StartedCli {
+function startCli(args: string[], nodeArgs: string[] = [], env: Record<string, string> = {}): StartedCli {
   const child = spawn(process.execPath, ['--import', 'tsx', ...nodeArgs, CLI, ...args], {
     cwd: ROOT,
-    env: { ...process.env, NO_COLOR: '1' },
+    env: { ...process.env, NO_COLOR: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const outcome = new Promise<CliOutcome>((resolve, reject) => {
@@ -187,6 +190,74 @@ describe('session-stores-conformance CLI', () => {
     const { code, stderr } = await runCli(path.join(FIXTURES, 'esm-store.mjs'), '--filter', 'no-such-case');
     expect(code).toBe(2);
     expect(stderr).toMatch(/no case matches --filter no-such-case/);
+  }, 30_000);
+});
+
+describe('session-stores-conformance CLI on a namespace that holds live sessions', () => {
+  const SHARED_TABLE = path.join(FIXTURES, 'shared-table-store.ts');
+  const liveSessions = Array.from({ length: 3 }, (_, i) => ({
+    sid: `live-${i}-${randomBytes(12).toString('hex')}`,
+    session: { cookie: { originalMaxAge: 3_600_000, expires: new Date(Date.now() + 3_600_000) }, user: `live-user-${randomBytes(6).toString('hex')}` },
+  }));
+  let file: string;
+
+  /** The database of a live app: a table of three sessions that the run must leave exactly as it was. */
+  beforeEach(async () => {
+    file = path.join(workDir, `live-${randomBytes(4).toString('hex')}.db`);
+    const app = new SqliteStore({ filename: file, pruneInterval: 0 });
+    for (const { sid, session } of liveSessions) await app.set(sid, session as never);
+    await app.close();
+  });
+
+  const rowsOf = () => {
+    const db = new Database(file, { readonly: true });
+    try {
+      return db.prepare('SELECT sid, sess, expires_at FROM sessions ORDER BY sid').all();
+    } finally {
+      db.close();
+    }
+  };
+  const runOnLiveTable = (claimNamespaces: boolean, ...args: string[]) =>
+    startCli([SHARED_TABLE, ...args], [], { CONFORMANCE_SHARED_SQLITE_FILE: file, CONFORMANCE_CLAIM_NAMESPACES: claimNamespaces ? '1' : '0' }).outcome;
+
+  it.each([
+    ['claims namespaces it does not keep apart', true],
+    ['declares no namespaces', false],
+  ])('on a factory that %s: deletes, overwrites and prints no live session, and leaves none of its own', async (_what, claims) => {
+    const before = rowsOf();
+    const json = path.join(workDir, `live-${claims}.json`);
+    const { stdout, stderr } = await runOnLiveTable(claims, '--json', json);
+    expect(stdout).toMatch(/^namespace check: a store in a fresh namespace already holds 3 sessions this run did not write; the cases that call clear\(\) are not run$/m);
+    expect(rowOf(stdout, 'clear-removes-every-session')).toMatch(/ SKIP .*not run: .*--allow-clear/);
+    expect(rowOf(stdout, 'close-lets-the-process-exit')).toMatch(/ SKIP .*not run: /);
+    expect(rowsOf()).toEqual(before);
+    const printed = `${stdout}${stderr}${readFileSync(json, 'utf8')}`;
+    for (const { sid, session } of liveSessions) {
+      expect(printed).not.toContain(sid);
+      expect(printed).not.toContain(session.user);
+    }
+    expect(stdout).not.toMatch(/^outside any case: cleanup/m);
+  }, 120_000);
+
+  it('runs the clear() cases with --allow-clear, which then delete the live sessions as --help says', async () => {
+    const { stdout } = await runOnLiveTable(true, '--allow-clear', '--filter', 'clear-removes-every-session');
+    expect(stdout).toMatch(/^namespace check: .*every case runs \(--allow-clear\)$/m);
+    expect(rowOf(stdout, 'clear-removes-every-session')).toMatch(/ PASS /);
+    expect(rowsOf()).toEqual([]);
+  }, 60_000);
+
+  it('says in --help what it writes, reads and deletes, and what --allow-clear deletes', async () => {
+    const { code, stdout } = await runCli('--help');
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/What it writes, reads and deletes:/);
+    expect(stdout).toMatch(/--allow-clear +run the cases that call clear\(\)[\s\S]*deletes EVERY session of the namespace/);
+  }, 30_000);
+
+  it('runs every case on a factory whose fresh namespaces are empty and apart, and destroys what it wrote', async () => {
+    const { code, stdout } = await runCli(path.join(FIXTURES, 'memory-store.ts'), '--filter', 'clear-removes-every-session');
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^namespace check: fresh namespaces are empty and kept apart; every case runs$/m);
+    expect(rowOf(stdout, 'clear-removes-every-session')).toMatch(/ PASS /);
   }, 30_000);
 });
 

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Store } from 'express-session';
-import { callMaybeCallback, closeStore, methodsOf, withDeadline } from './context';
+import { callMaybeCallback, closeStore, describeError, isThenable, methodsOf, withDeadline } from './context';
 import { breaksRun, runCases, selectCases } from './core';
 import { jsonReport, markdownReport, summaryLine, tableHeader, tableRow, tally, type RunInfo } from './format';
 import type { CaseResult, ConformanceCase, ConformanceConfig, StoreFactory, StoreFactoryOptions, StoreMethod, StoreSupport } from './types';
@@ -270,16 +270,15 @@ export async function runCli(options: CliOptions, out: (line: string) => void = 
   if (selected.length === 0) throw new UsageError(`no case matches --filter ${options.filters.join(',')}`);
   const idWidth = Math.max(4, ...selected.map((c) => c.id.length));
 
-  const check = await withDeadline(ledger.checkNamespaces(dispose), NAMESPACE_CHECK_DEADLINE_MS, 'the namespace check');
-  const methods = new Set(mod.methods ?? check.methods);
+  const check = await checkNamespacesOf(ledger, dispose);
   const withheld = check.safe || options.allowClear ? undefined : `not run: ${check.finding}, so clear() could delete sessions this run did not write (--allow-clear runs it)`;
+  const known = mod.methods ?? (check.methods && [...check.methods]);
+  // Without clear() among its methods the suite neither calls it nor counts on it to empty a namespace.
+  if (known) config.methods = withheld ? known.filter((method) => method !== 'clear') : known;
   if (withheld) {
-    // Without clear() the suite neither calls it nor counts on it to empty a namespace; the child-process case is left out too.
-    methods.delete('clear');
     delete config.factoryModule;
     ledger.refuseClear();
   }
-  config.methods = [...methods];
   const withheldFrom = (c: ConformanceCase) => withheld !== undefined && (c.needs.includes('clear') || c.needs.includes('factoryModule'));
 
   const processErrors: string[] = [];
@@ -345,7 +344,8 @@ export async function runCli(options: CliOptions, out: (line: string) => void = 
   } finally {
     clearInterval(keepAlive);
     try {
-      await withDeadline(ledger.removeWritten(dispose), CLEANUP_DEADLINE_MS, 'destroying the sessions this run wrote');
+      const left = await withDeadline(ledger.removeWritten(dispose), CLEANUP_DEADLINE_MS, 'destroying the sessions this run wrote');
+      if (left > 0) processErrors.push(`cleanup: ${left} sessions this run wrote could not be destroyed`);
     } catch (error) {
       processErrors.push(`cleanup: ${(error as Error).message}`);
     }
@@ -388,7 +388,26 @@ interface NamespaceCheck {
   safe: boolean;
   /** One sentence, without any id. */
   finding: string;
-  methods: Set<StoreMethod>;
+  /** The store's optional methods, when the check could make a store; otherwise the suite probes them itself. */
+  methods?: Set<StoreMethod>;
+}
+
+/** The namespace check, bounded in time; a factory or store that fails it, or crashes the process meanwhile, makes the run unsafe. */
+async function checkNamespacesOf(ledger: Ledger, dispose: (made: Store) => unknown): Promise<NamespaceCheck> {
+  let crashed: unknown;
+  const onCrash = (error: unknown) => (crashed ??= error);
+  process.on('uncaughtException', onCrash);
+  process.on('unhandledRejection', onCrash);
+  try {
+    const check = await withDeadline(ledger.checkNamespaces(dispose), NAMESPACE_CHECK_DEADLINE_MS, 'the namespace check');
+    if (crashed === undefined) return check;
+    return { safe: false, finding: `the store crashed the process during the namespace check (${describeError(crashed)})`, methods: check.methods };
+  } catch (error) {
+    return { safe: false, finding: `the namespace check failed (${describeError(crashed ?? error)})` };
+  } finally {
+    process.off('uncaughtException', onCrash);
+    process.off('unhandledRejection', onCrash);
+  }
 }
 
 /**
@@ -398,6 +417,8 @@ interface NamespaceCheck {
  */
 class Ledger {
   private readonly written = new Map<string | undefined, Set<string>>();
+  /** The written ids whose set() or writeRaw succeeded. */
+  private readonly accepted = new Set<string>();
   private readonly namespaces = new WeakMap<Store, string | undefined>();
   private clearRefused = false;
 
@@ -410,10 +431,7 @@ class Ledger {
   };
 
   rawWriter(writeRaw: NonNullable<ConformanceConfig['writeRaw']>): NonNullable<ConformanceConfig['writeRaw']> {
-    return (made, sid, text) => {
-      this.note(this.namespaces.get(made), sid);
-      return writeRaw(made, sid, text);
-    };
+    return (made, sid, text) => this.noteWrite(this.namespaces.get(made), sid, () => writeRaw(made, sid, text), []) as void | Promise<void>;
   }
 
   refuseClear(): void {
@@ -447,17 +465,25 @@ class Ledger {
     }
   }
 
-  /** Destroys every id the run wrote, through a store of the namespace it was written in. */
-  async removeWritten(dispose: (made: Store) => unknown): Promise<void> {
+  /**
+   * Destroys every id the run tried to write, through a store of the namespace it was written in;
+   * resolves to how many of those the store had accepted could not be destroyed.
+   */
+  async removeWritten(dispose: (made: Store) => unknown): Promise<number> {
+    let failed = 0;
     for (const [namespace, sids] of this.written) {
       const made = await this.makeStore(namespace === undefined ? {} : { namespace });
       try {
-        for (const sid of sids) await callMaybeCallback(made, 'destroy', sid);
+        for (const sid of sids) {
+          // An id the store refused at set() (the id cases try invalid ones) is refused here too, and was never written.
+          await callMaybeCallback(made, 'destroy', sid).catch(() => (failed += this.accepted.has(sid) ? 1 : 0));
+        }
       } finally {
         await dispose(made);
       }
     }
     this.written.clear();
+    return failed;
   }
 
   private note(namespace: string | undefined, sid: unknown): void {
@@ -465,6 +491,25 @@ class Ledger {
     let sids = this.written.get(namespace);
     if (!sids) this.written.set(namespace, (sids = new Set()));
     sids.add(sid);
+  }
+
+  /** Notes `sid`, and marks it accepted once `write` succeeds, in whichever form the caller used. */
+  private noteWrite(namespace: string | undefined, sid: unknown, write: (args: unknown[]) => unknown, args: unknown[]): unknown {
+    this.note(namespace, sid);
+    const accept = () => typeof sid === 'string' && this.accepted.add(sid);
+    const last = args[args.length - 1];
+    if (typeof last === 'function') {
+      return write([
+        ...args.slice(0, -1),
+        (error: unknown, ...rest: unknown[]) => {
+          if (!error) accept();
+          return (last as (...results: unknown[]) => unknown)(error, ...rest);
+        },
+      ]);
+    }
+    const returned = write(args);
+    if (isThenable(returned)) returned.then(accept, () => undefined);
+    return returned;
   }
 
   private wrote(sid: string): boolean {
@@ -486,10 +531,7 @@ class Ledger {
       if (typeof original !== 'function') return;
       methods[name] = (...args: unknown[]) => around((...passed: unknown[]) => original.apply(made, passed), args);
     };
-    wrap('set', (original, args) => {
-      this.note(namespace, args[0]);
-      return original(...args);
-    });
+    wrap('set', (original, args) => this.noteWrite(namespace, args[0], (passed) => original(...passed), args));
     wrap('clear', (original, args) => {
       if (!this.clearRefused) return original(...args);
       const refused = new Error('the conformance CLI refuses clear() here: its namespace holds sessions the run did not write');
@@ -499,6 +541,15 @@ class Ledger {
       return undefined;
     });
     for (const name of ['all', 'ids']) wrap(name, (original, args) => this.maskResult(original, args, name === 'ids' ? this.maskIds : this.maskSessions));
+    wrap('sessions', (original, args) => this.maskStream(original(...args)));
+  }
+
+  /** The entries of a sessions() iterator, `{ id, session }` each, with the run's own passed through as they are. */
+  private async *maskStream(stream: unknown): AsyncGenerator<unknown> {
+    for await (const entry of stream as AsyncIterable<{ id?: unknown }>) {
+      const id = entry?.id;
+      yield typeof id !== 'string' || this.wrote(id) ? entry : { id: this.masked(id), session: FOREIGN_SESSION };
+    }
   }
 
   /** Calls a reading method in whichever form the caller used, masking what it hands back. */
@@ -510,9 +561,7 @@ class Ledger {
       );
     }
     const returned = original(...args);
-    return returned !== null && typeof returned === 'object' && typeof (returned as PromiseLike<unknown>).then === 'function'
-      ? (returned as PromiseLike<unknown>).then(mask)
-      : returned;
+    return isThenable(returned) ? returned.then(mask) : returned;
   }
 
   private readonly maskIds = (value: unknown): unknown =>
