@@ -1,7 +1,7 @@
 -- The table MySqlStore creates by default (tableName 'express_sessions'), on MySQL 8 and MariaDB 10.6+;
 -- run it yourself and pass createTable: false when the application's user may not create tables.
--- sid: VARBINARY, so ids compare as bytes: case and trailing spaces count (MariaDB's utf8mb4_bin pads
---   trailing spaces, and default collations fold case); 3072 bytes holds any id the store accepts.
+-- sid: VARBINARY, so ids compare as bytes: case and trailing spaces count (utf8mb4_bin pads trailing
+--   spaces, and default collations fold case); 3072 bytes holds any id the store accepts.
 -- expires_at: epoch milliseconds, compared with the application's clock as an exact integer.
 -- data: MEDIUMTEXT (up to 16 MB), because the session serializer is pluggable and need not produce JSON.
 CREATE TABLE IF NOT EXISTS `express_sessions` (

@@ -68,8 +68,8 @@ export function statementsFor(layout: Layout, tableName: string, pruneBatchSize:
 
 /**
  * `sid` is VARBINARY(3072): bytes compare as bytes, so `CaseSid` and `casesid`, or `pad` and
- * `pad `, are different sessions (MariaDB's `utf8mb4_bin` pads trailing spaces, and a server's
- * default collation folds case), with one DDL for MySQL and MariaDB; 3072 bytes is InnoDB's
+ * `pad `, are different sessions (`utf8mb4_bin` pads trailing spaces on MariaDB and MySQL 8, and a
+ * server's default collation folds case), with one DDL for MySQL and MariaDB; 3072 bytes is InnoDB's
  * longest key and holds any id the base accepts (1024 UTF-16 units are at most 3072 UTF-8 bytes).
  * `expires_at` is a BIGINT of epoch milliseconds, compared with the store's clock as an exact
  * integer, never with the server's time zone or clock. `data` is MEDIUMTEXT (16 MB) because the
@@ -105,7 +105,7 @@ function nativeStatements(table: string, pruneBatchSize: number): Statements {
 
 /**
  * express-mysql-session's table (its schema.sql): `expires` in whole seconds, `session_id` a
- * VARCHAR(128) in `utf8mb4_bin`, which on MariaDB pads trailing spaces. Its own table has no index
+ * VARCHAR(128) in `utf8mb4_bin`, which pads trailing spaces. Its own table has no index
  * on `expires`; one created here has one, which express-mysql-session ignores.
  */
 function expressMySqlSessionStatements(table: string, pruneBatchSize: number): Statements {
