@@ -26,6 +26,7 @@ export const REPORTED_STORES: readonly ReportedStore[] = [
   { module: 'session-stores-redis', ours: true },
   { module: 'session-stores-postgres', ours: true },
   { module: 'session-stores-mongo', ours: true },
+  { module: 'session-stores-mysql', ours: true },
   { module: 'express-session-memory', ours: false },
   { module: 'memorystore', ours: false },
   { module: 'connect-redis', ours: false },
@@ -34,6 +35,7 @@ export const REPORTED_STORES: readonly ReportedStore[] = [
   { module: 'connect-sqlite3', ours: false },
   { module: 'connect-session-knex', ours: false },
   { module: 'connect-mongo', ours: false },
+  { module: 'express-mysql-session', ours: false },
 ];
 
 type StoreOutcome =

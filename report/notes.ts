@@ -40,6 +40,11 @@ export const verifiedFailures: Record<string, Record<string, FailureNote>> = {
     },
   },
   'connect-redis': {
+    'a-callback-that-throws-is-not-called-again': {
+      impact:
+        "when express-session's callback throws (an error in the app's own code after a session loads or saves), the store calls it a second time with that error: the request's handlers run twice, and a response already sent meets a second one (reproduced for get and set)",
+      source: 'connect-redis/dist/connect-redis.js get, set, touch, destroy: return optionalCb(null, data, cb) inside try, and catch (err) { return optionalCb(err, null, cb) }',
+    },
     'corrupt-data-is-never-returned-as-a-session': {
       impact:
         'a value under the prefix that is valid JSON but not a session (a string, an array, an object without cookie) is handed to express-session, which answers 500 to every request carrying that cookie',
@@ -84,6 +89,11 @@ export const verifiedFailures: Record<string, Record<string, FailureNote>> = {
     },
   },
   'connect-session-knex': {
+    'a-callback-that-throws-is-not-called-again': {
+      impact:
+        "when express-session's callback throws, get(), set() and destroy() call it a second time with that error, and get() also rethrows it from an async method whose promise nobody awaits (an unhandled rejection, which ends the process on Node 15+) (reproduced for get and set)",
+      source: 'connect-session-knex/dist/index.js get, set, destroy: callback?.(null, …) inside try, and catch (err) { callback?.(err); … }',
+    },
     'expired-sessions-not-counted-by-length': {
       impact: 'length() counts expired sessions until the next 60-second cleanup (reproduced: 2 with one expired 2.5 s earlier)',
       source: 'connect-session-knex/dist/index.js length: count(sid) from the table, no expiry condition',
@@ -92,6 +102,28 @@ export const verifiedFailures: Record<string, Record<string, FailureNote>> = {
       impact:
         'a row that is not valid JSON crashes the process on Node 15+: get() calls back the error and also rethrows it from an async method whose promise express-session ignores (an unhandled rejection); a row that is JSON but not a session answers 500',
       source: 'connect-session-knex/dist/index.js get: catch (err) { callback?.(err); throw err; }',
+    },
+  },
+  'express-mysql-session': {
+    'touch-never-resurrects-an-expired-session': {
+      impact:
+        'touch() brings back a session whose expiry has passed until the 15-minute cleanup deletes its row (reproduced 2.5 s after expiry): a request that loaded the session just before it expired revives it',
+      source: 'express-mysql-session/index.js touch: UPDATE ?? SET expires = ? WHERE session_id = ?, without the expiry check get() makes',
+    },
+    'sids-differing-in-trailing-spaces-are-different-sessions': {
+      impact:
+        'ids that differ only in trailing spaces are one row: a set of "id " overwrites the session of "id", and a get of either returns it (reproduced on MariaDB 10.11)',
+      source: 'express-mysql-session/schema.sql: session_id varchar(128) COLLATE utf8mb4_bin, a PAD SPACE collation on MariaDB and MySQL 8',
+    },
+    'a-callback-that-throws-is-not-called-again': {
+      impact:
+        'an exception thrown by the callback of get, set, touch or destroy (express-session code or the app\'s, after the call succeeded) calls the same callback a second time with that exception, so the request is handled twice',
+      source: 'express-mysql-session/index.js optional-callback wrapper: promise.then(result => callback(null, result)).catch(callback)',
+    },
+    'corrupt-data-is-never-returned-as-a-session': {
+      impact:
+        'a row whose data is JSON but not a session (a string, an array, an object without cookie) is handed to express-session, which answers 500 to every request carrying that cookie',
+      source: 'express-mysql-session/index.js get: data = JSON.parse(data) is returned unchecked',
     },
   },
 };

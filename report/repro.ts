@@ -69,8 +69,35 @@ async function watchingCrashes(body: () => Promise<string>): Promise<string> {
   return seen.length > 0 ? `${outcome}; the process saw ${seen.join('; ')}` : outcome;
 }
 
+/** How often `method` calls a callback that throws, with what; the throw itself is absorbed while it reaches the process. */
+async function throwingCallback(store: Store, method: 'get' | 'set', id: string): Promise<string> {
+  const thrown = new Error('thrown by the callback');
+  const seen: string[] = [];
+  const other: string[] = [];
+  const absorb = (error: unknown) => void (error !== thrown && other.push(String((error as Error)?.message ?? error)));
+  process.on('uncaughtException', absorb);
+  process.on('unhandledRejection', absorb);
+  try {
+    const args = method === 'get' ? [id] : [id, sessionFor(3_600_000)];
+    (store[method] as (...a: unknown[]) => unknown).call(store, ...args, (error: unknown) => {
+      seen.push(error === thrown ? 'its own error' : error ? 'an error' : 'no error');
+      throw thrown;
+    });
+    await sleep(500);
+  } finally {
+    process.off('uncaughtException', absorb);
+    process.off('unhandledRejection', absorb);
+  }
+  return `called ${seen.length === 1 ? 'once' : `${seen.length} times`} (${seen.join(', then ')})${other.length > 0 ? `; the process also saw ${other.join('; ')}` : ''}`;
+}
+
 const checks: Record<string, Record<string, Check>> = {
   common: {
+    'get() and set() with a callback that throws': async (store) => {
+      const id = sid('throwing');
+      await call(store, 'set', id, sessionFor(3_600_000));
+      return `get: ${await throwingCallback(store, 'get', id)}; set: ${await throwingCallback(store, 'set', id)}`;
+    },
     'all() shape and an expired session in it (after 2.5 s)': async (store) => {
       if (typeof (store as { all?: unknown }).all !== 'function') return 'no all()';
       const [live, expired] = [sid('live'), sid('expired')];
@@ -132,6 +159,26 @@ const checks: Record<string, Record<string, Check>> = {
       return (await call(store, 'get', id)) ? 'RETURNED (ttl overrides the cookie)' : 'gone';
     },
   },
+  'express-mysql-session': {
+    'set "id" then set "id " (a trailing space), then get "id"': async (store) => {
+      const id = sid('pad');
+      await call(store, 'set', id, sessionFor(3_600_000, { owner: 'first' }));
+      await call(store, 'set', `${id} `, sessionFor(3_600_000, { owner: 'second' }));
+      const first = await call<{ owner?: string } | null>(store, 'get', id);
+      return first?.owner === 'second' ? 'OVERWRITTEN by the id with a trailing space' : `kept (${first?.owner})`;
+    },
+    'a get() whose callback throws': async (store) => {
+      let calls = 0;
+      await new Promise<void>((resolve) => {
+        (store.get as (id: string, callback: (error: unknown) => void) => void).call(store, sid('throwing'), () => {
+          calls++;
+          if (calls === 1) throw new Error('thrown by the callback');
+        });
+        setTimeout(resolve, 500);
+      });
+      return calls === 1 ? 'called once' : `callback CALLED ${calls} TIMES`;
+    },
+  },
 };
 
 async function reproduce(moduleName: string): Promise<void> {
@@ -163,6 +210,7 @@ const THIRD_PARTY = [
   'connect-sqlite3',
   'connect-session-knex',
   'connect-mongo',
+  'express-mysql-session',
 ];
 
 void (async () => {

@@ -24,6 +24,7 @@ export const RUN_ID = randomBytes(4).toString('hex');
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 export const POSTGRES_URL = process.env.POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 export const MONGO_URL = process.env.MONGO_URL;
+export const MYSQL_URL = process.env.MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
 
 /** A SQL/key-safe name for the suite's namespace: `[a-z0-9_]`, at most 40 characters, unique to this run. */
 export function safeName(namespace: string | undefined, prefix: string): string {
