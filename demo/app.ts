@@ -1,5 +1,6 @@
 import express, { type Request, type Response } from 'express';
 import session, { type Store } from 'express-session';
+import { isSessionStoreError } from '../shared';
 
 declare module 'express-session' {
   interface SessionData {
@@ -29,9 +30,13 @@ export function createApp(store: Store, options: DemoOptions = {}): express.Expr
     }),
   );
 
-  app.get('/', (req, res) => {
+  // express-session leaves req.session undefined while its store reports its backend down.
+  app.use((req, res, next) => (req.session ? next() : unavailable(res)));
+
+  app.get('/', (req, res, next) => {
     req.session.visits = (req.session.visits ?? 0) + 1;
-    res.type('html').send(page(req, storeNameOf(store)));
+    // Saved before the page is sent, so a store that fails answers an error page, not a page whose count was lost.
+    req.session.save((error) => (error ? next(error) : res.type('html').send(page(req, storeNameOf(store)))));
   });
 
   app.post('/login', (req, res, next) => {
@@ -67,11 +72,19 @@ export function createApp(store: Store, options: DemoOptions = {}): express.Expr
     });
   });
 
-  app.use((error: Error, _req: Request, res: Response, _next: express.NextFunction) => {
-    res.status(500).type('text').send(`The session store failed: ${error.message}`);
+  app.use((error: Error, req: Request, res: Response, _next: express.NextFunction) => {
+    console.error(`[demo] ${req.method} ${req.path}: ${error.message}`);
+    // The response is out already (a save after it failed): logged, nothing more to answer.
+    if (res.headersSent) return;
+    if (isSessionStoreError(error)) unavailable(res);
+    else res.status(500).type('text').send('Something went wrong; the server log says what.');
   });
 
   return app;
+}
+
+function unavailable(res: Response): void {
+  res.status(503).set('Retry-After', '5').type('text').send('Sessions are unavailable: the session store does not answer. Try again in a moment.');
 }
 
 function storeNameOf(store: Store): string {

@@ -49,18 +49,36 @@ async function storeModule<T>(kind: StoreKind, load: () => Promise<T>): Promise<
   }
 }
 
+/** A connection URL as it may be printed: its password replaced. */
+function withoutPassword(where: string): string {
+  try {
+    const url = new URL(where);
+    if (url.password === '') return where;
+    url.password = '***';
+    return url.toString();
+  } catch {
+    return where.includes('@') ? 'the configured URL' : where;
+  }
+}
+
 async function main(): Promise<void> {
   const kind = (process.env.STORE ?? 'sqlite') as StoreKind;
   if (!Object.hasOwn(OPENERS, kind)) {
     throw new Error(`STORE must be one of ${Object.keys(OPENERS).join(', ')}; got ${JSON.stringify(kind)}`);
   }
   const port = Number(process.env.PORT ?? 3000);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`PORT must be a port number, got ${JSON.stringify(process.env.PORT)}`);
   const { store, where } = await OPENERS[kind]();
   store.on('disconnect', () => console.warn(`[demo] the ${kind} store lost its backend`));
   store.on('connect', () => console.warn(`[demo] the ${kind} store reached its backend again`));
 
-  const server = createApp(store).listen(port, () => {
-    console.log(`session-stores demo: http://localhost:${port} (STORE=${kind}, sessions in ${where})`);
+  const server = createApp(store).listen(port, (error) => {
+    if (error) {
+      console.error(`[demo] cannot listen on port ${port}: ${error.message}`);
+      void store.close().finally(() => process.exit(1));
+      return;
+    }
+    console.log(`session-stores demo: http://localhost:${port} (STORE=${kind}, sessions in ${withoutPassword(where)})`);
   });
   const shutdown = () => {
     server.close(() => void store.close().finally(() => process.exit(0)));

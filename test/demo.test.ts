@@ -1,11 +1,16 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
 import { createApp } from '../demo/app';
 import type { SessionStore } from '../shared';
 import { MemoryStore } from '../stores/memory';
+import { RedisStore } from '../stores/redis';
 import { SqliteStore } from '../stores/sqlite';
+import { describeWithRedisServers, startRedisServer, type ThrowawayRedis } from './support/redis-servers';
 
 const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'session-stores-demo-'));
 afterAll(() => fs.rmSync(tmpDir, { recursive: true, force: true }));
@@ -86,4 +91,73 @@ describe.each(STORES)('the demo app on %s', (_name, makeStore) => {
     expect(expires - Date.now()).toBeGreaterThan(29 * 60 * 1000);
     expect(expires - Date.now()).toBeLessThanOrEqual(30 * 60 * 1000);
   });
+});
+
+describeWithRedisServers('the demo app on a backend that dies', () => {
+  let server: ThrowawayRedis;
+  let store: RedisStore;
+  let logged: string[];
+  let consoleError: jest.SpyInstance;
+
+  beforeEach(async () => {
+    server = await startRedisServer();
+    store = new RedisStore({ url: server.url, operationTimeout: 500 });
+    logged = [];
+    consoleError = jest.spyOn(console, 'error').mockImplementation((...args: unknown[]) => void logged.push(args.map(String).join(' ')));
+  }, 30_000);
+  afterEach(async () => {
+    consoleError.mockRestore();
+    await store.close();
+    await server.destroy();
+  });
+
+  const expectUnavailablePage = (response: request.Response) => {
+    expect(response.status).toBe(503);
+    expect(response.headers['content-type']).toMatch(/^text\/plain/);
+    expect(response.text).toBe('Sessions are unavailable: the session store does not answer. Try again in a moment.');
+  };
+
+  it('answers 503 with a short text, to a visitor with a session and to a new one, and logs no ERR_HTTP_HEADERS_SENT', async () => {
+    const app = createApp(store);
+    const agent = request.agent(app);
+    expect((await agent.get('/')).status).toBe(200);
+    await server.stop();
+    expectUnavailablePage(await agent.get('/'));
+    expectUnavailablePage(await request(app).get('/'));
+    expectUnavailablePage(await agent.post('/login').type('form').send({ name: 'Ada' }));
+    expect(logged.join('\n')).not.toMatch(/ERR_HTTP_HEADERS_SENT|TypeError/);
+  }, 30_000);
+
+  it('serves again once the backend is back', async () => {
+    const agent = request.agent(createApp(store));
+    await server.stop();
+    expectUnavailablePage(await agent.get('/'));
+    const back = once(store, 'connect');
+    await server.start();
+    await back;
+    expect((await agent.get('/')).status).toBe(200);
+  }, 30_000);
+});
+
+describe('the demo server', () => {
+  it('exits 1 with a clear message when its port is taken', async () => {
+    const taken = net.createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const { port } = taken.address() as net.AddressInfo;
+    try {
+      const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, '../demo/server.ts')], {
+        env: { ...process.env, STORE: 'memory', PORT: String(port) },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      expect({ code, stdout }).toEqual({ code: 1, stdout: '' });
+      expect(stderr).toMatch(new RegExp(`^\\[demo\\] cannot listen on port ${port}: listen EADDRINUSE: address already in use \\S*:${port}\\n$`));
+    } finally {
+      taken.close();
+    }
+  }, 30_000);
 });
