@@ -26,7 +26,7 @@ export async function setupBackends(report: (line: string) => void, options: Dis
     const found = discoveries[index];
     if (isFound(found)) {
       if (found.stop) stops.push(found.stop);
-      publishBackend(name, found.url, found.server);
+      publishBackend(name, found.url, found.server, found.lacks);
       report(`[backends] ${name}: ${found.source}${found.server === undefined ? '' : `, ${found.server}`}`);
       return;
     }

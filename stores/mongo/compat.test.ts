@@ -2,7 +2,9 @@ import ConnectMongo from 'connect-mongo';
 import type { SessionData } from 'express-session';
 import { MongoClient } from 'mongodb';
 import { MongoStore } from '.';
-import { describeBackend } from '../../test/support/backends';
+import request from 'supertest';
+import { backendLacks, describeBackend, describeWithFeature } from '../../test/support/backends';
+import { appWith, sidOfCookie } from '../../test/support/migration-app';
 import { TEST_DB, dropCollections, uniqueCollection } from './fixtures/servers';
 
 const HOUR = 60 * 60 * 1000;
@@ -31,12 +33,25 @@ describeBackend('mongo', 'MongoStore and connect-mongo on one collection', (url)
     await client.close();
   });
 
+  /**
+   * connect-mongo as its users set it up on this server: its default TTL index, or on a server
+   * without TTL indexes (FerretDB v1) `autoRemove: 'disabled'`, as its create() fails otherwise.
+   */
+  const connectMongoOn = (collectionName: string, options: { touchAfter?: number } = {}) =>
+    // connect-mongo's close() closes the client it was given, so it is never called on this shared one.
+    ConnectMongo.create({
+      client,
+      dbName: TEST_DB,
+      collectionName,
+      ...(backendLacks('mongo', 'ttl-indexes') ? { autoRemove: 'disabled' as const } : {}),
+      ...options,
+    });
+
   /** Both stores on a fresh collection, each with its default layout; connect-mongo's index is in place first. */
   async function pair(connectMongoOptions: { touchAfter?: number } = {}) {
     const collectionName = uniqueCollection('sessions_compat');
     created.add(collectionName);
-    // connect-mongo's close() closes the client it was given, so it is never called on this shared one.
-    const theirs = ConnectMongo.create({ client, dbName: TEST_DB, collectionName, ...connectMongoOptions });
+    const theirs = connectMongoOn(collectionName, connectMongoOptions);
     await theirs.collectionP;
     const ours = new MongoStore({ client, dbName: TEST_DB, collectionName });
     const collection = client.db(TEST_DB).collection(collectionName);
@@ -130,19 +145,42 @@ describeBackend('mongo', 'MongoStore and connect-mongo on one collection', (url)
     await close();
   });
 
-  it('shares the TTL index connect-mongo created, whichever store starts first', async () => {
-    const first = await pair();
-    await first.ours.set('sid-1', sessionUntil(Date.now() + HOUR));
-    const indexes = await first.collection.listIndexes().toArray();
-    expect(indexes.filter((index) => index.key.expires !== undefined)).toHaveLength(1);
-    await first.close();
-
-    const collectionName = uniqueCollection('sessions_compat');
+  it('a user logged in through connect-mongo stays logged in after the app switches to MongoStore, and back', async () => {
+    const collectionName = uniqueCollection('sessions_switch');
     created.add(collectionName);
-    const ours = new MongoStore({ client, dbName: TEST_DB, collectionName });
-    await ours.length();
-    const theirs = ConnectMongo.create({ client, dbName: TEST_DB, collectionName });
-    await expect(theirs.collectionP).resolves.toBeDefined();
-    await ours.close();
+    const connectMongo = connectMongoOn(collectionName);
+    await connectMongo.collectionP;
+    const mongoStore = new MongoStore({ client, dbName: TEST_DB, collectionName });
+    const before = appWith(connectMongo);
+    const after = appWith(mongoStore);
+
+    const login = await request(before).post('/login');
+    const cookie = login.headers['set-cookie'] as unknown as string[];
+    expect(sidOfCookie(cookie)).toHaveLength(32);
+    expect((await request(after).get('/me').set('Cookie', cookie)).body).toEqual({ user: 'ada', cart: [1, 2, 3] });
+    expect((await request(before).get('/me').set('Cookie', cookie)).body).toEqual({ user: 'ada', cart: [1, 2, 3] });
+
+    const ourLogin = await request(after).post('/login');
+    const ourCookie = ourLogin.headers['set-cookie'] as unknown as string[];
+    expect((await request(before).get('/me').set('Cookie', ourCookie)).body).toEqual({ user: 'ada', cart: [1, 2, 3] });
+    await mongoStore.close();
+  });
+
+  describeWithFeature('mongo', 'ttl-indexes', 'the TTL index', () => {
+    it('is shared with connect-mongo, whichever store starts first', async () => {
+      const first = await pair();
+      await first.ours.set('sid-1', sessionUntil(Date.now() + HOUR));
+      const indexes = await first.collection.listIndexes().toArray();
+      expect(indexes.filter((index) => index.key.expires !== undefined)).toHaveLength(1);
+      await first.close();
+
+      const collectionName = uniqueCollection('sessions_compat');
+      created.add(collectionName);
+      const ours = new MongoStore({ client, dbName: TEST_DB, collectionName });
+      await ours.length();
+      const theirs = ConnectMongo.create({ client, dbName: TEST_DB, collectionName });
+      await expect(theirs.collectionP).resolves.toBeDefined();
+      await ours.close();
+    });
   });
 });

@@ -6,6 +6,9 @@ const UNAUTHORIZED = 13;
 const NAMESPACE_NOT_FOUND = 26;
 const INDEX_OPTIONS_CONFLICT = 85;
 const INDEX_KEY_SPECS_CONFLICT = 86;
+const INVALID_OPTIONS = 72;
+const NOT_IMPLEMENTED = 238;
+const CANNOT_CREATE_INDEX = 67;
 
 /**
  * Driver errors that mean the server cannot be reached. Matched by name, so errors from a client
@@ -29,6 +32,16 @@ export function isUnreachableError(error: unknown): boolean {
 export function isIndexRefusal(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   return code === UNAUTHORIZED || code === INDEX_OPTIONS_CONFLICT || code === INDEX_KEY_SPECS_CONFLICT;
+}
+
+/**
+ * Whether the server has no TTL indexes: FerretDB v1 answers NotImplemented (238); Cosmos DB and
+ * DocumentDB answer other codes whose message names the option.
+ */
+export function isIndexUnsupported(error: unknown): boolean {
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  if (code === NOT_IMPLEMENTED) return true;
+  return (code === INVALID_OPTIONS || code === CANNOT_CREATE_INDEX) && typeof message === 'string' && /expireAfterSeconds/i.test(message) && /not (supported|implemented|allowed)/i.test(message);
 }
 
 /** listIndexes on a collection that does not exist yet (createIndex was refused before creating it). */

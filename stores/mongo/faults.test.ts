@@ -74,22 +74,25 @@ describe('MongoStore with the server down', () => {
     });
 
     it('fails every primitive within its operation timeout', async () => {
-      const store = new MongoStore({ client, operationTimeout: 300 });
-      const calls: Array<() => Promise<unknown>> = [
-        () => store.set('sid-down', { cookie: cookie() } as never),
-        () => store.touch('sid-down', { cookie: cookie() } as never),
-        () => store.destroy('sid-down'),
-        () => store.all(),
-        () => store.ids(),
-        () => store.length(),
-        () => store.clear(),
+      // A store of its own per primitive: once one call has timed out, the next fail at once (ERR_SESSION_UNAVAILABLE).
+      const calls: Array<(store: MongoStore) => Promise<unknown>> = [
+        (store) => store.set('sid-down', { cookie: cookie() } as never),
+        (store) => store.touch('sid-down', { cookie: cookie() } as never),
+        (store) => store.destroy('sid-down'),
+        (store) => store.all(),
+        (store) => store.ids(),
+        (store) => store.length(),
+        (store) => store.clear(),
       ];
       for (const call of calls) {
-        const { ms, error } = await elapsed(call);
+        const store = new MongoStore({ client, operationTimeout: 300 });
+        const { ms, error } = await elapsed(() => call(store));
         expect((error as SessionStoreError).code).toBe('ERR_SESSION_TIMEOUT');
         expect(ms).toBeLessThan(1000);
+        const after = await elapsed(() => call(store));
+        expect((after.error as SessionStoreError).code).toBe('ERR_SESSION_UNAVAILABLE');
+        await store.close();
       }
-      await store.close();
     });
 
     it('emits disconnect once the backend stops answering', async () => {

@@ -1,5 +1,5 @@
 import { MongoClient, type Collection, type MongoClientOptions } from 'mongodb';
-import { SessionStore, SessionStoreError, SharedAttempt, optionError, ownOptionNames, validateIdentifier } from '../../shared';
+import { SessionStore, SessionStoreError, SharedAttempt, optionError, ownOptionNames, resolvePruneInterval, validateIdentifier } from '../../shared';
 import type { BaseStoreOptions, StoredEntry, StoredSession } from '../../shared';
 import {
   ALL_FILTER,
@@ -21,7 +21,7 @@ import {
   type ProjectedSession,
   type SessionDocument,
 } from './documents';
-import { indexRefusalMessage, isIndexRefusal, isMissingCollection, isUnreachableError } from './errors';
+import { indexRefusalMessage, isIndexRefusal, isIndexUnsupported, isMissingCollection, isUnreachableError } from './errors';
 
 export interface MongoStoreOptions extends BaseStoreOptions {
   /** A MongoClient the caller owns: the store never closes it. */
@@ -37,8 +37,15 @@ export interface MongoStoreOptions extends BaseStoreOptions {
   /**
    * Create the TTL index `{ expires: 1 }` (expireAfterSeconds 0) before the first call. Default
    * true. Pass false when operators manage indexes and the database user may not create them.
+   * A server without TTL indexes (FerretDB v1, some managed services) gets the reaper instead.
    */
   createIndex?: boolean;
+  /**
+   * Milliseconds between runs of the reaper, which deletes expired sessions in batches. Default:
+   * the reaper runs (every 15 minutes) only when the server refuses TTL indexes as not implemented.
+   * A number runs it whatever the index; 0 never runs it.
+   */
+  pruneInterval?: number;
 }
 
 export type { SessionDocument } from './documents';
@@ -58,11 +65,28 @@ export class MongoStore extends SessionStore {
   readonly collection: Collection<SessionDocument>;
   private readonly ownsClient: boolean;
   private readonly namespace: string;
-  private readonly index: SharedAttempt | undefined;
+  private readonly setup: SharedAttempt;
+  /**
+   * Each per-request command carries the operation timeout as the driver's own `timeoutMS`, so a
+   * call the store has given up on is abandoned by the driver too: it cannot wait for a connection
+   * through an outage and land after a later write of the same session.
+   */
+  private readonly options: {
+    read: { projection: typeof READ_PROJECTION; timeoutMS?: number };
+    write: typeof WRITE_OPTIONS & { timeoutMS?: number };
+    extend: typeof EXTEND_OPTIONS & { timeoutMS?: number };
+    remove: { timeoutMS?: number };
+  };
+  /** No pruneInterval given: the reaper starts if the server turns out to have no TTL indexes. */
+  private readonly pruneByDefault: boolean;
+  private readonly pruneOff: boolean;
 
   constructor(options: MongoStoreOptions) {
-    super('mongo', options, { ownOptions: ownOptionNames<MongoStoreOptions>({ client: true, url: true, clientOptions: true, dbName: true, collectionName: true, createIndex: true }) });
-    const { client, url, clientOptions, dbName, collectionName = 'sessions', createIndex = true } = options ?? {};
+    super('mongo', options, {
+      pruneIntervalMs: resolvePruneInterval('mongo', options),
+      ownOptions: ownOptionNames<MongoStoreOptions>({ client: true, url: true, clientOptions: true, dbName: true, collectionName: true, createIndex: true, pruneInterval: true }),
+    });
+    const { client, url, clientOptions, dbName, collectionName = 'sessions', createIndex = true, pruneInterval } = options ?? {};
     const collection = validateIdentifier(
       'mongo',
       'collectionName',
@@ -87,36 +111,44 @@ export class MongoStore extends SessionStore {
       this.client = openClient(url, clientOptions);
       this.ownsClient = true;
     }
+    const bound = this.settings.operationTimeoutMs === Infinity ? {} : { timeoutMS: this.settings.operationTimeoutMs };
+    this.options = {
+      read: { projection: READ_PROJECTION, ...bound },
+      write: { ...WRITE_OPTIONS, ...bound },
+      extend: { ...EXTEND_OPTIONS, ...bound },
+      remove: bound,
+    };
     const db = this.client.db(dbName);
     this.collection = db.collection<SessionDocument>(collection);
     this.namespace = `${db.databaseName}.${collection}`;
-    if (createIndex) {
-      // A refusal (privilege, conflicting index) is the answer of every call until it is fixed and the store restarted.
-      this.index = new SharedAttempt(() => this.createTtlIndex(), (error) => error instanceof SessionStoreError);
-      // Started now so the index exists before the first request; calls wait for it within their own deadline.
-      this.index.start();
-    }
+    // A refusal (foreign documents, privilege, conflicting index) is the answer of every call until it is fixed and the store restarted.
+    this.setup = new SharedAttempt(() => this.prepare(createIndex), (error) => error instanceof SessionStoreError);
+    // Started now so the index exists before the first request; calls wait for it within their own deadline.
+    this.setup.start();
+    if (pruneInterval !== undefined && pruneInterval > 0) this.startReaper();
+    this.pruneByDefault = pruneInterval === undefined;
+    this.pruneOff = pruneInterval === 0;
   }
 
   protected async readRecord(key: string, now: number): Promise<StoredSession | null> {
     await this.indexed();
-    const document = await this.collection.findOne<ProjectedSession>(readFilter(key, now), { projection: READ_PROJECTION });
+    const document = await this.collection.findOne<ProjectedSession>(readFilter(key, now), this.options.read);
     return recordOf(document);
   }
 
   protected async writeRecord(key: string, payload: string, expiresAt: number): Promise<void> {
     await this.indexed();
-    await this.collection.updateOne(idFilter(key), writeUpdate(payload, expiresAt), WRITE_OPTIONS);
+    await this.collection.updateOne(idFilter(key), writeUpdate(payload, expiresAt), this.options.write);
   }
 
   protected async extendRecord(key: string, expiresAt: number, now: number, unlessExpiresAfter: number | undefined): Promise<void> {
     await this.indexed();
-    await this.collection.updateOne(extendFilter(key, now, unlessExpiresAfter), extendUpdate(expiresAt), EXTEND_OPTIONS);
+    await this.collection.updateOne(extendFilter(key, now, unlessExpiresAfter), extendUpdate(expiresAt), this.options.extend);
   }
 
   protected async removeRecord(key: string): Promise<void> {
     await this.indexed();
-    await this.collection.deleteOne(idFilter(key));
+    await this.collection.deleteOne(idFilter(key), this.options.remove);
   }
 
   protected async *scanRecords(now: number, withPayload: boolean): AsyncIterable<StoredEntry[]> {
@@ -150,9 +182,20 @@ export class MongoStore extends SessionStore {
     await this.collection.deleteMany(ALL_FILTER);
   }
 
-  /** Waits for the TTL index until it exists; nothing to wait for after that. */
+  /** Without TTL indexes: the ids of at most `limit` expired sessions, then those of them still expired. */
+  protected async removeExpiredRecords(now: number, limit: number): Promise<number> {
+    await this.indexed();
+    const expired = await this.collection.find(expiredFilter(now), { projection: { _id: 1 }, limit }).toArray();
+    if (expired.length === 0) return 0;
+    const ids = expired.map((document) => document._id);
+    const { deletedCount } = await this.collection.deleteMany({ _id: { $in: ids }, ...expiredFilter(now) });
+    // A batch that another reaper emptied first still counts as full, so the base goes on to the next one.
+    return expired.length === limit ? limit : deletedCount;
+  }
+
+  /** Waits for the one-time setup (layout check, TTL index) until it is done; nothing to wait for after that. */
   private indexed(): Promise<void> | undefined {
-    return this.index && !this.index.isDone ? this.index.ready() : undefined;
+    return this.setup.isDone ? undefined : this.setup.ready();
   }
 
   protected async ping(): Promise<void> {
@@ -167,10 +210,30 @@ export class MongoStore extends SessionStore {
     return isUnreachableError(error) || super.isUnavailableError(error);
   }
 
+  private async prepare(createIndex: boolean): Promise<void> {
+    await this.checkLayout();
+    if (createIndex) await this.createTtlIndex();
+  }
+
+  /**
+   * Refuses a collection that holds anything but sessions, before the first write or delete: the
+   * first document in natural order must be in the session layout. One round trip, once.
+   */
+  private async checkLayout(): Promise<void> {
+    const first = await this.collection.findOne({}, { projection: { _id: 1, session: 1, expires: 1 } });
+    if (first === null || isSessionShaped(first)) return;
+    throw new SessionStoreError(
+      'ERR_SESSION_BACKEND',
+      `collection ${this.namespace} holds documents that are not sessions (a session document has a string _id, session and expires); choose another collectionName`,
+      { store: this.storeName },
+    );
+  }
+
   private async createTtlIndex(): Promise<void> {
     try {
       await this.collection.createIndex(TTL_INDEX.key, TTL_INDEX.options);
     } catch (error) {
+      if (isIndexUnsupported(error)) return this.withoutTtlIndex();
       if (!isIndexRefusal(error)) throw error;
       // A user without the createIndex privilege may still find the index made by someone who has it.
       const indexes = await this.collection
@@ -187,6 +250,28 @@ export class MongoStore extends SessionStore {
       });
     }
   }
+
+  /** The server has no TTL indexes: say so once, and let the reaper delete expired sessions unless told otherwise. */
+  private withoutTtlIndex(): void {
+    const prune = this.pruneByDefault
+      ? 'its reaper deletes expired sessions instead (pruneInterval, default every 15 minutes)'
+      : this.pruneOff
+        ? 'nothing deletes expired sessions (pruneInterval: 0): call prune() from a job'
+        : 'its reaper deletes expired sessions (pruneInterval)';
+    this.emit(
+      'warning',
+      new SessionStoreError('ERR_SESSION_UNSUPPORTED', `the server of ${this.namespace} has no TTL indexes; ${prune}`, { store: this.storeName }),
+    );
+    if (this.pruneByDefault) this.startReaper();
+  }
+}
+
+function expiredFilter(now: number): { expires: { $lte: Date } } {
+  return { expires: { $lte: new Date(now) } };
+}
+
+function isSessionShaped(document: { _id?: unknown; session?: unknown; expires?: unknown }): boolean {
+  return typeof document._id === 'string' && 'session' in document && 'expires' in document;
 }
 
 function openClient(url: string, clientOptions: MongoClientOptions | undefined): MongoClient {

@@ -1,7 +1,7 @@
 import { MongoClient, type Collection } from 'mongodb';
 import { MongoStore, type SessionDocument } from '.';
 import { SessionStoreError } from '../../shared';
-import { describeBackend } from '../../test/support/backends';
+import { backendLacks, describeBackend, describeWithFeature } from '../../test/support/backends';
 import { TEST_DB, dropCollections, uniqueCollection } from './fixtures/servers';
 
 const HOUR = 60 * 60 * 1000;
@@ -40,7 +40,7 @@ describeBackend('mongo', 'MongoStore on a real server', (url) => {
 
   const raw = (name: string): Collection<SessionDocument> => client.db(TEST_DB).collection<SessionDocument>(name);
 
-  describe('the TTL index', () => {
+  describeWithFeature('mongo', 'ttl-indexes', 'the TTL index', () => {
     it('exists as { expires: 1 } with expireAfterSeconds 0 once the first call has answered', async () => {
       const name = collectionName();
       await storeOn(name).length();
@@ -164,13 +164,14 @@ describeBackend('mongo', 'MongoStore on a real server', (url) => {
       expect(await store.length()).toBe(2500);
     });
 
-    it('clear empties the collection and keeps its TTL index', async () => {
+    it('clear empties the collection and keeps its indexes', async () => {
       const name = collectionName();
       const store = storeOn(name);
       await store.set('sid-1', session());
+      const indexes = (await raw(name).listIndexes().toArray()).map((index) => index.name);
       await store.clear();
       expect(await raw(name).countDocuments()).toBe(0);
-      expect((await raw(name).listIndexes().toArray()).map((index) => index.name)).toContain('expires_1');
+      expect((await raw(name).listIndexes().toArray()).map((index) => index.name)).toEqual(indexes);
     });
 
     it('clear touches no other collection', async () => {
@@ -179,6 +180,87 @@ describeBackend('mongo', 'MongoStore on a real server', (url) => {
       await raw(other).insertOne({ _id: 'x', session: '{}', expires: new Date(Date.now() + HOUR) });
       await storeOn(mine).clear();
       expect(await raw(other).countDocuments()).toBe(1);
+    });
+  });
+
+  describe('prune', () => {
+    const expiredAndLive = async (name: string, expired: number, live: number) => {
+      const past = new Date(Date.now() - HOUR);
+      const future = new Date(Date.now() + HOUR);
+      const documents = [
+        ...Array.from({ length: expired }, (_, i) => ({ _id: `old-${i}`, session: JSON.stringify(session({ i })), expires: past })),
+        ...Array.from({ length: live }, (_, i) => ({ _id: `live-${i}`, session: JSON.stringify(session({ i })), expires: future })),
+      ];
+      await raw(name).insertMany(documents);
+    };
+
+    it('deletes every expired session in batches and leaves the live ones', async () => {
+      const name = collectionName();
+      await expiredAndLive(name, 2500, 30);
+      const store = storeOn(name, { createIndex: false, pruneInterval: 0 });
+      expect(await store.prune()).toBe(2500);
+      expect(await raw(name).countDocuments()).toBe(30);
+      expect(await raw(name).countDocuments({ _id: { $regex: /^live-/ } })).toBe(30);
+    });
+
+    it('leaves no expired session when several stores prune one collection at once', async () => {
+      const name = collectionName();
+      await expiredAndLive(name, 3000, 10);
+      const counts = await Promise.all([1, 2, 3].map(() => storeOn(name, { createIndex: false, pruneInterval: 0 }).prune()));
+      expect(await raw(name).countDocuments()).toBe(10);
+      // A batch another store emptied first still counts as full for the store that found it, so the sum may exceed 3000.
+      expect(counts.reduce((sum, count) => sum + count, 0)).toBeGreaterThanOrEqual(3000);
+    });
+
+    it('runs from the reaper at pruneInterval', async () => {
+      const name = collectionName();
+      await expiredAndLive(name, 5, 1);
+      storeOn(name, { createIndex: false, pruneInterval: 50 });
+      const deadline = Date.now() + 10_000;
+      while ((await raw(name).countDocuments()) > 1 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(await raw(name).countDocuments()).toBe(1);
+    });
+
+    it('refuses a pruneInterval that is not a non-negative number of milliseconds', () => {
+      expect(() => new MongoStore({ client, dbName: TEST_DB, collectionName: collectionName(), pruneInterval: -1 })).toThrow(
+        expect.objectContaining({ code: 'ERR_SESSION_OPTIONS' }),
+      );
+    });
+  });
+
+  (backendLacks('mongo', 'ttl-indexes') ? describe : describe.skip)('on a server without TTL indexes (FerretDB v1)', () => {
+    it('warns once, then serves every call, with the reaper deleting expired sessions', async () => {
+      const name = collectionName();
+      const store = storeOn(name);
+      const warnings: Error[] = [];
+      store.on('warning', (warning: Error) => warnings.push(warning));
+      await store.set('sid-1', session({ n: 1 }));
+      await store.set('sid-2', session({ n: 2 }));
+      expect(await store.get('sid-1')).toMatchObject({ n: 1 });
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatchObject({ code: 'ERR_SESSION_UNSUPPORTED' });
+      expect(warnings[0]!.message).toContain('has no TTL indexes; its reaper deletes expired sessions instead');
+    });
+
+    it('says when nothing will delete expired sessions (pruneInterval: 0)', async () => {
+      const store = storeOn(collectionName(), { pruneInterval: 0 });
+      const warnings: Error[] = [];
+      store.on('warning', (warning: Error) => warnings.push(warning));
+      await store.length();
+      expect(warnings.map((warning) => warning.message)).toEqual([expect.stringContaining('call prune() from a job')]);
+    });
+  });
+
+  describe('a collection that is not a session collection', () => {
+    it('is refused before any write or delete, and keeps its documents', async () => {
+      const name = collectionName('orders');
+      await raw(name).insertMany([{ _id: 'order-1', total: 5 }, { _id: 'order-2', total: 7 }] as never);
+      const store = storeOn(name);
+      for (const attempt of [() => store.set('sid-1', session()), () => store.clear(), () => store.prune(), () => store.destroy('order-1')]) {
+        const error = await attempt().catch((e: unknown) => e);
+        expect(error).toMatchObject({ code: 'ERR_SESSION_BACKEND', message: expect.stringContaining('holds documents that are not sessions') });
+      }
+      expect(await raw(name).countDocuments()).toBe(2);
     });
   });
 

@@ -1,36 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { RedisStore as ConnectRedisStore } from 'connect-redis';
-import express from 'express';
-import session, { type SessionData, type Store } from 'express-session';
+import type { SessionData } from 'express-session';
 import { Redis } from 'ioredis';
 import { createClient } from 'redis';
 import request from 'supertest';
 import { describeBackend } from '../../test/support/backends';
+import { appWith, sidOfCookie } from '../../test/support/migration-app';
 import { HOUR_MS, aSession } from '../../test/support/sessions';
 import { RedisStore } from './index';
 
 
-
-/** An express app whose only difference from its twin is the store: the one line a migration changes. */
-function appWith(store: Store): express.Express {
-  const app = express();
-  app.use(session({ store, secret: 'migration', resave: false, saveUninitialized: false }));
-  app.post('/login', (req, res) => {
-    Object.assign(req.session, { user: 'ada', cart: [1, 2, 3] });
-    res.sendStatus(204);
-  });
-  app.get('/me', (req, res) => {
-    const data = req.session as unknown as { user?: string; cart?: number[] };
-    res.json({ user: data.user ?? null, cart: data.cart ?? null });
-  });
-  return app;
-}
-
-/** The session id in express-session's signed cookie `connect.sid=s:<sid>.<signature>`. */
-function sidOfCookie(setCookie: string[]): string {
-  const value = decodeURIComponent(setCookie[0]!.split(';')[0]!.split('=')[1]!);
-  return value.slice('s:'.length, value.lastIndexOf('.'));
-}
 
 describeBackend('redis', 'RedisStore and connect-redis 9 share sessions', (url) => {
   let nodeRedis: ReturnType<typeof createClient>;

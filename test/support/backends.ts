@@ -10,11 +10,33 @@ const urlVariable = (name: BackendName) => `SESSION_STORES_TEST_${name.toUpperCa
 const skipVariable = (name: BackendName) => `SESSION_STORES_TEST_${name.toUpperCase()}_SKIP`;
 const serverVariable = (name: BackendName) => `SESSION_STORES_TEST_${name.toUpperCase()}_SERVER`;
 
-export function publishBackend(name: BackendName, url: string, server?: string): void {
+const lacksVariable = (name: BackendName) => `SESSION_STORES_TEST_${name.toUpperCase()}_LACKS`;
+
+export function publishBackend(name: BackendName, url: string, server?: string, lacks: readonly string[] = []): void {
   process.env[urlVariable(name)] = url;
   if (server === undefined) delete process.env[serverVariable(name)];
   else process.env[serverVariable(name)] = server;
+  process.env[lacksVariable(name)] = lacks.join(',');
   delete process.env[skipVariable(name)];
+}
+
+/** Whether the backend's server lacks a feature (`ttl-indexes` on FerretDB v1), as discovery found. */
+export function backendLacks(name: BackendName, feature: string): boolean {
+  return (process.env[lacksVariable(name)] ?? '').split(',').includes(feature);
+}
+
+/**
+ * `describe` for tests that need a feature some servers of a backend lack: they run where the
+ * server has it, and report one skipped case naming the server and the feature elsewhere.
+ */
+export function describeWithFeature(name: BackendName, feature: string, title: string, body: () => void): void {
+  if (!backendLacks(name, feature)) {
+    describe(title, body);
+    return;
+  }
+  describe(title, () => {
+    it.skip(`could not run: ${backendServer(name) ?? `this ${name} server`} has no ${feature}`, () => undefined);
+  });
 }
 
 /** What the backend's server says it is (`FerretDB (reports MongoDB 7.0.42)`), when discovery asked it. */

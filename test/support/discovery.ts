@@ -20,6 +20,8 @@ export interface Found {
   stop?: () => Promise<void>;
   /** What the server says it is, where that can differ from the backend's name (`FerretDB … (reports MongoDB 7.0.42)`). */
   server?: string;
+  /** Features of the backend this server lacks (`ttl-indexes` on FerretDB v1), so tests can say what they cannot check here. */
+  lacks?: string[];
 }
 
 export interface NotFound {
@@ -58,8 +60,8 @@ export async function discoverBackend(name: BackendName, options: DiscoveryOptio
   const describe = SERVERS[name].describe;
   if (!isFound(found) || !describe) return found;
   // Which server a result came from matters where a stand-in (FerretDB for MongoDB) may answer.
-  const server = await describe(found.url).catch(() => undefined);
-  return server === undefined ? found : { ...found, server };
+  const described = await describe(found.url).catch(() => undefined);
+  return described === undefined ? found : { ...found, ...described };
 }
 
 async function findServer(name: Exclude<BackendName, 'sqlite'>, options: DiscoveryOptions): Promise<Discovery> {
@@ -122,7 +124,7 @@ interface ServerKind {
   throwaway(log: (line: string) => void): Promise<Discovery>;
   container: ContainerSpec;
   /** Names the server at `url`, for the report line. */
-  describe?(url: string): Promise<string>;
+  describe?(url: string): Promise<{ server: string; lacks: string[] }>;
 }
 
 const SERVERS: Record<'redis' | 'postgres' | 'mongo' | 'mysql', ServerKind> = {

@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { freePort } from './redis-servers';
+import { requiredBackends } from './backends';
 import { onPath } from './throwaway';
 
 const run = promisify(execFile);
@@ -200,17 +201,32 @@ function readTail(file: string): string {
   }
 }
 
-/** What kind of server answers at `url`: FerretDB adds `ferretdbVersion` to buildInfo, MongoDB does not. */
-export async function describeMongoServer(url: string): Promise<string> {
+/**
+ * What kind of server answers at `url` (FerretDB adds `ferretdbVersion` to buildInfo, MongoDB does
+ * not), and which features a test must not count on: `ttl-indexes` when createIndex with
+ * expireAfterSeconds is refused as not implemented (FerretDB v1). The probe's collection is one of
+ * its own, dropped after.
+ */
+export async function describeMongoServer(url: string): Promise<{ server: string; lacks: string[] }> {
   const { MongoClient } = await import('mongodb');
   const client = new MongoClient(url, { serverSelectionTimeoutMS: 5000 });
   try {
     await client.connect();
     const info = (await client.db('admin').command({ buildInfo: 1 })) as { version?: string; ferretdbVersion?: string };
-    if (info.ferretdbVersion === undefined) return `MongoDB ${info.version}`;
     // Built from the module zip, an embedded FerretDB does not know its own version ("unknown").
-    const version = info.ferretdbVersion === 'unknown' ? '' : ` ${info.ferretdbVersion}`;
-    return `FerretDB${version} (reports MongoDB ${info.version})`;
+    const ferretdb = info.ferretdbVersion === undefined ? undefined : info.ferretdbVersion === 'unknown' ? '' : ` ${info.ferretdbVersion}`;
+    const server = ferretdb === undefined ? `MongoDB ${info.version}` : `FerretDB${ferretdb} (reports MongoDB ${info.version})`;
+    const lacks: string[] = [];
+    const probe = client.db('session_stores_probe').collection(`ttl_${process.pid}_${Date.now()}`);
+    try {
+      await probe.createIndex({ expires: 1 }, { expireAfterSeconds: 0 });
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== 238) throw error;
+      lacks.push('ttl-indexes');
+    } finally {
+      await probe.drop().catch(() => undefined);
+    }
+    return { server: lacks.length === 0 ? server : `${server}, without ${lacks.join(', ')}`, lacks };
   } finally {
     await client.close().catch(() => undefined);
   }
@@ -225,4 +241,22 @@ if (require.main === module && process.argv[2] === 'build') {
       process.exit(1);
     },
   );
+}
+
+/** `describe` for tests that start Mongo servers of their own: a loud skip (a failure under REQUIRE_BACKENDS=mongo) where none can run. */
+export function describeWithMongoServers(title: string, body: () => void): void {
+  const problem = mongoServersProblem();
+  if (problem === undefined) {
+    describe(title, body);
+    return;
+  }
+  describe(title, () => {
+    if (requiredBackends().has('mongo')) {
+      it('needs throwaway Mongo servers (REQUIRE_BACKENDS=mongo)', () => {
+        throw new Error(`cannot start throwaway Mongo servers: ${problem}`);
+      });
+    } else {
+      it.skip(`could not run: ${problem}`, () => undefined);
+    }
+  });
 }
