@@ -391,6 +391,8 @@ export abstract class SessionStore extends Store {
   private async doClear(): Promise<void> {
     this.open();
     if (!this.removeAllRecords) throw this.unsupported('clear');
+    // Refused before the backend's removal starts: a started one that call() then refused would reject unhandled.
+    if (!this.reachable) throw this.unavailable('clear', undefined);
     const removal = this.removeAllRecords();
     if (isAsyncIterable(removal)) {
       for await (const _step of this.boundedSteps('clear', removal)) {
