@@ -146,8 +146,9 @@ export const callbackCases: ConformanceCase[] = [
       // A child that hangs is killed before the case's own deadline, so none outlives the run.
       const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
       const code = await new Promise<number | null>((resolve) => child.once('exit', resolve)).finally(() => clearTimeout(timer));
-      const line = stdout.trim().split('\n').pop() ?? '';
-      assert.ok(code === 0 && line.startsWith('{'), `the child exited with ${code}: ${stderr.slice(0, 500)}`);
+      // The counts are printed before the store is released: how releasing it goes is close-lets-the-process-exit's to judge.
+      const line = stdout.trim().split('\n').find((text) => text.startsWith('{')) ?? '';
+      assert.ok(line, `the child exited with ${code} before it had called every method: ${stderr.slice(0, 500)}`);
       const { calls } = JSON.parse(line) as { calls: Record<string, string[]> };
       const problems = Object.entries(calls)
         .filter(([, seen]) => seen.length !== 1)
