@@ -8,6 +8,7 @@ const SUITES: Record<string, () => Promise<BenchSuite>> = {
   sqlite: async () => (await import('./sqlite')).default(),
   mongo: async () => (await import('./mongo')).default(),
   postgres: async () => (await import('./postgres')).default(),
+  mysql: async () => (await import('./mysql')).default(),
   redis: async () => (await import('./redis')).default(),
 };
 

@@ -52,7 +52,7 @@ export const UNITS: Record<Layout, Units> = {
 };
 
 export const SCAN_PAGE_SIZE = 1000;
-export const CLEAR_BATCH_SIZE = 5000;
+export const CLEAR_BATCH_SIZE = 1000;
 
 /** Quotes a name already checked against the identifier pattern; doubling backticks keeps it safe regardless. */
 export function quoteIdentifier(name: string): string {

@@ -1,0 +1,218 @@
+import { randomBytes } from 'node:crypto';
+import session, { type SessionData } from 'express-session';
+import mysql, { type Pool, type PoolOptions } from 'mysql2';
+import { MySqlStore } from '../stores/mysql';
+import { statementsFor } from '../stores/mysql/schema';
+import { callbackOperationsOf, operationsOf, type BenchSuite, type CallbackStore, type Contender } from './harness';
+
+type ExpressMySqlSessionClass = new (options: {
+  host: string;
+  port: number;
+  user: string;
+  password?: string;
+  database: string;
+  connectionLimit: number;
+  clearExpired: false;
+}) => CallbackStore & { onReady(): Promise<void>; close(): Promise<void> };
+
+const URL_TEXT = process.env.MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
+// Every contender gets the same kind of pool: mysql2's default of 10 connections plus headroom for concurrency 64.
+const CONNECTIONS = 16;
+const PRUNE_ROWS = 1_000_000;
+const PRUNE_LIVE_ROWS = 10_000;
+const PRUNE_BATCH_SIZE = 500;
+const INSERT_CHUNK = 5000;
+
+const poolOptions = (uri: string): PoolOptions => ({ uri, connectionLimit: CONNECTIONS });
+const ended = (pool: Pool) => new Promise((resolve) => pool.end(resolve));
+
+/** A database of its own per contender, dropped at teardown. */
+async function scratchDatabase(label: string): Promise<{ uri: string; drop: () => Promise<void> }> {
+  const name = `ss_bench_${label}_${randomBytes(3).toString('hex')}`;
+  const admin = mysql.createPool({ uri: URL_TEXT, connectionLimit: 1 }).promise();
+  await admin.query(`CREATE DATABASE \`${name}\``);
+  const uri = new URL(URL_TEXT);
+  uri.pathname = `/${name}`;
+  return {
+    uri: uri.toString(),
+    drop: async () => {
+      await admin.query(`DROP DATABASE \`${name}\``);
+      await admin.end();
+    },
+  };
+}
+
+/**
+ * MySqlStore as is, and with `touchAfter: 1000`: express-mysql-session stores whole seconds, so
+ * most of its touches set the value already stored and InnoDB writes nothing; touchAfter is how
+ * MySqlStore skips those writes, while keeping the expiry exact to the millisecond.
+ */
+function ours(touchAfter?: number): Contender {
+  let pool: Pool;
+  let database: Awaited<ReturnType<typeof scratchDatabase>>;
+  let store: MySqlStore;
+  return {
+    name: touchAfter === undefined ? 'MySqlStore' : `MySqlStore touchAfter=${touchAfter}`,
+    kind: 'ours',
+    async setup() {
+      database = await scratchDatabase('ours');
+      pool = mysql.createPool(poolOptions(database.uri));
+      store = new MySqlStore({ pool, pruneInterval: 0, ...(touchAfter !== undefined && { touchAfter }) });
+      await store.length();
+    },
+    ...operationsOf(() => store),
+    async teardown() {
+      await store.close();
+      await ended(pool);
+      await database.drop();
+    },
+  };
+}
+
+/** express-mysql-session as its README configures it, with a pool of the same size. */
+function expressMySqlSession(): Contender {
+  let database: Awaited<ReturnType<typeof scratchDatabase>>;
+  let store: InstanceType<ExpressMySqlSessionClass>;
+  const operations = callbackOperationsOf(() => store);
+  return {
+    name: 'express-mysql-session',
+    kind: 'alternative',
+    async setup() {
+      database = await scratchDatabase('ems');
+      const uri = new URL(database.uri);
+      const Store = (require('express-mysql-session') as (s: typeof session) => ExpressMySqlSessionClass)(session);
+      store = new Store({
+        host: uri.hostname,
+        port: Number(uri.port || 3306),
+        user: decodeURIComponent(uri.username),
+        ...(uri.password && { password: decodeURIComponent(uri.password) }),
+        database: uri.pathname.slice(1),
+        connectionLimit: CONNECTIONS,
+        clearExpired: false,
+      });
+      await store.onReady();
+    },
+    ...operations,
+    async teardown() {
+      await store.close();
+      await database.drop();
+    },
+  };
+}
+
+/** MySqlStore's own statements, sent by hand through mysql2's callback pool on the same kind of pool. */
+function rawFloor(): Contender {
+  let pool: Pool;
+  let database: Awaited<ReturnType<typeof scratchDatabase>>;
+  const sql = statementsFor('session-stores', 'express_sessions', PRUNE_BATCH_SIZE);
+  const send = (text: string, values: (string | number)[]) =>
+    new Promise<unknown>((resolve, reject) => pool.execute(text, values, (error, result) => (error ? reject(error) : resolve(result))));
+  const expiresAtOf = (data: SessionData) => Date.parse(data.cookie.expires as unknown as string);
+  return {
+    name: 'raw mysql2',
+    kind: 'floor',
+    async setup() {
+      database = await scratchDatabase('raw');
+      pool = mysql.createPool(poolOptions(database.uri));
+      await send(sql.createTable, []);
+    },
+    async get(sid) {
+      const rows = (await send(sql.read, [sid, Date.now()])) as { data: string }[];
+      return rows.length === 0 ? null : JSON.parse(rows[0]!.data);
+    },
+    set: (sid, data) => send(sql.write, [sid, JSON.stringify(data), expiresAtOf(data)]),
+    touch: (sid, data) => send(sql.extend, [expiresAtOf(data), sid, Date.now()]),
+    destroy: (sid) => send(sql.remove, [sid]),
+    async teardown() {
+      await ended(pool);
+      await database.drop();
+    },
+  };
+}
+
+/**
+ * Fills a table with PRUNE_ROWS expired sessions among PRUNE_LIVE_ROWS live ones, lets one
+ * MySqlStore prune it, and times the whole run and every DELETE of it.
+ */
+async function measurePrune(): Promise<string[]> {
+  const database = await scratchDatabase('prune');
+  const pool = mysql.createPool(poolOptions(database.uri));
+  const promised = pool.promise();
+  try {
+    const now = Date.now();
+    const store = new MySqlStore({ pool, now: () => now, pruneInterval: 0, pruneBatchSize: PRUNE_BATCH_SIZE, operationTimeout: 60_000 });
+    await store.length();
+    const payload = JSON.stringify({ cookie: { originalMaxAge: null, path: '/' }, data: 'x'.repeat(400) });
+    const rows = (count: number, sid: (i: number) => string, expiresAt: (i: number) => number) => {
+      const chunks: unknown[][][] = [];
+      for (let start = 0; start < count; start += INSERT_CHUNK) {
+        chunks.push(Array.from({ length: Math.min(INSERT_CHUNK, count - start) }, (_, k) => [sid(start + k), expiresAt(start + k), payload]));
+      }
+      return chunks;
+    };
+    const insert = 'INSERT INTO express_sessions (sid, expires_at, data) VALUES ?';
+    for (const chunk of rows(PRUNE_ROWS, (i) => `expired-${i}`, (i) => now - 1 - (i % 100_000))) await promised.query(insert, [chunk]);
+    for (const chunk of rows(PRUNE_LIVE_ROWS, (i) => `live-${i}`, (i) => now + 1 + i)) await promised.query(insert, [chunk]);
+    await promised.query('ANALYZE TABLE express_sessions');
+
+    const deleteMs: number[] = [];
+    const timed = new WeakSet<object>();
+    const getConnection = pool.getConnection.bind(pool);
+    (pool as unknown as { getConnection: unknown }).getConnection = (done: (error: unknown, connection: mysql.PoolConnection) => void) =>
+      getConnection((error, connection) => {
+        // The pool hands out the same connections again: each is wrapped once.
+        if (error || timed.has(connection)) return done(error, connection);
+        timed.add(connection);
+        const query = connection.query.bind(connection) as (...args: unknown[]) => unknown;
+        (connection as unknown as { query: unknown }).query = (sql: string, values: unknown[], callback: (...results: unknown[]) => void) => {
+          const started = performance.now();
+          return query(sql, values, (...results: unknown[]) => {
+            if (sql.startsWith('DELETE')) deleteMs.push(performance.now() - started);
+            callback(...results);
+          });
+        };
+        done(null, connection);
+      });
+    const started = performance.now();
+    const removed = await store.prune();
+    const totalMs = performance.now() - started;
+    await store.close();
+
+    const [[{ left }]] = (await promised.query('SELECT COUNT(*) AS `left` FROM express_sessions')) as unknown as [[{ left: number }]];
+    const sorted = [...deleteMs].sort((a, b) => a - b);
+    const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!.toFixed(1);
+    return [
+      `prune: ${removed.toLocaleString('en-US')} expired rows (of ${(PRUNE_ROWS + PRUNE_LIVE_ROWS).toLocaleString('en-US')}) in ${(totalMs / 1000).toFixed(2)} s, ` +
+        `${deleteMs.length} DELETEs of at most ${PRUNE_BATCH_SIZE} rows: median ${at(0.5)} ms, p99 ${at(0.99)} ms, longest ${sorted[sorted.length - 1]!.toFixed(1)} ms; ${left} live rows left`,
+    ];
+  } finally {
+    await ended(pool);
+    await database.drop();
+  }
+}
+
+export default async function mysqlSuite(): Promise<BenchSuite> {
+  const probe = mysql.createPool({ uri: URL_TEXT, connectionLimit: 1 }).promise();
+  let server: string;
+  try {
+    const [[{ version }]] = (await probe.query('SELECT VERSION() AS version')) as unknown as [[{ version: string }]];
+    server = version;
+  } finally {
+    await probe.end();
+  }
+  const driver = (require('mysql2/package.json') as { version: string }).version;
+  const alternative = (require('express-mysql-session/package.json') as { version: string }).version;
+  const prune = process.env.SESSION_STORES_BENCH_SKIP_PRUNE === '1' ? ['prune: skipped (SESSION_STORES_BENCH_SKIP_PRUNE=1)'] : await measurePrune();
+  return {
+    name: 'mysql',
+    contenders: [ours(), ours(1000), expressMySqlSession(), rawFloor()],
+    targets: [
+      ...(['get', 'set', 'touch', 'destroy'] as const).map((operation) => ({ operation, against: 'express-mysql-session', atLeast: 1 })),
+      ...(['get', 'set', 'touch', 'destroy'] as const).map((operation) => ({ operation, against: 'raw mysql2', atLeast: 1 / 1.15 })),
+    ],
+    notes: [
+      `${server} at ${URL_TEXT.replace(/\/\/[^@]*@/, '//')}, mysql2 ${driver}, express-mysql-session ${alternative}, each contender on a pool of ${CONNECTIONS} connections in a database of its own`,
+      ...prune,
+    ],
+  };
+}
