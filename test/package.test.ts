@@ -116,6 +116,7 @@ const ENTRIES: Entry[] = [
   { specifier: 'session-stores/redis', source: 'stores/redis/index.ts', exports: ['RedisStore'] },
   { specifier: 'session-stores/postgres', source: 'stores/postgres/index.ts', exports: ['PostgresStore'] },
   { specifier: 'session-stores/mongo', source: 'stores/mongo/index.ts', exports: ['MongoStore'] },
+  { specifier: 'session-stores/mysql', source: 'stores/mysql/index.ts', exports: ['MySqlStore'] },
   { specifier: 'session-stores/conformance', source: 'conformance/index.ts', exports: ['runConformance', 'registerConformance', 'runCases'] },
   { specifier: 'session-stores/conformance/jest', source: 'conformance/jest.ts', exports: ['runConformance'], runner: RUNNERS.jest },
   {
@@ -145,6 +146,7 @@ const STORE_DRIVERS: Array<{ specifier: string; label: string; packages: string[
   },
   { specifier: 'session-stores/postgres', label: 'pg only', packages: ['pg', '@types/pg'] },
   { specifier: 'session-stores/mongo', label: 'mongodb only', packages: ['mongodb'] },
+  { specifier: 'session-stores/mysql', label: 'mysql2 only', packages: ['mysql2'] },
 ];
 const ALL_DRIVER_PACKAGES = [...new Set(STORE_DRIVERS.flatMap((d) => d.packages))];
 
@@ -153,7 +155,7 @@ const ALL_DRIVER_PACKAGES = [...new Set(STORE_DRIVERS.flatMap((d) => d.packages)
  * node_modules, and vitest, which the vitest adapter imports. express and supertest stay out: the
  * store cases must run without them.
  */
-const LINKED_MODULES = ['express-session', 'better-sqlite3', 'ioredis', 'pg', 'mongodb', '@types', 'vitest'];
+const LINKED_MODULES = ['express-session', 'better-sqlite3', 'ioredis', 'pg', 'mongodb', 'mysql2', '@types', 'vitest'];
 
 /** Per entry: each named export's `typeof`, or the error loading the entry threw. */
 type LoadReport = Record<string, Record<string, string>>;
