@@ -69,7 +69,7 @@ export class MySqlStore extends SessionStore {
   private readonly layout: Layout;
   private readonly units: Units;
   private readonly statements: Statements;
-  /** Checks (and unless told otherwise creates) the table once; a failure is retried by the next call. */
+  /** Checks (and unless told otherwise creates) the table once; a failure is retried by the next call, unless the table is another application's. */
   private readonly schema: SharedAttempt;
 
   constructor(options: MySqlStoreOptions) {
@@ -112,7 +112,7 @@ export class MySqlStore extends SessionStore {
     this.ownsPool = options.pool === undefined;
     this.schema = new SharedAttempt(
       () => this.prepareTable(createTable),
-      (error) => error instanceof SessionStoreError,
+      (error) => error instanceof SessionStoreError && error.code === 'ERR_SESSION_OPTIONS',
     );
     this.schema.start();
     this.startReaper();
