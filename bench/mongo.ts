@@ -3,24 +3,35 @@ import ConnectMongo from 'connect-mongo';
 import type { SessionData } from 'express-session';
 import { MongoClient, type Collection } from 'mongodb';
 import { MongoStore, type SessionDocument } from '../stores/mongo';
+import { describeMongoServer, mongoServersProblem, startMongoServer } from '../test/support/mongo-servers';
 import { callbackOperationsOf, operationsOf, type BenchSuite, type Contender } from './harness';
 
 const DB_NAME = 'session_stores_bench';
 const DEFAULT_URL = 'mongodb://127.0.0.1:27017';
 
-/** `MONGO_URL`, else a server answering on the default port; undefined with the reason when there is none. */
-async function findServer(): Promise<{ url: string } | { reason: string }> {
-  const url = process.env.MONGO_URL ?? DEFAULT_URL;
+/**
+ * `MONGO_URL`, else a server answering on the default port, else a throwaway server (`mongod`, or
+ * FerretDB built from test/ferretdb; killed and removed when the process exits); undefined with
+ * the reason when there is none.
+ */
+async function findServer(): Promise<{ url: string; server: string; lacksTtl: boolean } | { reason: string }> {
+  const explicit = process.env.MONGO_URL;
+  const url = explicit ?? DEFAULT_URL;
   const client = new MongoClient(url, { serverSelectionTimeoutMS: 2000 });
   try {
     await client.db('admin').command({ ping: 1 });
-    return { url };
+    const { server, lacks } = await describeMongoServer(url);
+    return { url, server, lacksTtl: lacks.includes('ttl-indexes') };
   } catch (error) {
-    const where = process.env.MONGO_URL ? 'MONGO_URL' : `${DEFAULT_URL} (MONGO_URL is unset)`;
-    return { reason: `no MongoDB server answers at ${where}: ${error instanceof Error ? error.message : String(error)}` };
+    if (explicit) return { reason: `MONGO_URL does not answer: ${error instanceof Error ? error.message : String(error)}` };
   } finally {
     await client.close();
   }
+  const problem = mongoServersProblem();
+  if (problem !== undefined) return { reason: `nothing answers at ${DEFAULT_URL} (MONGO_URL is unset), and ${problem}` };
+  const throwaway = await startMongoServer({ log: (line) => process.stdout.write(`${line}\n`) });
+  const { server, lacks } = await describeMongoServer(throwaway.url);
+  return { url: throwaway.url, server: `${server}, a throwaway on port ${throwaway.port}`, lacksTtl: lacks.includes('ttl-indexes') };
 }
 
 const collectionNameFor = (label: string) => `bench_${label}_${randomBytes(4).toString('hex')}`;
@@ -45,14 +56,22 @@ function ours(url: string): Contender {
   };
 }
 
-/** connect-mongo with its defaults (stringify, native TTL index), on a client of its own. */
-function connectMongo(url: string): Contender {
+/**
+ * connect-mongo with its defaults (stringify, native TTL index), on a client of its own; on a
+ * server without TTL indexes its create() fails, so there with `autoRemove: 'disabled'`.
+ */
+function connectMongo(url: string, lacksTtl: boolean): Contender {
   let store: ConnectMongo;
   return {
     name: 'connect-mongo',
     kind: 'alternative',
     async setup() {
-      store = ConnectMongo.create({ mongoUrl: url, dbName: DB_NAME, collectionName: collectionNameFor('connect_mongo') });
+      store = ConnectMongo.create({
+        mongoUrl: url,
+        dbName: DB_NAME,
+        collectionName: collectionNameFor('connect_mongo'),
+        ...(lacksTtl ? { autoRemove: 'disabled' as const } : {}),
+      });
       await store.collectionP;
     },
     ...callbackOperationsOf(() => store),
@@ -64,7 +83,7 @@ function connectMongo(url: string): Contender {
 }
 
 /** MongoStore's commands sent by hand through the driver: the floor any store on it can reach. */
-function rawFloor(url: string): Contender {
+function rawFloor(url: string, lacksTtl: boolean): Contender {
   let client: MongoClient;
   let collection: Collection<SessionDocument>;
   return {
@@ -73,7 +92,8 @@ function rawFloor(url: string): Contender {
     async setup() {
       client = new MongoClient(url);
       collection = client.db(DB_NAME).collection<SessionDocument>(collectionNameFor('raw'));
-      await collection.createIndex({ expires: 1 }, { name: 'expires_1', expireAfterSeconds: 0, background: true });
+      // The index MongoStore makes: TTL where the server has TTL indexes, a plain one where it has not.
+      await collection.createIndex({ expires: 1 }, lacksTtl ? { name: 'expires_1' } : { name: 'expires_1', expireAfterSeconds: 0, background: true });
     },
     async get(sid) {
       const document = await collection.findOne<Pick<SessionDocument, 'session' | 'expires'>>(
@@ -107,13 +127,18 @@ export default async function mongoSuite(): Promise<BenchSuite> {
   }
   const driver = (require('mongodb/package.json') as { version: string }).version;
   const connectMongoVersion = (require('connect-mongo/package.json') as { version: string }).version;
+  const operations = ['get', 'set', 'touch', 'destroy'] as const;
   return {
     name: 'mongo',
-    contenders: [ours(server.url), connectMongo(server.url), rawFloor(server.url)],
-    targets: (['get', 'set', 'touch', 'destroy'] as const).map((operation) => ({ operation, against: 'raw mongodb driver', atLeast: 1 / 1.15 })),
+    contenders: [ours(server.url), connectMongo(server.url, server.lacksTtl), rawFloor(server.url, server.lacksTtl)],
+    targets: [
+      ...operations.map((operation) => ({ operation, against: 'connect-mongo', atLeast: 1 })),
+      ...operations.map((operation) => ({ operation, against: 'raw mongodb driver', atLeast: 1 / 1.15 })),
+    ],
     notes: [
+      `server: ${server.server}`,
       `mongodb driver ${driver}, connect-mongo ${connectMongoVersion}, database ${DB_NAME} (collections dropped afterwards)`,
-      'every contender on a client of its own with the driver defaults; connect-mongo with its defaults (stringify, TTL index)',
+      `every contender on a client of its own with the driver defaults; connect-mongo with its defaults (stringify, ${server.lacksTtl ? "autoRemove 'disabled': the server has no TTL indexes" : 'TTL index'})`,
     ],
   };
 }

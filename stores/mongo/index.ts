@@ -6,6 +6,7 @@ import {
   EXTEND_OPTIONS,
   READ_PROJECTION,
   TTL_INDEX,
+  TTL_INDEX_NAME,
   WRITE_OPTIONS,
   entryOf,
   extendFilter,
@@ -233,7 +234,7 @@ export class MongoStore extends SessionStore {
     try {
       await this.collection.createIndex(TTL_INDEX.key, TTL_INDEX.options);
     } catch (error) {
-      if (isIndexUnsupported(error)) return this.withoutTtlIndex();
+      if (isIndexUnsupported(error)) return await this.withoutTtlIndex();
       if (!isIndexRefusal(error)) throw error;
       // A user without the createIndex privilege may still find the index made by someone who has it.
       const indexes = await this.collection
@@ -251,8 +252,12 @@ export class MongoStore extends SessionStore {
     }
   }
 
-  /** The server has no TTL indexes: say so once, and let the reaper delete expired sessions unless told otherwise. */
-  private withoutTtlIndex(): void {
+  /**
+   * The server has no TTL indexes: a plain index on `expires` for the reaper's query, one warning,
+   * and the reaper deletes expired sessions unless told otherwise.
+   */
+  private async withoutTtlIndex(): Promise<void> {
+    await this.collection.createIndex(TTL_INDEX.key, { name: TTL_INDEX_NAME });
     const prune = this.pruneByDefault
       ? 'its reaper deletes expired sessions instead (pruneInterval, default every 15 minutes)'
       : this.pruneOff

@@ -77,13 +77,14 @@ describeBackend('mongo', 'MongoStore on a real server', (url) => {
       }
     });
 
-    it('is left to the operator with createIndex: false', async () => {
-      const name = collectionName();
-      const store = storeOn(name, { createIndex: false });
-      await store.set('sid-1', session());
-      const indexes = await raw(name).listIndexes().toArray();
-      expect(indexes.map((index) => index.name)).toEqual(['_id_']);
-    });
+  });
+
+  it('leaves indexes to the operator with createIndex: false', async () => {
+    const name = collectionName();
+    const store = storeOn(name, { createIndex: false });
+    await store.set('sid-1', session());
+    const indexes = await raw(name).listIndexes().toArray();
+    expect(indexes.map((index) => index.name)).toEqual(['_id_']);
   });
 
   describe('the document layout', () => {
@@ -240,6 +241,9 @@ describeBackend('mongo', 'MongoStore on a real server', (url) => {
       expect(warnings).toHaveLength(1);
       expect(warnings[0]).toMatchObject({ code: 'ERR_SESSION_UNSUPPORTED' });
       expect(warnings[0]!.message).toContain('has no TTL indexes; its reaper deletes expired sessions instead');
+      const indexes = await raw(name).listIndexes().toArray();
+      expect(indexes.find((index) => index.name === 'expires_1')).toEqual(expect.objectContaining({ key: { expires: 1 } }));
+      expect(indexes.find((index) => index.name === 'expires_1')).not.toHaveProperty('expireAfterSeconds');
     });
 
     it('says when nothing will delete expired sessions (pruneInterval: 0)', async () => {
