@@ -419,6 +419,8 @@ class Ledger {
   private readonly written = new Map<string | undefined, Set<string>>();
   /** The written ids whose set() or writeRaw succeeded. */
   private readonly accepted = new Set<string>();
+  /** The JSON of each session the run passed to set(): what tells its own entries of an all() array that carry no id. */
+  private readonly writtenSessions = new Set<string>();
   private readonly namespaces = new WeakMap<Store, string | undefined>();
   private clearRefused = false;
 
@@ -531,7 +533,10 @@ class Ledger {
       if (typeof original !== 'function') return;
       methods[name] = (...args: unknown[]) => around((...passed: unknown[]) => original.apply(made, passed), args);
     };
-    wrap('set', (original, args) => this.noteWrite(namespace, args[0], (passed) => original(...passed), args));
+    wrap('set', (original, args) => {
+      this.noteSession(args[1]);
+      return this.noteWrite(namespace, args[0], (passed) => original(...passed), args);
+    });
     wrap('clear', (original, args) => {
       if (!this.clearRefused) return original(...args);
       const refused = new Error('the conformance CLI refuses clear() here: its namespace holds sessions the run did not write');
@@ -579,11 +584,27 @@ class Ledger {
     return copy;
   };
 
-  /** An entry of an all() array is the run's when it names, as id, sid or _id, an id the run wrote. */
+  /** An entry of an all() array is the run's when it names, as id, sid or _id, an id the run wrote, or is, to the byte, a session the run wrote. */
   private ownEntry(entry: unknown): boolean {
     if (entry === null || typeof entry !== 'object') return false;
     const { id, sid, _id } = entry as Record<string, unknown>;
-    return [id, sid, _id].some((candidate) => typeof candidate === 'string' && this.wrote(candidate));
+    if ([id, sid, _id].some((candidate) => typeof candidate === 'string' && this.wrote(candidate))) return true;
+    // Stores that list bare sessions (connect-session-knex, connect-sqlite3): the run's own are the ones it wrote, to the byte.
+    return this.writtenSessions.has(jsonOf(entry) ?? '');
+  }
+
+  private noteSession(session: unknown): void {
+    const text = jsonOf(session);
+    if (text !== undefined) this.writtenSessions.add(text);
+  }
+}
+
+/** `JSON.stringify(value)`, or undefined for a value JSON cannot hold (a circular or BigInt session a case passes on purpose). */
+function jsonOf(value: unknown): string | undefined {
+  try {
+    return JSON.stringify(value);
+  } catch {
+    return undefined;
   }
 }
 

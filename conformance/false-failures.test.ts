@@ -1,6 +1,7 @@
 import path from 'node:path';
 import session, { type SessionData, type Store } from 'express-session';
 import { MemoryStore } from '../stores/memory';
+import { parseCli, runCli } from './cli';
 import { runCases } from './core';
 import type { CaseResult, ConformanceConfig, StoreFactoryOptions } from './types';
 
@@ -201,5 +202,15 @@ describe('a callback that throws', () => {
     const factoryModule = path.join(FIXTURES, 'recalling-store.js');
     const outcome = await results({ name: 'recalling', makeStore: () => new session.MemoryStore(), factoryModule, http: false }, [id]);
     expect(outcome).toEqual({ [id]: { status: 'fail', reason: expect.stringContaining('get() called its throwing callback 2 times (no error, then its own error)') } });
+  }, 60_000);
+});
+
+describe('the command line', () => {
+  it('judges a store whose all() lists bare sessions, with no id, on the sessions it lists', async () => {
+    const options = parseCli([path.join(FIXTURES, 'bare-all-store.js'), '--filter', 'namespaces-isolate-all,expired-sessions-not-in-all', '--no-color']);
+    if (options === 'help') throw new Error('parseCli read --help');
+    const lines: string[] = [];
+    const { results: run } = await runCli(options, (line) => lines.push(line));
+    expect(Object.fromEntries(run.map((r) => [r.id, r.status]))).toEqual({ 'namespaces-isolate-all': 'pass', 'expired-sessions-not-in-all': 'pass' });
   }, 60_000);
 });
