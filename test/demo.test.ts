@@ -10,7 +10,8 @@ import type { SessionStore } from '../shared';
 import { MemoryStore } from '../stores/memory';
 import { RedisStore } from '../stores/redis';
 import { SqliteStore } from '../stores/sqlite';
-import { describeWithRedisServers, startRedisServer, type ThrowawayRedis } from './support/redis-servers';
+import { describeBackend } from './support/backends';
+import { describeWithRedisServers, freePort, startRedisServer, type ThrowawayRedis } from './support/redis-servers';
 
 const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'session-stores-demo-'));
 afterAll(() => fs.rmSync(tmpDir, { recursive: true, force: true }));
@@ -160,4 +161,29 @@ describe('the demo server', () => {
       taken.close();
     }
   }, 30_000);
+});
+
+describeBackend('mongo', 'the demo server with STORE=mongo', (url) => {
+  it('keeps a logged-in visitor across requests, on the Mongo server the tests run on', async () => {
+    const port = await freePort();
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, '../demo/server.ts')], {
+      env: { ...process.env, STORE: 'mongo', PORT: String(port), MONGO_URL: `${url.replace(/\/$/, '')}/session_stores_demo_test` },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      const [line] = (await once(child.stdout!, 'data')) as [Buffer];
+      expect(line.toString()).toContain(`http://localhost:${port} (STORE=mongo`);
+      const agent = request.agent(`http://127.0.0.1:${port}`);
+      await agent.post('/login').type('form').send({ name: 'Ada' }).expect(303);
+      const page = await agent.get('/').expect(200);
+      expect(page.text).toContain('Ada');
+    } finally {
+      child.kill('SIGTERM');
+      await once(child, 'close');
+      const { MongoClient } = await import('mongodb');
+      const client = new MongoClient(url);
+      await client.db('session_stores_demo_test').dropDatabase().catch(() => undefined);
+      await client.close();
+    }
+  }, 60_000);
 });

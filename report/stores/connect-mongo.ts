@@ -2,9 +2,9 @@ import MongoStore from 'connect-mongo';
 import type { Store } from 'express-session';
 import { MongoClient } from 'mongodb';
 import type { StoreFactoryOptions, StoreSupport } from '../../conformance/types';
-import { MONGO_URL, packageTitle, portAnswers, runAll, safeName, toSeconds } from './support';
+import { MONGO_URL, backendLacksTtl, onMongoServer, packageTitle, portAnswers, runAll, safeName, toSeconds } from './support';
 
-export const name = packageTitle('connect-mongo');
+export const name = `${packageTitle('connect-mongo')}${onMongoServer()}`;
 export const clock = 'real';
 /** `collectionName` isolates namespaces; `ttl` and `touchAfter` are in seconds; no `disableTouch`. */
 export const supports: StoreSupport = { namespaces: true, ttl: true, ttlFunction: false, touchAfter: true };
@@ -14,7 +14,7 @@ const collections = new Set<string>();
 const stores = new Set<MongoStore>();
 
 export async function unavailable(): Promise<string | undefined> {
-  if (MONGO_URL === undefined) return 'MONGO_URL is unset (no MongoDB server can be installed on this machine)';
+  if (MONGO_URL === undefined) return 'MONGO_URL is unset, nothing answers on 27017, and no throwaway Mongo server could be started';
   return (await portAnswers(MONGO_URL, 27017)) ? undefined : `no MongoDB server answers at ${MONGO_URL}`;
 }
 
@@ -23,10 +23,12 @@ export async function createStore(options: StoreFactoryOptions): Promise<Store> 
   client ??= MongoClient.connect(MONGO_URL);
   const collectionName = safeName(options.namespace, 'sessions');
   collections.add(collectionName);
-  // The README's setup with the app's own client; expiry by the native TTL index.
+  // The README's setup with the app's own client; expiry by the native TTL index, or where the server
+  // has none, `autoRemove: 'interval'` as its README says (create() fails otherwise).
   const store = MongoStore.create({
     client: await client,
     collectionName,
+    ...(backendLacksTtl() && { autoRemove: 'interval' as const }),
     ...(typeof options.ttl === 'number' && { ttl: toSeconds(options.ttl) }),
     ...(options.touchAfter !== undefined && { touchAfter: options.touchAfter / 1000 }),
   });

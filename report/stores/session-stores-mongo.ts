@@ -4,18 +4,18 @@ import type { StoreFactoryOptions, StoreSupport } from '../../conformance/types'
 import { collectionFor, makeStore } from '../../stores/mongo/fixtures/conformance-factory';
 import { dropCollections } from '../../stores/mongo/fixtures/servers';
 import { backendUrl, publishBackend } from '../../test/support/backends';
-import { MONGO_URL, portAnswers } from './support';
+import { MONGO_URL, onMongoServer, portAnswers } from './support';
 
 export { writeRawRecord as writeRaw } from '../../test/support/own-stores';
 
-export const name = 'session-stores MongoStore';
+export const name = `session-stores MongoStore${onMongoServer()}`;
 export const clock = 'real';
 export const supports: StoreSupport = { namespaces: true, ttl: true, ttlFunction: true, touchAfter: true, disableTouch: true };
 
 const collections = new Set<string>();
 
 export async function unavailable(): Promise<string | undefined> {
-  if (MONGO_URL === undefined) return 'MONGO_URL is unset (no MongoDB server can be installed on this machine)';
+  if (MONGO_URL === undefined) return 'MONGO_URL is unset, nothing answers on 27017, and no throwaway Mongo server could be started';
   return (await portAnswers(MONGO_URL, 27017)) ? undefined : `no MongoDB server answers at ${MONGO_URL}`;
 }
 

@@ -23,7 +23,20 @@ export const RUN_ID = randomBytes(4).toString('hex');
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 export const POSTGRES_URL = process.env.POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+/** MONGO_URL, or the server `provideMongoServer()` started for the report run and handed down in it. */
 export const MONGO_URL = process.env.MONGO_URL;
+/** What the Mongo server is (`FerretDB (reports MongoDB 7.0.42), without ttl-indexes`), stated in the report's rows. */
+export const MONGO_SERVER = process.env.SESSION_STORES_REPORT_MONGO_SERVER;
+
+/** Whether the Mongo server has no TTL indexes (FerretDB v1). */
+export function backendLacksTtl(): boolean {
+  return MONGO_SERVER?.includes('without ttl-indexes') ?? false;
+}
+
+/** ` on <server>` for a Mongo store's row, where the server is known. */
+export function onMongoServer(): string {
+  return MONGO_SERVER === undefined ? '' : ` on ${MONGO_SERVER}`;
+}
 export const MYSQL_URL = process.env.MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
 
 /** A SQL/key-safe name for the suite's namespace: `[a-z0-9_]`, at most 40 characters, unique to this run. */
