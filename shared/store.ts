@@ -44,6 +44,8 @@ export interface BackendSettings {
 export interface ListedSession {
   id: string;
   session: SessionData;
+  /** The expiry the backend holds, in epoch ms: later than `session.cookie.expires` once a touch extended it. */
+  expiresAt: number;
 }
 
 export const MAX_SID_LENGTH = 1024;
@@ -368,7 +370,7 @@ export abstract class SessionStore extends Store {
           this.reportCorrupt(operation, id);
           continue;
         }
-        yield { id, session };
+        yield { id, session, expiresAt: entry.expiresAt };
       }
     }
   }
