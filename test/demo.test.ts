@@ -163,6 +163,27 @@ describe('the demo server', () => {
   }, 30_000);
 });
 
+describeBackend('redis', 'the demo server with STORE=redis', (url) => {
+  it('prints its start-up line without the password of REDIS_URL', async () => {
+    const port = await freePort();
+    const withPassword = new URL(url);
+    withPassword.username = 'default';
+    withPassword.password = 'not-the-password-s3cret';
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, '../demo/server.ts')], {
+      env: { ...process.env, STORE: 'redis', PORT: String(port), REDIS_URL: withPassword.toString() },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      const [line] = (await once(child.stdout!, 'data')) as [Buffer];
+      expect(line.toString()).toContain(`http://localhost:${port} (STORE=redis, sessions in redis://default:***@`);
+      expect(line.toString()).not.toContain('s3cret');
+    } finally {
+      child.kill('SIGTERM');
+      await once(child, 'close');
+    }
+  }, 30_000);
+});
+
 describeBackend('mongo', 'the demo server with STORE=mongo', (url) => {
   it('keeps a logged-in visitor across requests, on the Mongo server the tests run on', async () => {
     const port = await freePort();

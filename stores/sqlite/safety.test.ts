@@ -79,6 +79,17 @@ catch (error) { process.stdout.write(JSON.stringify({ code: error.code, printed:
       reader.close();
     });
 
+    it('refuses a file that is not a database and leaves it byte for byte as it was', () => {
+      const file = fileIn('not-a-database');
+      const text = 'orders\n1,ada,10\n2,bob,20\n'.repeat(200);
+      fs.writeFileSync(file, text);
+      const { code, printed } = thrownBy(() => new SqliteStore({ filename: file, pruneInterval: 0 }));
+      expect(code).toBe('ERR_SESSION_OPTIONS');
+      expect(printed).not.toContain('ada');
+      expect(fs.readFileSync(file, 'utf8')).toBe(text);
+      expect(fs.existsSync(`${file}-wal`)).toBe(false);
+    });
+
     it('refuses a database handed in read-only', () => {
       const file = fileIn('handed-read-only');
       new Database(file).close();
