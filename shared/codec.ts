@@ -45,7 +45,7 @@ export class Codec {
       throw this.failure('ERR_SESSION_ENCODE', `serializer.stringify returned ${typeof text}, not a string`, sid);
     }
     // Checked after stringify, which has already refused a cycle that this walk would go round.
-    if (deeperThan(session, MAX_SESSION_DEPTH)) {
+    if (this.mayNestTooDeep(text) && deeperThan(session, MAX_SESSION_DEPTH)) {
       throw this.failure('ERR_SESSION_ENCODE', `session cannot be stored: it is nested deeper than ${MAX_SESSION_DEPTH} levels`, sid);
     }
     const bytes = utf8LengthOver(text, this.maxSessionBytes);
@@ -67,9 +67,16 @@ export class Codec {
       throw this.failure('ERR_SESSION_CORRUPT', `stored session could not be decoded (${errorName(error)})`, sid);
     }
     // express-session would throw on these outside any callback, and the request would never be answered.
-    const problem = shapeProblem(session, (value) => value) ?? (deeperThan(session as object, MAX_SESSION_DEPTH) ? `is nested deeper than ${MAX_SESSION_DEPTH} levels` : undefined);
+    const problem =
+      shapeProblem(session, (value) => value) ??
+      (this.mayNestTooDeep(text) && deeperThan(session as object, MAX_SESSION_DEPTH) ? `is nested deeper than ${MAX_SESSION_DEPTH} levels` : undefined);
     if (problem !== undefined) throw this.failure('ERR_SESSION_CORRUPT', `stored session ${problem}`, sid);
     return session as SessionData;
+  }
+
+  /** JSON nested deeper than the limit needs an opening and a closing bracket per level: a shorter text cannot be. */
+  private mayNestTooDeep(text: string): boolean {
+    return this.serializer !== jsonSerializer || text.length >= 2 * (MAX_SESSION_DEPTH + 1);
   }
 
   private failure(code: 'ERR_SESSION_CORRUPT' | 'ERR_SESSION_ENCODE' | 'ERR_SESSION_TOO_LARGE', message: string, sid: string): SessionStoreError {
