@@ -1,8 +1,8 @@
 import type { Store } from 'express-session';
 import { MongoClient } from 'mongodb';
 import type { StoreFactoryOptions, StoreSupport } from '../../conformance/types';
-import { collectionFor, makeStore } from '../../stores/mongo/fixtures/conformance-factory';
-import { dropCollections } from '../../stores/mongo/fixtures/servers';
+import { makeStore } from '../../stores/mongo/fixtures/conformance-factory';
+import { dropTestDatabase } from '../../stores/mongo/fixtures/servers';
 import { backendUrl, publishBackend } from '../../test/support/backends';
 import { MONGO_URL, onMongoServer, portAnswers } from './support';
 
@@ -12,7 +12,7 @@ export const name = `session-stores MongoStore${onMongoServer()}`;
 export const clock = 'real';
 export const supports: StoreSupport = { namespaces: true, ttl: true, ttlFunction: true, touchAfter: true, disableTouch: true };
 
-const collections = new Set<string>();
+let created = false;
 
 export async function unavailable(): Promise<string | undefined> {
   if (MONGO_URL === undefined) return 'MONGO_URL is unset, nothing answers on 27017, and no throwaway Mongo server could be started';
@@ -23,16 +23,17 @@ export async function createStore(options: StoreFactoryOptions): Promise<Store> 
   if (MONGO_URL === undefined) throw new Error('MONGO_URL is unset');
   // The fixture reads the server the test setup found; here it is the one MONGO_URL names.
   if (backendUrl('mongo') === undefined) publishBackend('mongo', MONGO_URL);
-  collections.add(collectionFor(options.namespace));
+  created = true;
   return makeStore(options);
 }
 
 export async function teardown(): Promise<void> {
-  if (MONGO_URL === undefined || collections.size === 0) return;
+  if (MONGO_URL === undefined || !created) return;
   const client = new MongoClient(MONGO_URL);
   try {
-    await dropCollections(client, collections);
-    collections.clear();
+    // The database is this run's own (stores/mongo/fixtures/servers.ts).
+    await dropTestDatabase(client);
+    created = false;
   } finally {
     await client.close();
   }

@@ -5,7 +5,7 @@ import { MongoStore } from '.';
 import request from 'supertest';
 import { backendLacks, describeBackend, describeWithFeature } from '../../test/support/backends';
 import { appWith, sidOfCookie } from '../../test/support/migration-app';
-import { TEST_DB, dropCollections, uniqueCollection } from './fixtures/servers';
+import { TEST_DB, dropTestDatabase, uniqueCollection } from './fixtures/servers';
 
 const HOUR = 60 * 60 * 1000;
 
@@ -22,14 +22,13 @@ function promised<T = void>(call: (callback: (error: unknown, result?: T) => voi
 
 describeBackend('mongo', 'MongoStore and connect-mongo on one collection', (url) => {
   let client: MongoClient;
-  const created = new Set<string>();
 
   beforeAll(() => {
     client = new MongoClient(url);
   });
 
   afterAll(async () => {
-    await dropCollections(client, created);
+    await dropTestDatabase(client);
     await client.close();
   });
 
@@ -50,7 +49,6 @@ describeBackend('mongo', 'MongoStore and connect-mongo on one collection', (url)
   /** Both stores on a fresh collection, each with its default layout; connect-mongo's index is in place first. */
   async function pair(connectMongoOptions: { touchAfter?: number } = {}) {
     const collectionName = uniqueCollection('sessions_compat');
-    created.add(collectionName);
     const theirs = connectMongoOn(collectionName, connectMongoOptions);
     await theirs.collectionP;
     const ours = new MongoStore({ client, dbName: TEST_DB, collectionName });
@@ -147,7 +145,6 @@ describeBackend('mongo', 'MongoStore and connect-mongo on one collection', (url)
 
   it('a user logged in through connect-mongo stays logged in after the app switches to MongoStore, and back', async () => {
     const collectionName = uniqueCollection('sessions_switch');
-    created.add(collectionName);
     const connectMongo = connectMongoOn(collectionName);
     await connectMongo.collectionP;
     const mongoStore = new MongoStore({ client, dbName: TEST_DB, collectionName });
@@ -175,7 +172,6 @@ describeBackend('mongo', 'MongoStore and connect-mongo on one collection', (url)
       await first.close();
 
       const collectionName = uniqueCollection('sessions_compat');
-      created.add(collectionName);
       const ours = new MongoStore({ client, dbName: TEST_DB, collectionName });
       await ours.length();
       const theirs = ConnectMongo.create({ client, dbName: TEST_DB, collectionName });

@@ -2,7 +2,7 @@ import { MongoClient, type Collection } from 'mongodb';
 import { MongoStore, type SessionDocument } from '.';
 import { SessionStoreError } from '../../shared';
 import { backendLacks, describeBackend, describeWithFeature } from '../../test/support/backends';
-import { TEST_DB, dropCollections, uniqueCollection } from './fixtures/servers';
+import { TEST_DB, dropTestDatabase, uniqueCollection } from './fixtures/servers';
 
 const HOUR = 60 * 60 * 1000;
 const session = (data: Record<string, unknown> = {}, expiresAt: number | null = null) =>
@@ -10,7 +10,6 @@ const session = (data: Record<string, unknown> = {}, expiresAt: number | null = 
 
 describeBackend('mongo', 'MongoStore on a real server', (url) => {
   let client: MongoClient;
-  const created = new Set<string>();
   const stores: MongoStore[] = [];
 
   beforeAll(() => {
@@ -22,14 +21,12 @@ describeBackend('mongo', 'MongoStore on a real server', (url) => {
   });
 
   afterAll(async () => {
-    await dropCollections(client, created);
+    await dropTestDatabase(client);
     await client.close();
   });
 
   function collectionName(label = 'sessions'): string {
-    const name = uniqueCollection(label);
-    created.add(name);
-    return name;
+    return uniqueCollection(label);
   }
 
   function storeOn(name: string, options: Partial<ConstructorParameters<typeof MongoStore>[0]> = {}): MongoStore {
