@@ -1,13 +1,18 @@
 import { setupBackends } from './global-setup';
 import globalTeardown from './global-teardown';
 import { backendUrl, skipReason } from './support/backends';
-import { discoverBackend, isFound, pingRedis, selectOnePostgres, type Discovery, type Found } from './support/discovery';
+import { discoverBackend, isFound, pingMongo, pingRedis, selectOnePostgres, type Discovery, type Found } from './support/discovery';
+import { mongoServersProblem } from './support/mongo-servers';
 import { freePort } from './support/postgres-servers';
 import { redisServersProblem, startRedisServer } from './support/redis-servers';
 
 const redisProblem = redisServersProblem();
 const itWithRedisServer = (title: string, body: () => Promise<void>) =>
   redisProblem === undefined ? it(title, body) : it.skip(`${title} (${redisProblem})`, body);
+
+const mongoProblem = mongoServersProblem();
+const itWithMongoServer = (title: string, body: () => Promise<void>) =>
+  mongoProblem === undefined ? it(title, body, 120_000) : it.skip(`${title} (${mongoProblem})`, body);
 
 const started: Array<() => Promise<void>> = [];
 afterAll(async () => {
@@ -87,8 +92,20 @@ describe('backend discovery', () => {
 
   it('names every step it tried when it finds nothing', async () => {
     const deadPort = await freePort();
-    const reason = reasonOf(await discoverBackend('mongo', { env: {}, ports: { mongo: deadPort }, containers: false }));
-    expect(reason).toBe(`MONGO_URL is unset; nothing listens on 127.0.0.1:${deadPort}; no throwaway MongoDB: its server is not packaged for this machine`);
+    const reason = reasonOf(await discoverBackend('mongo', { env: {}, ports: { mongo: deadPort }, throwaway: false, containers: false }));
+    expect(reason).toBe(`MONGO_URL is unset; nothing listens on 127.0.0.1:${deadPort}`);
+  });
+
+  itWithMongoServer('starts a throwaway Mongo server when none answers, and says which server it is', async () => {
+    const deadPort = await freePort();
+    const discovery = expectFound(await discoverBackend('mongo', { env: {}, ports: { mongo: deadPort }, containers: false }));
+    expect(discovery.source).toMatch(/^a throwaway (mongod|FerretDB v1\.24\.2 \(SQLite backend\))$/);
+    await expect(pingMongo(discovery.url)).resolves.toBeUndefined();
+    if (discovery.source.includes('FerretDB')) {
+      expect(discovery).toMatchObject({ server: 'FerretDB (reports MongoDB 7.0.42), without ttl-indexes', lacks: ['ttl-indexes'] });
+    } else {
+      expect(discovery.server).toMatch(/^MongoDB /);
+    }
   });
 
   it('finds SQLite when better-sqlite3 loads and runs a query', async () => {

@@ -1,10 +1,10 @@
 /**
  * Throwaway MongoDB wire-protocol servers for tests: a `mongod` from PATH when there is one, else
  * FerretDB v1 on SQLite, built from test/ferretdb with the `go` toolchain. Each server keeps its
- * data in a temp dir of its own that survives `stop()` and `start()` (FerretDB's SQLite files are
- * durable), so a fault test can restart the server on the same data; `destroy()` removes it.
+ * data in a temp dir of its own that survives `stop()`, `kill()` and `start()` (FerretDB's SQLite
+ * files are durable), so a fault test can restart the server on the same data; `destroy()` removes it.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -12,6 +12,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { freePort } from './redis-servers';
 import { requiredBackends } from './backends';
+import { serverProcess } from './server-process';
 import { onPath } from './throwaway';
 
 const run = promisify(execFile);
@@ -93,14 +94,6 @@ export async function buildFerretdb(log: (line: string) => void = () => undefine
   return binary;
 }
 
-const running = new Map<ChildProcess, string>();
-process.once('exit', () => {
-  for (const [child, dir] of running) {
-    child.kill('SIGKILL');
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-});
-
 /** Starts a throwaway server: `mongod` when it is on PATH, else FerretDB (built first when needed). */
 export async function startMongoServer(options: { kind?: MongoServerKind; log?: (line: string) => void } = {}): Promise<ThrowawayMongo> {
   const kind = options.kind ?? (onPath('mongod') ? 'mongod' : 'ferretdb');
@@ -122,63 +115,22 @@ export async function startMongoServer(options: { kind?: MongoServerKind; log?: 
     description = 'FerretDB v1.24.2 (SQLite backend)';
   }
   const url = `mongodb://127.0.0.1:${port}/`;
-  let child: ChildProcess | undefined;
-  let destroyed = false;
-
-  const halt = async (signal: NodeJS.Signals) => {
-    const current = child;
-    if (!current) return;
-    child = undefined;
-    if (current.exitCode === null && current.signalCode === null) {
-      const exited = new Promise((resolve) => current.once('exit', resolve));
-      current.kill(signal);
-      const killer = setTimeout(() => current.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(killer);
-    }
-    running.delete(current);
-  };
-
-  const start = async () => {
-    if (child || destroyed) return;
-    const log = fs.openSync(logFile, 'a');
-    const started = spawn(command, args, { stdio: ['ignore', 'ignore', log] });
-    fs.closeSync(log);
-    child = started;
-    running.set(started, dir);
-    const spawnError = new Promise<never>((_, reject) => started.once('error', reject));
-    spawnError.catch(() => undefined);
-    const deadline = Date.now() + START_TIMEOUT_MS;
-    for (;;) {
-      try {
-        await Promise.race([pingOnce(url), spawnError]);
-        return;
-      } catch (error) {
-        if (started.exitCode !== null || Date.now() > deadline) {
-          await halt('SIGKILL');
-          throw new Error(`${description} on port ${port} did not answer ping: ${(error as Error).message}\n${readTail(logFile)}`);
-        }
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-    }
-  };
-
-  await start();
-  return {
-    kind,
-    port,
-    url,
-    description,
-    stop: () => halt('SIGTERM'),
-    kill: () => halt('SIGKILL'),
-    start,
-    async destroy() {
-      if (destroyed) return;
-      destroyed = true;
-      await halt('SIGTERM');
-      fs.rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  const server = serverProcess({
+    name: `${description} on port ${port}`,
+    command,
+    args,
+    dir,
+    logFile,
+    ready: () => pingOnce(url),
+    startTimeoutMs: START_TIMEOUT_MS,
+  });
+  try {
+    await server.start();
+  } catch (error) {
+    await server.destroy();
+    throw error;
+  }
+  return { kind, port, url, description, ...server };
 }
 
 /** One quick ping, so a starting server costs no driver's whole server-selection timeout. */
@@ -190,14 +142,6 @@ async function pingOnce(url: string): Promise<void> {
     await client.db('admin').command({ ping: 1 });
   } finally {
     await client.close().catch(() => undefined);
-  }
-}
-
-function readTail(file: string): string {
-  try {
-    return fs.readFileSync(file, 'utf8').split('\n').slice(-15).join('\n');
-  } catch {
-    return '';
   }
 }
 

@@ -4,13 +4,14 @@
  * created with `redis-cli --cluster create`. Nothing is written to disk but a temp dir, removed by
  * `destroy()`; a process exit kills any server left running.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { requiredBackends } from './backends';
+import { serverProcess } from './server-process';
 import { onPath } from './throwaway';
 
 const run = promisify(execFile);
@@ -41,14 +42,6 @@ export function redisServersProblem(): string | undefined {
   if (!onPath('redis-cli')) return 'redis-cli is not on PATH';
   return undefined;
 }
-
-const running = new Map<ChildProcess, string>();
-process.once('exit', () => {
-  for (const [child, dir] of running) {
-    child.kill('SIGKILL');
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-});
 
 /** A free loopback port; with `busOffset`, `port + busOffset` is free too (a Cluster node's bus port). */
 export async function freePort(busOffset?: number): Promise<number> {
@@ -84,58 +77,23 @@ export async function startRedisServer(extraArgs: string[] = [], port?: number):
     '--logfile', logFile,
     ...extraArgs,
   ];
-  let child: ChildProcess | undefined;
-  let destroyed = false;
-
-  const stop = async () => {
-    const current = child;
-    if (!current) return;
-    child = undefined;
-    if (current.exitCode === null && current.signalCode === null) {
-      const exited = new Promise((resolve) => current.once('exit', resolve));
-      current.kill('SIGTERM');
-      const killer = setTimeout(() => current.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(killer);
-    }
-    running.delete(current);
-  };
-
-  const start = async () => {
-    if (child || destroyed) return;
-    const started = spawn('redis-server', args, { stdio: 'ignore' });
-    child = started;
-    running.set(started, dir);
-    const spawnError = new Promise<never>((_, reject) => started.once('error', reject));
-    spawnError.catch(() => undefined);
-    const deadline = Date.now() + START_TIMEOUT_MS;
-    for (;;) {
-      try {
-        await Promise.race([redisCli(chosenPort, ['PING']), spawnError]);
-        return;
-      } catch (error) {
-        if (started.exitCode !== null || Date.now() > deadline) {
-          await stop();
-          throw new Error(`redis-server on port ${chosenPort} did not answer PING: ${(error as Error).message}\n${readTail(logFile)}`);
-        }
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-    }
-  };
-
-  const destroy = async () => {
-    destroyed = true;
-    await stop();
-    fs.rmSync(dir, { recursive: true, force: true });
-  };
-
+  const server = serverProcess({
+    name: `redis-server on port ${chosenPort}`,
+    command: 'redis-server',
+    args,
+    dir,
+    // redis-server writes its log there itself; anything it prints on stderr before that joins it.
+    logFile,
+    ready: () => redisCli(chosenPort, ['PING']),
+    startTimeoutMs: START_TIMEOUT_MS,
+  });
   try {
-    await start();
+    await server.start();
   } catch (error) {
-    fs.rmSync(dir, { recursive: true, force: true });
+    await server.destroy();
     throw error;
   }
-  return { port: chosenPort, url: `redis://127.0.0.1:${chosenPort}`, stop, start, destroy };
+  return { port: chosenPort, url: `redis://127.0.0.1:${chosenPort}`, stop: server.stop, start: server.start, destroy: server.destroy };
 }
 
 /** Starts `masters` cluster-enabled servers, joins them into one Cluster without replicas, and waits for cluster_state:ok on each. */
@@ -177,13 +135,6 @@ export async function redisCli(port: number, args: string[]): Promise<string> {
   return stdout;
 }
 
-function readTail(file: string): string {
-  try {
-    return fs.readFileSync(file, 'utf8').slice(-1000);
-  } catch {
-    return '';
-  }
-}
 
 /**
  * `describe` for tests that start their own Redis servers: runs them, or reports one skipped case
