@@ -382,7 +382,7 @@ function summarize(contender: Contender, operation: Operation, concurrency: numb
   };
 }
 
-function median(values: number[]): number {
+export function median(values: number[]): number {
   if (values.length === 0) return NaN;
   const sorted = [...values].sort((a, b) => a - b);
   const middle = sorted.length >> 1;
@@ -476,16 +476,16 @@ export function formatReport(report: BenchReport): string {
   return lines.join('\n');
 }
 
-function spread(ratio: { low: number; high: number }): string {
+export function spread(ratio: { low: number; high: number }): string {
   return `${fmt(ratio.low, 2)}-${fmt(ratio.high, 2)}`;
 }
 
-function fmt(value: number, digits: number): string {
+export function fmt(value: number, digits: number): string {
   return Number.isFinite(value) ? value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : '-';
 }
 
 /** Columns before `textColumns` are left-aligned, the rest (numbers) right-aligned. */
-function table(header: string[], textColumns: number, rows: string[][]): string[] {
+export function table(header: string[], textColumns: number, rows: string[][]): string[] {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
   const line = (cells: string[]) =>
     cells.map((cell, i) => (i < textColumns ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ').trimEnd();

@@ -14,7 +14,7 @@ const DEFAULT_URL = 'mongodb://127.0.0.1:27017';
  * FerretDB built from test/ferretdb; killed and removed when the process exits); undefined with
  * the reason when there is none.
  */
-async function findServer(): Promise<{ url: string; server: string; lacksTtl: boolean } | { reason: string }> {
+export async function findServer(): Promise<{ url: string; server: string; lacksTtl: boolean } | { reason: string }> {
   const explicit = process.env.MONGO_URL;
   const url = explicit ?? DEFAULT_URL;
   const client = new MongoClient(url, { serverSelectionTimeoutMS: 2000 });

@@ -12,7 +12,7 @@ const SUITES: Record<string, () => Promise<BenchSuite>> = {
   redis: async () => (await import('./redis')).default(),
 };
 
-const USAGE = `usage: npm run bench -- <${Object.keys(SUITES).join('|')}> [--json] [--ops=N] [--budget=MS] [--rounds=N] [--concurrency=1,64]`;
+const USAGE = `usage: npm run bench -- <${Object.keys(SUITES).join('|')}|http> [--json] [--ops=N] [--budget=MS] [--rounds=N] [--concurrency=1,64]`;
 
 function parseArgs(argv: string[]): { suite: string; json: boolean; options: BenchOptions } {
   const options = { ...DEFAULT_OPTIONS };
@@ -39,6 +39,14 @@ function positiveInteger(flag: string, text: string): number {
 }
 
 async function main(): Promise<void> {
+  if (process.argv[2] === 'http') {
+    const { formatHttpReport, parseHttpArgs, runHttpBench } = await import('./http');
+    const { json, options } = parseHttpArgs(process.argv.slice(3));
+    const report = await runHttpBench(options, (line) => process.stderr.write(`${line}\n`));
+    const text = json ? `${JSON.stringify(report, null, 2)}\n` : `${formatHttpReport(report)}\n`;
+    await new Promise((resolve) => process.stdout.write(text, resolve));
+    return;
+  }
   const { suite, json, options } = parseArgs(process.argv.slice(2));
   const report = await runBench(await SUITES[suite]!(), options, (line) => process.stderr.write(`${line}\n`));
   const text = json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report)}\n`;

@@ -1,0 +1,93 @@
+import autocannon from 'autocannon';
+
+/**
+ * The load generator, in a process of its own so that its CPU is neither the app's nor the
+ * bench's: autocannon, one job per `run` message, each answered with a LoadResult.
+ */
+
+export interface LoadJob {
+  type: 'run';
+  port: number;
+  /** One `Cookie` header value per session the app created; each request picks one at random. */
+  cookies: string[];
+  connections: number;
+  durationSec: number;
+  /** Share of requests that change the session (POST /write); the rest only read it (GET /read). */
+  writeShare: number;
+  seed: number;
+}
+
+export interface LoadResult {
+  type: 'result';
+  requests: number;
+  seconds: number;
+  p50Ms: number;
+  p99Ms: number;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+  /** CPU the load generator spent on the job. */
+  cpuUs: number;
+}
+
+/** A small seeded generator (mulberry32), so every contender gets the same sequence of requests. */
+function randomFrom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function run(job: LoadJob): Promise<LoadResult> {
+  const random = randomFrom(job.seed);
+  const cpuBefore = process.cpuUsage();
+  return new Promise((resolve, reject) => {
+    autocannon(
+      {
+        url: `http://127.0.0.1:${job.port}`,
+        connections: job.connections,
+        duration: job.durationSec,
+        requests: [
+          {
+            setupRequest: (request) => {
+              const write = random() < job.writeShare;
+              const cookie = job.cookies[Math.floor(random() * job.cookies.length)]!;
+              return { ...request, method: write ? 'POST' : 'GET', path: write ? '/write' : '/read', headers: { ...request.headers, cookie } };
+            },
+          },
+        ],
+      },
+      (error, result) => {
+        if (error) {
+          reject(error instanceof Error ? error : new Error(String(error)));
+          return;
+        }
+        const cpu = process.cpuUsage(cpuBefore);
+        resolve({
+          type: 'result',
+          requests: result.requests.total,
+          seconds: result.duration,
+          p50Ms: result.latency.p50,
+          p99Ms: result.latency.p99,
+          non2xx: result.non2xx,
+          errors: result.errors,
+          timeouts: result.timeouts,
+          cpuUs: cpu.user + cpu.system,
+        });
+      },
+    );
+  });
+}
+
+process.on('message', (job: LoadJob) => {
+  run(job).then(
+    (result) => process.send!(result),
+    (error: unknown) => process.send!({ type: 'error', message: error instanceof Error ? error.message : String(error) }),
+  );
+});
+process.once('disconnect', () => process.exit(1));
+process.send!({ type: 'ready' });
