@@ -3,7 +3,7 @@ import type { Config } from 'jest';
 
 const config: Config = {
   testEnvironment: 'node',
-  roots: ['<rootDir>/shared', '<rootDir>/stores', '<rootDir>/conformance', '<rootDir>/test'],
+  roots: ['<rootDir>/shared', '<rootDir>/stores', '<rootDir>/conformance', '<rootDir>/tools', '<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.json' }] },
   globalSetup: '<rootDir>/test/global-setup.ts',

@@ -117,6 +117,7 @@ const ENTRIES: Entry[] = [
   { specifier: 'session-stores/postgres', source: 'stores/postgres/index.ts', exports: ['PostgresStore'] },
   { specifier: 'session-stores/mongo', source: 'stores/mongo/index.ts', exports: ['MongoStore'] },
   { specifier: 'session-stores/mysql', source: 'stores/mysql/index.ts', exports: ['MySqlStore'] },
+  { specifier: 'session-stores/migrate', source: 'tools/index.ts', exports: ['MigratingStore', 'copySessions'] },
   { specifier: 'session-stores/conformance', source: 'conformance/index.ts', exports: ['runConformance', 'registerConformance', 'runCases'] },
   { specifier: 'session-stores/conformance/jest', source: 'conformance/jest.ts', exports: ['runConformance'], runner: RUNNERS.jest },
   {
@@ -147,6 +148,7 @@ const STORE_DRIVERS: Array<{ specifier: string; label: string; packages: string[
   { specifier: 'session-stores/postgres', label: 'pg only', packages: ['pg', '@types/pg'] },
   { specifier: 'session-stores/mongo', label: 'mongodb only', packages: ['mongodb'] },
   { specifier: 'session-stores/mysql', label: 'mysql2 only', packages: ['mysql2'] },
+  { specifier: 'session-stores/migrate', label: 'no driver', packages: [] },
 ];
 const ALL_DRIVER_PACKAGES = [...new Set(STORE_DRIVERS.flatMap((d) => d.packages))];
 
@@ -497,7 +499,13 @@ export const loaded: unknown[] = [store, isError, adapters, ${names.join(', ')}]
         symlinkSync(path.join(repo, 'node_modules', name), path.join(modules, name), 'dir');
       }
       const entry = ENTRIES.find((e) => e.specifier === specifier)!;
-      const source = `import { ${entry.exports.join(', ')} } from '${specifier}';
+      const source =
+        specifier === 'session-stores/migrate'
+          ? `import { MigratingStore, copySessions } from '${specifier}';
+import type { Store } from 'express-session';
+export const loaded: [abstract new (...args: never[]) => Store, typeof copySessions] = [MigratingStore, copySessions];
+`
+          : `import { ${entry.exports.join(', ')} } from '${specifier}';
 import type { SessionStore } from 'session-stores';
 export const loaded: Array<abstract new (...args: never[]) => SessionStore> = [${entry.exports.join(', ')}];
 `;

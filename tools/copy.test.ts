@@ -1,0 +1,142 @@
+import { inspect } from 'node:util';
+import type { SessionData } from 'express-session';
+import { MemoryStore } from '../stores/memory';
+import { HOUR_MS, aSession } from '../test/support/sessions';
+import { copySessions, type CopyProgress } from './copy';
+
+const stores: MemoryStore[] = [];
+function memoryStore(): MemoryStore {
+  const store = new MemoryStore({ pruneInterval: 0 });
+  stores.push(store);
+  return store;
+}
+
+afterEach(async () => {
+  await Promise.all(stores.splice(0).map((store) => store.close()));
+});
+
+describe('copySessions', () => {
+  it('copies every live session with its data', async () => {
+    const [from, to] = [memoryStore(), memoryStore()];
+    await from.set('ada-session', aSession({ user: 'ada' }));
+    await from.set('bob-session', aSession({ user: 'bob' }));
+    const result = await copySessions(from, to);
+    expect(result).toMatchObject({ read: 2, copied: 2, present: 0, expired: 0, failed: 0, total: 2 });
+    expect((await to.get('ada-session'))?.['user' as keyof SessionData]).toBe('ada');
+    expect((await to.get('bob-session'))?.['user' as keyof SessionData]).toBe('bob');
+  });
+
+  it('carries the expiry the source holds, which a touch moved past cookie.expires', async () => {
+    const [from, to] = [memoryStore(), memoryStore()];
+    const written = aSession({ user: 'ada' });
+    await from.set('touched', written);
+    const extendedTo = Date.now() + 5 * HOUR_MS + 123;
+    await from.touch('touched', { ...written, cookie: { ...written.cookie, expires: new Date(extendedTo) } } as SessionData);
+    await copySessions(from, to);
+    const [copied] = await entriesOf(to);
+    expect(copied).toMatchObject({ id: 'touched', expiresAt: extendedTo });
+  });
+
+  it('never deletes or changes a session of the source', async () => {
+    const [from, to] = [memoryStore(), memoryStore()];
+    await from.set('kept', aSession({ user: 'ada' }));
+    const before = await entriesOf(from);
+    await copySessions(from, to);
+    expect(await entriesOf(from)).toEqual(before);
+  });
+
+  it('leaves a session the target already holds as it is, so the newer one wins', async () => {
+    const [from, to] = [memoryStore(), memoryStore()];
+    await from.set('both', aSession({ user: 'old' }));
+    await to.set('both', aSession({ user: 'new' }, 2 * HOUR_MS));
+    const before = await entriesOf(to);
+    const result = await copySessions(from, to);
+    expect(result).toMatchObject({ copied: 0, present: 1 });
+    expect(await entriesOf(to)).toEqual(before);
+  });
+
+  it('copies nothing twice when run again, and resumes a copy that stopped', async () => {
+    const [from, to] = [memoryStore(), memoryStore()];
+    for (const sid of ['one', 'two', 'three']) await from.set(sid, aSession({ sid }));
+    await to.set('one', (await from.get('one'))!);
+    const resumed = await copySessions(from, to);
+    expect(resumed).toMatchObject({ copied: 2, present: 1 });
+    const afterFirst = await entriesOf(to);
+    expect(await copySessions(from, to)).toMatchObject({ copied: 0, present: 3 });
+    expect(await entriesOf(to)).toEqual(afterFirst);
+  });
+
+  it('skips a session that expired since it was listed', async () => {
+    const clock = Date.now();
+    const from = new MemoryStore({ pruneInterval: 0, now: () => clock });
+    stores.push(from);
+    const to = memoryStore();
+    await from.set('short', aSession({}, 1000));
+    const result = await copySessions(from, to, { now: () => clock + 2000 });
+    expect(result).toMatchObject({ read: 1, copied: 0, expired: 1 });
+    expect(await to.length()).toBe(0);
+  });
+
+  it('reports progress after each session', async () => {
+    const [from, to] = [memoryStore(), memoryStore()];
+    for (const sid of ['a1', 'b2', 'c3']) await from.set(sid, aSession());
+    const seen: CopyProgress[] = [];
+    await copySessions(from, to, { onProgress: (progress) => seen.push({ ...progress }) });
+    expect(seen.map((p) => p.read)).toEqual([1, 2, 3]);
+    expect(seen.every((p) => p.total === 3)).toBe(true);
+  });
+
+  it('copies from a store that has only ids() and get(), with the expiry of cookie.expires', async () => {
+    const inner = memoryStore();
+    const to = memoryStore();
+    const session = aSession({ user: 'ada' });
+    await inner.set('plain-store', session);
+    const plain = {
+      get: (sid: string, cb: (error: unknown, value?: unknown) => void) => void inner.get(sid, cb),
+      set: (sid: string, value: SessionData, cb: (error: unknown) => void) => void inner.set(sid, value, cb),
+      ids: (cb: (error: unknown, value?: string[]) => void) => void inner.ids(cb),
+    };
+    expect(await copySessions(plain as never, to)).toMatchObject({ copied: 1 });
+    expect((await entriesOf(to))[0]).toMatchObject({ id: 'plain-store', expiresAt: Date.parse(session.cookie.expires as unknown as string) });
+  });
+
+  it("copies from connect-redis' all() shape, an array of sessions each with its id, without that id in the copy", async () => {
+    const to = memoryStore();
+    const session = aSession({ user: 'ada' });
+    const arrayStore = {
+      get: (_sid: string, cb: (error: unknown, value?: unknown) => void) => cb(null, null),
+      set: (_sid: string, _value: SessionData, cb: (error: unknown) => void) => cb(null),
+      all: (cb: (error: unknown, value?: unknown) => void) => cb(null, [{ ...session, id: 'from-array' }]),
+    };
+    expect(await copySessions(arrayStore as never, to)).toMatchObject({ copied: 1 });
+    expect(await to.get('from-array')).toEqual(session);
+  });
+
+  it('counts a session the target refuses as failed, names it by a prefix only, and copies the rest', async () => {
+    const from = memoryStore();
+    const to = new MemoryStore({ pruneInterval: 0, maxSessionBytes: 200 });
+    stores.push(to);
+    const secretSid = 'too-large-session-id-with-a-secret-tail';
+    await from.set(secretSid, aSession({ blob: 'x'.repeat(500) }));
+    await from.set('small', aSession());
+    const result = await copySessions(from, to);
+    expect(result).toMatchObject({ copied: 1, failed: 1 });
+    expect(result.failures).toHaveLength(1);
+    expect(result.failures[0]).toContain('too-la');
+    expect(inspect(result, { depth: 10 })).not.toContain(secretSid);
+    expect(inspect(result, { depth: 10 })).not.toContain('xxxxxxxx');
+  });
+
+  it('refuses what is not a store, the same store twice and an unknown option with ERR_SESSION_OPTIONS', async () => {
+    const store = memoryStore();
+    await expect(copySessions({} as never, store)).rejects.toMatchObject({ code: 'ERR_SESSION_OPTIONS' });
+    await expect(copySessions(store, store)).rejects.toMatchObject({ code: 'ERR_SESSION_OPTIONS' });
+    await expect(copySessions(store, memoryStore(), { batch: 10 } as never)).rejects.toMatchObject({ code: 'ERR_SESSION_OPTIONS' });
+  });
+});
+
+async function entriesOf(store: MemoryStore): Promise<Array<{ id: string; session: SessionData; expiresAt: number }>> {
+  const entries = [];
+  for await (const entry of store.sessions()) entries.push(entry);
+  return entries.sort((a, b) => a.id.localeCompare(b.id));
+}

@@ -1,0 +1,151 @@
+import type { SessionData, Store } from 'express-session';
+import { SessionStoreError, sidPrefixOf } from '../shared/errors';
+import { cleanCause } from '../shared/causes';
+import { callStore, hasMethod } from './calls';
+
+/** Where a copy stands, handed to `onProgress` after each session and returned at the end. */
+export interface CopyProgress {
+  /** Live sessions read from the source so far. */
+  read: number;
+  /** Sessions written to the target. */
+  copied: number;
+  /** Sessions the target already held, left as they are. */
+  present: number;
+  /** Sessions that expired between listing and writing, not copied. */
+  expired: number;
+  /** Sessions that could not be copied; the first few are described in `failures`. */
+  failed: number;
+  /** Live sessions in the source when the copy started, when the source can count them. */
+  total?: number;
+}
+
+export interface CopyResult extends CopyProgress {
+  /** One line per failed session (at most 10), naming the session by a short prefix of its id only. */
+  failures: string[];
+}
+
+export interface CopyOptions {
+  onProgress?: (progress: Readonly<CopyProgress>) => void;
+  /** The clock that decides what has expired. Default Date.now. */
+  now?: () => number;
+}
+
+interface ListedSession {
+  id: string;
+  session: SessionData;
+  expiresAt?: number;
+}
+
+const MAX_FAILURES_DESCRIBED = 10;
+const KNOWN_OPTIONS = new Set(['onProgress', 'now']);
+
+/**
+ * Copies every live session of `from` into `to`, each with the expiry the source holds, and never
+ * deletes from the source. A session the target already holds is left as it is: either an earlier
+ * run copied it or the application wrote it there since, and then the target's is the newer. So a
+ * run that stopped half-way is resumed by running it again, and a second run writes nothing twice.
+ */
+export async function copySessions(from: Store, to: Store, options: CopyOptions = {}): Promise<CopyResult> {
+  checkOptions(from, to, options);
+  const now = options.now ?? Date.now;
+  const progress: CopyProgress = { read: 0, copied: 0, present: 0, expired: 0, failed: 0 };
+  const failures: string[] = [];
+  if (hasMethod(from, 'length')) {
+    const total = await callStore<number>(from, 'length');
+    if (typeof total === 'number' && Number.isFinite(total)) progress.total = total;
+  }
+  for await (const listed of liveSessionsOf(from)) {
+    progress.read++;
+    try {
+      await copyOne(listed, to, now, progress);
+    } catch (error) {
+      progress.failed++;
+      if (failures.length < MAX_FAILURES_DESCRIBED) failures.push(`session ${sidPrefixOf(listed.id)}…: ${describe(error, listed.id)}`);
+    }
+    options.onProgress?.(progress);
+  }
+  return { ...progress, failures };
+}
+
+async function copyOne(listed: ListedSession, to: Store, now: () => number, progress: CopyProgress): Promise<void> {
+  const expiresAt = Number.isFinite(listed.expiresAt) ? listed.expiresAt! : cookieExpiresOf(listed.session);
+  if (expiresAt !== undefined && expiresAt <= now()) {
+    progress.expired++;
+    return;
+  }
+  if ((await callStore<SessionData | null | undefined>(to, 'get', listed.id)) != null) {
+    progress.present++;
+    return;
+  }
+  await callStore(to, 'set', listed.id, withExpiry(listed.session, expiresAt));
+  progress.copied++;
+}
+
+/** The session with `cookie.expires` at the source's instant, from which every store computes the target's expiry. */
+function withExpiry(session: SessionData, expiresAt: number | undefined): SessionData {
+  if (expiresAt === undefined) return session;
+  return { ...session, cookie: { ...session.cookie, expires: new Date(expiresAt) } } as SessionData;
+}
+
+/** The source's live sessions: its `sessions()` stream when it has one (with each expiry), else ids() and get(), else all(). */
+async function* liveSessionsOf(store: Store): AsyncGenerator<ListedSession, void, undefined> {
+  const stream = (store as { sessions?: () => AsyncIterable<ListedSession> }).sessions;
+  if (typeof stream === 'function') {
+    yield* stream.call(store);
+    return;
+  }
+  if (hasMethod(store, 'ids')) {
+    for (const id of await callStore<string[]>(store, 'ids')) {
+      const session = await callStore<SessionData | null | undefined>(store, 'get', id);
+      if (session != null) yield { id, session };
+    }
+    return;
+  }
+  if (hasMethod(store, 'all')) {
+    const all = await callStore<unknown>(store, 'all');
+    // connect-redis and others answer an array of sessions, each with its id added as `id`.
+    if (Array.isArray(all)) {
+      for (const entry of all as Array<SessionData & { id?: unknown }>) {
+        if (entry === null || typeof entry !== 'object' || typeof entry.id !== 'string') continue;
+        const { id, ...session } = entry;
+        yield { id, session: session as SessionData };
+      }
+    } else if (all !== null && typeof all === 'object') {
+      for (const [id, session] of Object.entries(all as Record<string, SessionData>)) if (session != null) yield { id, session };
+    }
+    return;
+  }
+  throw new SessionStoreError('ERR_SESSION_UNSUPPORTED', 'the source store lists no sessions: it has none of sessions(), ids() and all()', {
+    store: 'copy',
+  });
+}
+
+function cookieExpiresOf(session: SessionData): number | undefined {
+  const expires: unknown = (session?.cookie as { expires?: unknown } | undefined)?.expires;
+  const instant = expires instanceof Date ? expires.getTime() : typeof expires === 'string' ? Date.parse(expires) : NaN;
+  return Number.isFinite(instant) ? instant : undefined;
+}
+
+function describe(error: unknown, sid: string): string {
+  const clean = error instanceof SessionStoreError ? error : cleanCause(error, [sid]);
+  return clean instanceof Error ? clean.message || clean.name : String(clean);
+}
+
+function checkOptions(from: Store, to: Store, options: CopyOptions): void {
+  for (const [name, store] of [['from', from], ['to', to]] as const) {
+    if (store === null || typeof store !== 'object' || !hasMethod(store, 'get') || !hasMethod(store, 'set')) {
+      throw new SessionStoreError('ERR_SESSION_OPTIONS', `${name} must be an express-session store (with get and set)`, { store: 'copy' });
+    }
+  }
+  if (from === to) throw new SessionStoreError('ERR_SESSION_OPTIONS', 'from and to are the same store', { store: 'copy' });
+  if (options === null || typeof options !== 'object') throw new SessionStoreError('ERR_SESSION_OPTIONS', 'options must be an object', { store: 'copy' });
+  for (const name of Object.keys(options)) {
+    if (!KNOWN_OPTIONS.has(name)) throw new SessionStoreError('ERR_SESSION_OPTIONS', `unknown option ${name}`, { store: 'copy' });
+  }
+  if (options.onProgress !== undefined && typeof options.onProgress !== 'function') {
+    throw new SessionStoreError('ERR_SESSION_OPTIONS', 'onProgress must be a function', { store: 'copy' });
+  }
+  if (options.now !== undefined && typeof options.now !== 'function') {
+    throw new SessionStoreError('ERR_SESSION_OPTIONS', 'now must be a function returning epoch milliseconds', { store: 'copy' });
+  }
+}
