@@ -11,7 +11,8 @@ prefix or collection:
   redis://… rediss://…        RedisStore, keys under --prefix (default sess:)
   postgres://… postgresql://… PostgresStore, --table (default express_sessions; session with
                               --compat connect-pg-simple, which reads and writes that layout)
-  mysql://…                   MySqlStore, --table (default sessions), --compat express-mysql-session
+  mysql://…                   MySqlStore, --table (default express_sessions; sessions with
+                              --compat express-mysql-session, which reads and writes that layout)
   mongodb://… mongodb+srv://… MongoStore, --collection (default sessions)
   sqlite:<file>               SqliteStore, --table (default sessions)
 or the path of a factory module in the conformance CLI's shape: a default export or createStore,
@@ -40,7 +41,8 @@ const PRUNE_USAGE = `Usage: session-stores prune <location> [--dry-run] [--table
 Deletes the expired sessions of one store through its prune(): in bounded batches, only sessions
 of the store's own table, prefix or collection, after the store has checked that the table is a
 session table in its layout. Creates no table, index or file. Redis expires sessions itself, so
-there it deletes nothing. Prints how many sessions it deleted.
+there it deletes nothing. Prints how many sessions it deleted, or with --dry-run how many have
+expired (a factory module must declare clock: 'injectable' for that).
 
 Options:
   --dry-run           count the expired sessions, delete nothing
