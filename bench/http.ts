@@ -311,6 +311,38 @@ function machineTicks(): { busy: number; steal: number; total: number } | undefi
   }
 }
 
+/** The process listening on 127.0.0.1:`port` (its socket found in /proc/net/tcp, then among the processes' descriptors); undefined when none is found. */
+function listenerPid(port: number): number | undefined {
+  const portHex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  let inode: string | undefined;
+  try {
+    for (const line of fs.readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      if (fields[1]?.endsWith(portHex) && fields[3] === '0A') inode = fields[9];
+    }
+  } catch {
+    return undefined;
+  }
+  if (inode === undefined) return undefined;
+  const socket = `socket:[${inode}]`;
+  for (const pid of fs.readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    let descriptors: string[];
+    try {
+      descriptors = fs.readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue;
+    }
+    for (const fd of descriptors) {
+      try {
+        if (fs.readlinkSync(`/proc/${pid}/fd/${fd}`) === socket) return Number(pid);
+      } catch {
+        // A descriptor closed while we looked.
+      }
+    }
+  }
+  return undefined;
+}
+
 function sumDelta(before: Map<string, number> | undefined, after: Map<string, number> | undefined): number | undefined {
   if (before === undefined || after === undefined) return undefined;
   let ticks = 0;
@@ -415,7 +447,8 @@ function perRound(rounds: RoundRecord[], mine: string, theirs: string, value: (m
     return t ? [{ value: value(m, t), suspect: m.suspect || t.suspect }] : [];
   });
   const values = pairs.map((p) => p.value).filter(Number.isFinite);
-  return { median: median(values), low: Math.min(...values), high: Math.max(...values), suspect: pairs.filter((p) => p.suspect).length };
+  const [low, high] = values.length === 0 ? [NaN, NaN] : [Math.min(...values), Math.max(...values)];
+  return { median: median(values), low, high, suspect: pairs.filter((p) => p.suspect).length };
 }
 
 const usPerRequest = (record: RoundRecord) => 1e6 / record.reqPerSec;
@@ -681,6 +714,8 @@ async function mongoGroup(): Promise<Group | string> {
   const server = await findServer();
   if ('reason' in server) return server.reason;
   const { MongoClient } = await import('mongodb');
+  // Only a server of the bench's own has CPU that is all ours.
+  const pid = server.server.includes('a throwaway') ? listenerPid(Number(new URL(server.url).port)) : undefined;
   const collections: string[] = [];
   const scratch = (label: string): AppSpec['config'] => {
     const name = scratchLabel(label);
@@ -692,6 +727,7 @@ async function mongoGroup(): Promise<Group | string> {
     notes: [
       `server: ${server.server}; mongodb driver ${versionOf('mongodb')}, connect-mongo ${versionOf('connect-mongo')}; database ${MONGO_DB}, a collection of its own per contender (dropped afterwards)`,
       `connect-mongo as its README: { mongoUrl }${server.lacksTtl ? ", with autoRemove 'interval' (the server has no TTL indexes)" : ''}`,
+      pid === undefined ? 'database CPU: not read (not a server of the bench\'s own, or its process not found)' : `database CPU: /proc of the server process (pid ${pid})`,
     ],
     contenders: [
       ...oursTwice('MongoStore', 'mongo', scratch),
@@ -699,6 +735,10 @@ async function mongoGroup(): Promise<Group | string> {
       FLOOR,
     ],
     roundTrips: 'not counted',
+    serverTicks: async () => {
+      const ticks = pid === undefined ? undefined : ticksOf(`/proc/${pid}/stat`);
+      return ticks === undefined ? undefined : new Map([['mongo', ticks]]);
+    },
     cleanup: async () => {
       const client = new MongoClient(server.url);
       try {
@@ -791,7 +831,7 @@ export function formatHttpReport(report: HttpReport): string {
       ...table(
         ['pair', 'req/s', 'rounds', 'cost above floor', 'suspect rounds'],
         1,
-        group.ratios.map((r) => [`${r.ours} vs ${r.against}`, `${fmt(r.ratio, 2)}x`, spread(r), r.costAboveFloorShare === null ? '' : fmt(r.costAboveFloorShare, 2), String(r.suspectRounds)]),
+        group.ratios.map((r) => [`${r.ours} vs ${r.against}`, Number.isFinite(r.ratio) ? `${fmt(r.ratio, 2)}x` : '-', Number.isFinite(r.low) ? spread(r) : '-', r.costAboveFloorShare === null ? '' : fmt(r.costAboveFloorShare, 2), String(r.suspectRounds)]),
       ).map((line) => `  ${line}`),
     );
     for (const r of group.rounds.filter((record) => record.suspect)) {
