@@ -55,6 +55,7 @@ describe('session-stores: help, usage and exit status', () => {
     [['prune', 'no-such-module.js'], 'is neither a URL of ours nor a file'],
     [['copy', '--from', 'sqlite:a.db'], 'give both --from and --to'],
     [['copy', '--from', 'sqlite:a.db', '--to', 'sqlite:a.db'], 'name the same sessions'],
+    [['copy', '--from', 'sqlite:a.db', '--to', 'sqlite:b.db', '--concurrency', '0'], '--concurrency takes a positive integer'],
   ])('%j is a usage error: exit 2 with the reason and the usage', async (argv, reason) => {
     const { code, out, err } = await run(argv);
     expect(code).toBe(2);
@@ -147,9 +148,9 @@ describe('session-stores copy between SQLite files', () => {
     await source.close();
     const onTerminal = await run(['copy', '--from', `sqlite:${from}`, '--to', `sqlite:${to}`], true);
     expect(onTerminal.code).toBe(0);
-    expect(onTerminal.err).toMatch(/^\r\x1b\[K#+\.* 1\/5 read/);
+    expect(onTerminal.err).toMatch(/^\r\x1b\[K#+\.* [1-5]\/5 read, [0-5] copied/);
     expect(onTerminal.err.endsWith('\r\x1b[K')).toBe(true);
-    expect(onTerminal.out).toMatch(/^copied 5 of 5 live sessions from sqlite:.* 0 already in the target, 0 expired meanwhile, 0 failed \(\d+\.\d s\)\n$/);
+    expect(onTerminal.out).toMatch(/^copied 5 of 5 live sessions from sqlite:.* 0 already in the target, 0 gone meanwhile \(expired, destroyed or moved\), 0 failed \(\d+\.\d s\)\n$/);
     const piped = await run(['copy', '--from', `sqlite:${from}`, '--to', `sqlite:${to}`]);
     expect(piped.err).toBe('');
     expect(piped.out).toMatch(/^copied 0 of 5 live sessions .* 5 already in the target/);

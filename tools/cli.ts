@@ -67,6 +67,7 @@ bar on a terminal (stderr) and prints one summary line.
 Options:
   --from <location>   the store to copy from (read only)
   --to <location>     the store to copy into (its table or index is created when missing)
+  --concurrency <n>   most sessions in flight at once (default 16)
   --from-table, --from-prefix, --from-collection, --from-compat
   --to-table, --to-prefix, --to-collection, --to-compat
                       which sessions of each URL's database (see below)
@@ -148,6 +149,7 @@ async function copy(argv: string[], io: Output): Promise<number> {
   const { values, positionals } = parse(argv, {
     from: { type: 'string' },
     to: { type: 'string' },
+    concurrency: { type: 'string' },
     ...Object.fromEntries(FLAG_NAMES.flatMap((name) => [[`from-${name}`, { type: 'string' as const }], [`to-${name}`, { type: 'string' as const }]])),
   });
   if (values.help) {
@@ -159,6 +161,10 @@ async function copy(argv: string[], io: Output): Promise<number> {
   if (values.from === values.to && FLAG_NAMES.every((name) => values[`from-${name}`] === values[`to-${name}`])) {
     throw new UsageError('--from and --to name the same sessions');
   }
+  const concurrency = values.concurrency === undefined ? undefined : Number(values.concurrency);
+  if (concurrency !== undefined && (!Number.isSafeInteger(concurrency) || concurrency < 1)) {
+    throw new UsageError(`--concurrency takes a positive integer, got ${String(values.concurrency)}`);
+  }
   const opened: OpenedStore[] = [];
   try {
     const from = await openStore(values.from, flagsOf(values, 'from-'), 'read');
@@ -169,7 +175,7 @@ async function copy(argv: string[], io: Output): Promise<number> {
     const bar = io.errIsTty ? progressBar(io) : undefined;
     let result: CopyResult;
     try {
-      result = await copySessions(from.store, to.store, { onProgress: bar?.update });
+      result = await copySessions(from.store, to.store, { onProgress: bar?.update, ...(concurrency !== undefined && { concurrency }) });
     } finally {
       bar?.done();
     }
@@ -178,7 +184,7 @@ async function copy(argv: string[], io: Output): Promise<number> {
     for (const failure of result.failures) io.err(`session-stores copy: ${failure}\n`);
     io.out(
       `${paint(io, ok ? 'green' : 'red', `copied ${result.copied} of ${result.read} live sessions`)} from ${from.label} to ${to.label}: ` +
-        `${result.present} already in the target, ${result.expired} expired meanwhile, ${result.failed} failed (${seconds} s)\n`,
+        `${result.present} already in the target, ${result.gone} gone meanwhile (expired, destroyed or moved), ${result.failed} failed (${seconds} s)\n`,
     );
     return ok ? 0 : 1;
   } finally {

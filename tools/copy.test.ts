@@ -16,12 +16,19 @@ afterEach(async () => {
 });
 
 describe('copySessions', () => {
+  it('copies many sessions with several in flight, each once', async () => {
+    const [from, to] = [memoryStore(), memoryStore()];
+    for (let i = 0; i < 100; i++) await from.set(`many-${i}`, aSession({ i }));
+    expect(await copySessions(from, to, { concurrency: 7 })).toMatchObject({ read: 100, copied: 100, failed: 0 });
+    expect((await to.ids()).sort()).toEqual((await from.ids()).sort());
+  });
+
   it('copies every live session with its data', async () => {
     const [from, to] = [memoryStore(), memoryStore()];
     await from.set('ada-session', aSession({ user: 'ada' }));
     await from.set('bob-session', aSession({ user: 'bob' }));
     const result = await copySessions(from, to);
-    expect(result).toMatchObject({ read: 2, copied: 2, present: 0, expired: 0, failed: 0, total: 2 });
+    expect(result).toMatchObject({ read: 2, copied: 2, present: 0, gone: 0, failed: 0 });
     expect((await to.get('ada-session'))?.['user' as keyof SessionData]).toBe('ada');
     expect((await to.get('bob-session'))?.['user' as keyof SessionData]).toBe('bob');
   });
@@ -73,17 +80,32 @@ describe('copySessions', () => {
     const to = memoryStore();
     await from.set('short', aSession({}, 1000));
     const result = await copySessions(from, to, { now: () => clock + 2000 });
-    expect(result).toMatchObject({ read: 1, copied: 0, expired: 1 });
+    expect(result).toMatchObject({ read: 1, copied: 0, gone: 1 });
     expect(await to.length()).toBe(0);
   });
 
-  it('reports progress after each session', async () => {
+  it('does not copy a session destroyed in the source since the listing (as a MigratingStore move does)', async () => {
+    const [from, to] = [memoryStore(), memoryStore()];
+    await from.set('first', aSession());
+    await from.set('moved-meanwhile', aSession());
+    const result = await copySessions(from, to, {
+      concurrency: 1,
+      onProgress: (progress) => {
+        if (progress.read === 1) void from.destroy('moved-meanwhile');
+      },
+    });
+    expect(result).toMatchObject({ read: 2, copied: 1, gone: 1 });
+    expect(await to.get('moved-meanwhile')).toBeNull();
+  });
+
+  it('reports progress each time a session is done with', async () => {
     const [from, to] = [memoryStore(), memoryStore()];
     for (const sid of ['a1', 'b2', 'c3']) await from.set(sid, aSession());
     const seen: CopyProgress[] = [];
     await copySessions(from, to, { onProgress: (progress) => seen.push({ ...progress }) });
-    expect(seen.map((p) => p.read)).toEqual([1, 2, 3]);
+    expect(seen).toHaveLength(3);
     expect(seen.every((p) => p.total === 3)).toBe(true);
+    expect(seen[2]).toMatchObject({ read: 3, copied: 3 });
   });
 
   it('copies from a store that has only ids() and get(), with the expiry of cookie.expires', async () => {
@@ -104,7 +126,7 @@ describe('copySessions', () => {
     const to = memoryStore();
     const session = aSession({ user: 'ada' });
     const arrayStore = {
-      get: (_sid: string, cb: (error: unknown, value?: unknown) => void) => cb(null, null),
+      get: (sid: string, cb: (error: unknown, value?: unknown) => void) => cb(null, sid === 'from-array' ? session : null),
       set: (_sid: string, _value: SessionData, cb: (error: unknown) => void) => cb(null),
       all: (cb: (error: unknown, value?: unknown) => void) => cb(null, [{ ...session, id: 'from-array' }]),
     };
@@ -132,6 +154,7 @@ describe('copySessions', () => {
     await expect(copySessions({} as never, store)).rejects.toMatchObject({ code: 'ERR_SESSION_OPTIONS' });
     await expect(copySessions(store, store)).rejects.toMatchObject({ code: 'ERR_SESSION_OPTIONS' });
     await expect(copySessions(store, memoryStore(), { batch: 10 } as never)).rejects.toMatchObject({ code: 'ERR_SESSION_OPTIONS' });
+    await expect(copySessions(store, memoryStore(), { concurrency: 0 })).rejects.toMatchObject({ code: 'ERR_SESSION_OPTIONS' });
   });
 });
 

@@ -11,11 +11,11 @@ export interface CopyProgress {
   copied: number;
   /** Sessions the target already held, left as they are. */
   present: number;
-  /** Sessions that expired between listing and writing, not copied. */
-  expired: number;
+  /** Sessions that expired, or left the source (destroyed, or moved by a MigratingStore), between listing and copying. */
+  gone: number;
   /** Sessions that could not be copied; the first few are described in `failures`. */
   failed: number;
-  /** Live sessions in the source when the copy started, when the source can count them. */
+  /** Live sessions in the source when the copy started, when there is an `onProgress` and the source can count them. */
   total?: number;
 }
 
@@ -25,7 +25,10 @@ export interface CopyResult extends CopyProgress {
 }
 
 export interface CopyOptions {
+  /** Called each time a session is done with (copied, present, gone or failed). */
   onProgress?: (progress: Readonly<CopyProgress>) => void;
+  /** Most sessions in flight at once (each one a read of the target, a read of the source, a write). Default 16. */
+  concurrency?: number;
   /** The clock that decides what has expired. Default Date.now. */
   now?: () => number;
 }
@@ -37,47 +40,65 @@ interface ListedSession {
 }
 
 const MAX_FAILURES_DESCRIBED = 10;
-const KNOWN_OPTIONS = new Set(['onProgress', 'now']);
+const KNOWN_OPTIONS = new Set(['onProgress', 'concurrency', 'now']);
+const DEFAULT_CONCURRENCY = 16;
 
 /**
  * Copies every live session of `from` into `to`, each with the expiry the source holds, and never
  * deletes from the source. A session the target already holds is left as it is: either an earlier
  * run copied it or the application wrote it there since, and then the target's is the newer. So a
  * run that stopped half-way is resumed by running it again, and a second run writes nothing twice.
+ * Each session is read again just before it is written, so the copy is of its latest data.
  */
 export async function copySessions(from: Store, to: Store, options: CopyOptions = {}): Promise<CopyResult> {
   checkOptions(from, to, options);
   const now = options.now ?? Date.now;
-  const progress: CopyProgress = { read: 0, copied: 0, present: 0, expired: 0, failed: 0 };
+  const progress: CopyProgress = { read: 0, copied: 0, present: 0, gone: 0, failed: 0 };
   const failures: string[] = [];
-  if (hasMethod(from, 'length')) {
+  // Only a progress report needs the total, and counting may cost a pass over the whole store (Redis SCAN).
+  if (options.onProgress && hasMethod(from, 'length')) {
     const total = await callStore<number>(from, 'length');
     if (typeof total === 'number' && Number.isFinite(total)) progress.total = total;
   }
-  for await (const listed of liveSessionsOf(from)) {
-    progress.read++;
-    try {
-      await copyOne(listed, to, now, progress);
-    } catch (error) {
-      progress.failed++;
-      if (failures.length < MAX_FAILURES_DESCRIBED) failures.push(`session ${sidPrefixOf(listed.id)}…: ${describe(error, listed.id)}`);
+  const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
+  const inFlight = new Set<Promise<void>>();
+  try {
+    for await (const listed of liveSessionsOf(from)) {
+      progress.read++;
+      const task: Promise<void> = copyOne(listed, from, to, now, progress)
+        .catch((error: unknown) => {
+          progress.failed++;
+          if (failures.length < MAX_FAILURES_DESCRIBED) failures.push(`session ${sidPrefixOf(listed.id)}…: ${describe(error, listed.id)}`);
+        })
+        .then(() => {
+          inFlight.delete(task);
+          options.onProgress?.(progress);
+        });
+      inFlight.add(task);
+      if (inFlight.size >= concurrency) await Promise.race(inFlight);
     }
-    options.onProgress?.(progress);
+  } finally {
+    // A listing that fails part-way still lets the sessions already started finish.
+    await Promise.all(inFlight);
   }
   return { ...progress, failures };
 }
 
-async function copyOne(listed: ListedSession, to: Store, now: () => number, progress: CopyProgress): Promise<void> {
-  const expiresAt = Number.isFinite(listed.expiresAt) ? listed.expiresAt! : cookieExpiresOf(listed.session);
-  if (expiresAt !== undefined && expiresAt <= now()) {
-    progress.expired++;
-    return;
-  }
+async function copyOne(listed: ListedSession, from: Store, to: Store, now: () => number, progress: CopyProgress): Promise<void> {
   if ((await callStore<SessionData | null | undefined>(to, 'get', listed.id)) != null) {
     progress.present++;
     return;
   }
-  await callStore(to, 'set', listed.id, withExpiry(listed.session, expiresAt));
+  // Read again after the target said it lacks the session: one a MigratingStore moved since the listing is gone from here.
+  const current = await callStore<SessionData | null | undefined>(from, 'get', listed.id);
+  const listedExpiry = Number.isFinite(listed.expiresAt) ? listed.expiresAt! : undefined;
+  const currentExpiry = current == null ? undefined : cookieExpiresOf(current);
+  const expiresAt = listedExpiry === undefined ? currentExpiry : currentExpiry === undefined ? listedExpiry : Math.max(listedExpiry, currentExpiry);
+  if (current == null || (expiresAt !== undefined && expiresAt <= now())) {
+    progress.gone++;
+    return;
+  }
+  await callStore(to, 'set', listed.id, withExpiry(current, expiresAt));
   progress.copied++;
 }
 
@@ -144,6 +165,10 @@ function checkOptions(from: Store, to: Store, options: CopyOptions): void {
   }
   if (options.onProgress !== undefined && typeof options.onProgress !== 'function') {
     throw new SessionStoreError('ERR_SESSION_OPTIONS', 'onProgress must be a function', { store: 'copy' });
+  }
+  const { concurrency } = options;
+  if (concurrency !== undefined && (!Number.isSafeInteger(concurrency) || concurrency < 1)) {
+    throw new SessionStoreError('ERR_SESSION_OPTIONS', `concurrency must be a positive integer, got ${String(concurrency)}`, { store: 'copy' });
   }
   if (options.now !== undefined && typeof options.now !== 'function') {
     throw new SessionStoreError('ERR_SESSION_OPTIONS', 'now must be a function returning epoch milliseconds', { store: 'copy' });
