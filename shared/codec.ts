@@ -107,7 +107,8 @@ function shapeProblem(session: unknown, view: (value: unknown) => unknown): stri
 
 /** Why one cookie field would make express-session throw, or undefined. Names only fields from a fixed list. */
 function cookieFieldProblem(key: string, value: unknown): string | undefined {
-  if (value === undefined) return undefined;
+  // A null attribute is an absent one to both frameworks; @fastify/session's Cookie writes sameSite, secure and domain as null.
+  if (value === undefined || value === null) return undefined;
   switch (key) {
     case 'originalMaxAge':
     case 'maxAge':

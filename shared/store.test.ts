@@ -352,6 +352,13 @@ describe('SessionStore set refuses what it could not read back', () => {
     await store.set('s', { cookie: new Cookie({ maxAge: 60_000, sameSite: 'lax', secure: true }) } as unknown as SessionData);
     expect(await store.get('s')).toMatchObject({ cookie: { originalMaxAge: 60_000, sameSite: 'lax', secure: true } });
   });
+
+  it("accepts @fastify/session's Cookie, which writes sameSite, secure and domain as null", async () => {
+    const Cookie = require('@fastify/session/lib/cookie') as new (options: object, request: object) => object;
+    const store = new ProgrammableStore();
+    await store.set('s', { cookie: new Cookie({ maxAge: 60_000 }, { protocol: 'http' }), user: 'ada' } as unknown as SessionData);
+    expect(await store.get('s')).toMatchObject({ cookie: { originalMaxAge: 60_000, sameSite: null, secure: null, domain: null }, user: 'ada' });
+  });
 });
 
 describe('SessionStore maxSessionBytes', () => {
@@ -549,6 +556,24 @@ describe('SessionStore while its backend is down', () => {
     await expect(store.get('b')).rejects.toMatchObject({ code: 'ERR_SESSION_UNAVAILABLE' });
     await expect(inFlight).rejects.toMatchObject({ code: 'ERR_SESSION_TIMEOUT' });
     await expect(store.close()).resolves.toBeUndefined();
+  });
+
+  it('does not report the backend down again for a call that began before the outage and times out after it', async () => {
+    // Deadline far after the first probe (50 ms): the backend is back before the stale call gives up.
+    const store = new ProgrammableStore({ operationTimeout: 400 });
+    const events: string[] = [];
+    store.on('disconnect', () => events.push('disconnect'));
+    store.on('connect', () => events.push('connect'));
+    store.mode = 'hang';
+    const begunBefore = store.get('a');
+    store.mode = 'fail';
+    await expect(store.get('b')).rejects.toMatchObject({ code: 'ERR_SESSION_BACKEND' });
+    store.mode = 'ok';
+    await new Promise<void>((resolve) => store.once('connect', () => resolve()));
+    await expect(begunBefore).rejects.toMatchObject({ code: 'ERR_SESSION_TIMEOUT' });
+    expect(events).toEqual(['disconnect', 'connect']);
+    expect(store.isAvailable).toBe(true);
+    await store.close();
   });
 
   it('probes 50 ms after the outage begins, then backs off by doubling to probeIntervalMs', async () => {

@@ -87,6 +87,8 @@ export abstract class SessionStore extends Store {
   private reachable = true;
   /** Bumped at each disconnect, so a call that was already in flight cannot announce a reconnect. */
   private outages = 0;
+  /** Bumped at each reconnect, so a call begun before it cannot report the backend down again. */
+  private recoveries = 0;
   /** The operationTimeout bounds of in-flight calls; none when the bound is Infinity. */
   private readonly deadlines: DeadlineQueue | undefined;
 
@@ -169,6 +171,7 @@ export abstract class SessionStore extends Store {
   protected markAvailable(): void {
     if (this.reachable || this.closing) return;
     this.reachable = true;
+    this.recoveries++;
     if (this.probeTimer) clearTimeout(this.probeTimer);
     this.probeTimer = undefined;
     this.emit('connect');
@@ -503,9 +506,10 @@ export abstract class SessionStore extends Store {
       }
     }
     const outagesAtStart = this.outages;
+    const recoveriesAtStart = this.recoveries;
     const deadlines = this.deadlines;
     return new Promise<T | R>((resolve, reject) => {
-      const deadline = deadlines?.start(() => reject(this.failed(operation, sid, this.timedOut(operation, sid))));
+      const deadline = deadlines?.start(() => reject(this.failed(operation, sid, this.timedOut(operation, sid), recoveriesAtStart)));
       result.then(
         (value) => {
           if (deadline) deadlines!.finish(deadline);
@@ -522,7 +526,7 @@ export abstract class SessionStore extends Store {
         },
         (error: unknown) => {
           if (deadline) deadlines!.finish(deadline);
-          reject(this.failed(operation, sid, error));
+          reject(this.failed(operation, sid, error, recoveriesAtStart));
         },
       );
     });
@@ -543,7 +547,8 @@ export abstract class SessionStore extends Store {
     });
   }
 
-  private failed(operation: string, sid: string | undefined, error: unknown): SessionStoreError {
+  /** `recoveriesAtStart`: a call that began before the latest reconnect fails without reporting the backend down. */
+  private failed(operation: string, sid: string | undefined, error: unknown, recoveriesAtStart = this.recoveries): SessionStoreError {
     let wrapped: SessionStoreError;
     if (error instanceof SessionStoreError) {
       wrapped = error;
@@ -555,9 +560,8 @@ export abstract class SessionStore extends Store {
         cause,
       });
     }
-    if (wrapped.code === 'ERR_SESSION_TIMEOUT' || (wrapped.code === 'ERR_SESSION_BACKEND' && this.isUnavailableError(error))) {
-      this.markUnavailable();
-    }
+    const backendDown = wrapped.code === 'ERR_SESSION_TIMEOUT' || (wrapped.code === 'ERR_SESSION_BACKEND' && this.isUnavailableError(error));
+    if (backendDown && recoveriesAtStart === this.recoveries) this.markUnavailable();
     return wrapped;
   }
 

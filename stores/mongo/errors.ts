@@ -17,6 +17,8 @@ const CANNOT_CREATE_INDEX = 67;
 const UNREACHABLE_ERROR_NAMES = new Set([
   'MongoNetworkError',
   'MongoNetworkTimeoutError',
+  // The driver's own timeoutMS ran out: the server did not answer in time, as with the store's deadline.
+  'MongoOperationTimeoutError',
   'MongoServerSelectionError',
   'MongoTopologyClosedError',
   'MongoNotConnectedError',

@@ -53,7 +53,9 @@ export type { SessionDocument } from './documents';
 
 const COLLECTION_NAME_PATTERN = /^(?!system\.)[A-Za-z0-9_][A-Za-z0-9_.-]{0,119}$/;
 const DB_NAME_PATTERN = /^[A-Za-z0-9_-]{1,63}$/;
+const SYSTEM_DATABASES = new Set(['admin', 'local', 'config']);
 const SCAN_BATCH = 1000;
+const DRIVER_TIMEOUT_MARGIN_MS = 50;
 
 /**
  * Sessions in one MongoDB collection, in connect-mongo's document layout: `_id` is the session
@@ -112,7 +114,8 @@ export class MongoStore extends SessionStore {
       this.client = openClient(url, clientOptions);
       this.ownsClient = true;
     }
-    const bound = this.settings.operationTimeoutMs === Infinity ? {} : { timeoutMS: this.settings.operationTimeoutMs };
+    // A little after the store's own deadline, so a caller sees ERR_SESSION_TIMEOUT, then the driver lets go.
+    const bound = this.settings.operationTimeoutMs === Infinity ? {} : { timeoutMS: this.settings.operationTimeoutMs + DRIVER_TIMEOUT_MARGIN_MS };
     this.options = {
       read: { projection: READ_PROJECTION, ...bound },
       write: { ...WRITE_OPTIONS, ...bound },
@@ -120,6 +123,9 @@ export class MongoStore extends SessionStore {
       remove: bound,
     };
     const db = this.client.db(dbName);
+    if (SYSTEM_DATABASES.has(db.databaseName)) {
+      throw optionError('mongo', `the database ${db.databaseName} is one of the server's own; name another with dbName or in the connection string`);
+    }
     this.collection = db.collection<SessionDocument>(collection);
     this.namespace = `${db.databaseName}.${collection}`;
     // A refusal (foreign documents, privilege, conflicting index) is the answer of every call until it is fixed and the store restarted.

@@ -80,6 +80,13 @@ describe('MongoStore options', () => {
     }
   });
 
+  it('refuses the server\'s own databases, named by dbName or by the connection string', () => {
+    for (const dbName of ['admin', 'local', 'config']) {
+      optionsError(() => new MongoStore({ client, dbName }));
+      optionsError(() => new MongoStore({ url: `mongodb://127.0.0.1:1/${dbName}` }));
+    }
+  });
+
   it('refuses a createIndex that is not a boolean', () => {
     expect(optionsError(() => new MongoStore({ client, createIndex: 'no' as never })).message).toContain('createIndex');
   });
