@@ -4,12 +4,16 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { SessionData } from 'express-session';
+import { MongoClient } from 'mongodb';
 import { Pool } from 'pg';
+import { MongoStore } from '../stores/mongo';
+import { dropTestDatabase, TEST_DB, uniqueCollection } from '../stores/mongo/fixtures/servers';
 import { PostgresStore } from '../stores/postgres';
 import { SqliteStore } from '../stores/sqlite';
 import { describeBackend } from '../test/support/backends';
 import { HOUR_MS, aSession } from '../test/support/sessions';
 import { colorWanted, main, type Output } from './cli';
+import { printable } from './open-store';
 
 const CLI = path.join(__dirname, 'cli.ts');
 const FACTORY = path.join(__dirname, 'fixtures', 'sqlite-file-factory.ts');
@@ -71,6 +75,13 @@ describe('session-stores: help, usage and exit status', () => {
     expect(err.trim().split('\n')).toHaveLength(1);
     expect(err).toMatch(/^session-stores prune: \[postgres\]/);
     expect(err).not.toContain('hunter2');
+  });
+
+  it('prints a URL with its password masked, in the userinfo and as a parameter', () => {
+    expect(printable('postgres://app:s3cret@db:5432/app')).toBe('postgres://app:***@db:5432/app');
+    expect(printable('redis://:s3cret@cache:6379')).toBe('redis://:***@cache:6379');
+    expect(printable('mysql://db/app?user=app&password=s3cret&ssl=true')).toBe('mysql://db/app?user=app&password=***&ssl=true');
+    expect(printable('sqlite:/var/lib/app/sessions.db')).toBe('sqlite:/var/lib/app/sessions.db');
   });
 
   it('colours only on a terminal, and never with NO_COLOR or --no-color', () => {
@@ -200,5 +211,36 @@ describeBackend('postgres', 'session-stores prune on PostgreSQL', (url) => {
     const missing = `tools_missing_${randomBytes(4).toString('hex')}`;
     expect((await run(['prune', url, '--table', missing])).code).toBe(1);
     expect((await pool.query('SELECT to_regclass($1) AS oid', [missing])).rows[0].oid).toBeNull();
+  });
+});
+
+describeBackend('mongo', 'session-stores prune on MongoDB', (url) => {
+  let client: MongoClient;
+  let location: string;
+  const collection = uniqueCollection('tools_prune');
+
+  beforeAll(async () => {
+    client = await new MongoClient(url).connect();
+    const withDb = new URL(url);
+    withDb.pathname = `/${TEST_DB}`;
+    location = withDb.toString();
+    const past = new MongoStore({ client, dbName: TEST_DB, collectionName: collection, pruneInterval: 0, now: twoHoursAgo });
+    for (const sid of ['mongo-old-1', 'mongo-old-2']) await past.set(sid, expiredSession());
+    await past.set('mongo-live', aSession({}, 3 * HOUR_MS));
+    await past.close();
+  });
+
+  afterAll(async () => {
+    await dropTestDatabase(client);
+    await client.close();
+  });
+
+  it("--dry-run counts, then prune deletes only the collection's expired documents", async () => {
+    const documents = () => client.db(TEST_DB).collection(collection).countDocuments();
+    expect((await run(['prune', location, '--collection', collection, '--dry-run'])).out).toMatch(/^2 expired sessions to prune in mongodb:\/\//);
+    expect(await documents()).toBe(3);
+    const pruned = await run(['prune', location, '--collection', collection]);
+    expect(pruned).toMatchObject({ code: 0, err: '' });
+    expect(await documents()).toBe(1);
   });
 });

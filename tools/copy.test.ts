@@ -108,6 +108,14 @@ describe('copySessions', () => {
     expect(seen[2]).toMatchObject({ read: 3, copied: 3 });
   });
 
+  it('stops, and rejects with its error, when onProgress throws', async () => {
+    const [from, to] = [memoryStore(), memoryStore()];
+    for (let i = 0; i < 40; i++) await from.set(`stop-${i}`, aSession());
+    const thrown = new Error('progress display failed');
+    await expect(copySessions(from, to, { concurrency: 1, onProgress: () => { throw thrown; } })).rejects.toBe(thrown);
+    expect(await to.length()).toBe(1);
+  });
+
   it('copies from a store that has only ids() and get(), with the expiry of cookie.expires', async () => {
     const inner = memoryStore();
     const to = memoryStore();

@@ -62,8 +62,11 @@ export async function copySessions(from: Store, to: Store, options: CopyOptions 
   }
   const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
   const inFlight = new Set<Promise<void>>();
+  // Kept and thrown at the end: thrown inside a task, it would reject a promise nobody may be awaiting.
+  let progressError: { error: unknown } | undefined;
   try {
     for await (const listed of liveSessionsOf(from)) {
+      if (progressError) break;
       progress.read++;
       const task: Promise<void> = copyOne(listed, from, to, now, progress)
         .catch((error: unknown) => {
@@ -72,7 +75,11 @@ export async function copySessions(from: Store, to: Store, options: CopyOptions 
         })
         .then(() => {
           inFlight.delete(task);
-          options.onProgress?.(progress);
+          try {
+            options.onProgress?.(progress);
+          } catch (error) {
+            progressError ??= { error };
+          }
         });
       inFlight.add(task);
       if (inFlight.size >= concurrency) await Promise.race(inFlight);
@@ -81,6 +88,7 @@ export async function copySessions(from: Store, to: Store, options: CopyOptions 
     // A listing that fails part-way still lets the sessions already started finish.
     await Promise.all(inFlight);
   }
+  if (progressError) throw progressError.error;
   return { ...progress, failures };
 }
 

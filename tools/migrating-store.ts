@@ -63,7 +63,7 @@ export class MigratingStore extends Store {
   touch(sid: string, session: SessionData): Promise<void>;
   touch(sid: string, session: SessionData, callback: Callback<void>): void;
   touch(sid: string, session: SessionData, callback?: Callback<void>): Promise<void> | void {
-    // A store without touch() gets nothing: express-session saves such a session with set() instead.
+    // A store without touch() gets nothing, as express-session itself does with such a store.
     const touched = hasMethod(this.to, 'touch') ? callStore<void>(this.to, 'touch', sid, session) : Promise.resolve();
     return settle(touched.then(nothing), callback);
   }

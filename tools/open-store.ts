@@ -23,8 +23,6 @@ export interface OpenedStore {
   store: Store;
   /** The location as it may be printed: a URL's password masked. */
   label: string;
-  /** Whether the store was made by a factory module (which may not honour an injected clock). */
-  fromModule: boolean;
   close(): Promise<void>;
 }
 
@@ -49,10 +47,10 @@ export function isUrl(location: string): boolean {
   return /^[a-z][a-z0-9+.-]*:/i.test(location) && !/^[a-z]:[\\/]/i.test(location);
 }
 
-/** The location with a URL's password replaced by `***`. */
+/** The location with a URL's password, in its userinfo or as a `password=` parameter, replaced by `***`. */
 export function printable(location: string): string {
   if (!isUrl(location)) return location;
-  return location.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*:)[^@/]*@/i, '$1***@');
+  return location.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*:)[^@/]*@/i, '$1***@').replace(/([?&]password=)[^&#]*/gi, '$1***');
 }
 
 /**
@@ -72,7 +70,7 @@ export async function openStore(location: string, flags: LocationFlags, role: St
     throw new UsageError(`--compat for ${scheme}// takes ${COMPAT[known.kind]}, got ${flags.compat}`);
   }
   const store = await storeFor(known.kind, location, flags, role, now);
-  return { store, label: printable(location), fromModule: false, close: () => callStore(store, 'close') };
+  return { store, label: printable(location), close: () => callStore(store, 'close') };
 }
 
 async function storeFor(kind: Kind, url: string, flags: LocationFlags, role: StoreRole, now: (() => number) | undefined): Promise<Store> {
@@ -137,7 +135,7 @@ async function openModule(location: string, flags: LocationFlags, now: (() => nu
     if (mod.disposeStore) await mod.disposeStore(store);
     else if (hasMethod(store, 'close')) await callStore(store, 'close');
   };
-  return { store, label: path.relative(process.cwd(), path.resolve(location)) || location, fromModule: true, close };
+  return { store, label: path.relative(process.cwd(), path.resolve(location)) || location, close };
 }
 
 /** Named exports, also when an ES module's CommonJS default carries them. */
