@@ -29,7 +29,7 @@ export async function findServer(): Promise<{ url: string; server: string; lacks
   }
   const problem = mongoServersProblem();
   if (problem !== undefined) return { reason: `nothing answers at ${DEFAULT_URL} (MONGO_URL is unset), and ${problem}` };
-  const throwaway = await startMongoServer({ log: (line) => process.stdout.write(`${line}\n`) });
+  const throwaway = await startMongoServer({ log: (line) => process.stderr.write(`${line}\n`) });
   const { server, lacks } = await describeMongoServer(throwaway.url);
   return { url: throwaway.url, server: `${server}, a throwaway on port ${throwaway.port}`, lacksTtl: lacks.includes('ttl-indexes') };
 }
