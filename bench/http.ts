@@ -625,7 +625,10 @@ async function postgresGroup(): Promise<Group | string> {
     { name: 'connect-pg-simple', kind: 'anchor', build: 'connect-pg-simple', config: scratch('anchor') },
     FLOOR,
   ];
-  for (const spec of contenders) if (spec.kind !== 'floor') (spec.countQueries = 'pg'), await admin.query(`CREATE SCHEMA "${spec.config.schemaName}"`);
+  for (const spec of contenders.filter((c) => c.kind !== 'floor')) {
+    spec.countQueries = 'pg';
+    await admin.query(`CREATE SCHEMA "${spec.config.schemaName}"`);
+  }
   return {
     store: 'postgres',
     notes: [
@@ -655,17 +658,20 @@ async function postgresGroup(): Promise<Group | string> {
 async function mysqlGroup(): Promise<Group | string> {
   const mysql = await import('mysql2');
   const admin = mysql.createPool({ uri: MYSQL_URL, connectionLimit: 1 }).promise();
-  let version: string;
+  let row: { version: string; pidFile: string };
+  try {
+    [[row]] = (await admin.query('SELECT VERSION() AS version, @@pid_file AS pidFile')) as unknown as [[{ version: string; pidFile: string }]];
+  } catch (error) {
+    await admin.end();
+    return `MySQL at ${MYSQL_URL.replace(/\/\/[^@]*@/, '//')} does not answer: ${error instanceof Error ? error.message : String(error)}`;
+  }
+  const { version } = row;
+  // A server on another machine, or one whose pid file this user cannot read: its CPU is not read.
   let serverPid: number | undefined;
   try {
-    const [[row]] = (await admin.query('SELECT VERSION() AS version, @@pid_file AS pidFile')) as unknown as [[{ version: string; pidFile: string }]];
-    version = row.version;
     serverPid = Number(fs.readFileSync(row.pidFile, 'utf8').trim()) || undefined;
-  } catch (error) {
-    if (version! === undefined) {
-      await admin.end();
-      return `MySQL at ${MYSQL_URL.replace(/\/\/[^@]*@/, '//')} does not answer: ${error instanceof Error ? error.message : String(error)}`;
-    }
+  } catch {
+    serverPid = undefined;
   }
   const databases: string[] = [];
   const scratch = (label: string): AppSpec['config'] => {
@@ -680,11 +686,14 @@ async function mysqlGroup(): Promise<Group | string> {
     { name: 'express-mysql-session', kind: 'anchor', build: 'express-mysql-session', config: scratch('anchor') },
     FLOOR,
   ];
-  for (const spec of contenders) if (spec.kind !== 'floor') (spec.countQueries = 'mysql2'), await admin.query(`CREATE DATABASE \`${spec.config.database}\``);
+  for (const spec of contenders.filter((c) => c.kind !== 'floor')) {
+    spec.countQueries = 'mysql2';
+    await admin.query(`CREATE DATABASE \`${spec.config.database}\``);
+  }
   return {
     store: 'mysql',
     notes: [
-      `${version!} at ${MYSQL_URL.replace(/\/\/[^@]*@/, '//')}, mysql2 ${versionOf('mysql2')} (express-mysql-session's own: ${versionOf('mysql2', 'express-mysql-session')}), express-mysql-session ${versionOf('express-mysql-session')}; a database of its own per contender (dropped afterwards)`,
+      `${version} at ${MYSQL_URL.replace(/\/\/[^@]*@/, '//')}, mysql2 ${versionOf('mysql2')} (express-mysql-session's own: ${versionOf('mysql2', 'express-mysql-session')}), express-mysql-session ${versionOf('express-mysql-session')}; a database of its own per contender (dropped afterwards)`,
       'each contender on a pool of 16 connections; express-mysql-session as its README, with connectionLimit 16',
       "round trips: statements the app sent through mysql2's query and execute; database CPU: /proc of the server threads (PROCESSLIST TID) on the contender's database",
     ],
