@@ -30,6 +30,7 @@ export interface RedisStoreOptions<Client extends RedisClient = Redis | Cluster>
 
 export const DEFAULT_PREFIX = 'sess:';
 export const DEFAULT_SCAN_COUNT = 1000;
+const RECONNECT_CAP_MS = 250;
 
 const PREFIX_PATTERN = /^[^\u0000-\u001f\u007f]{0,256}$/;
 const PREFIX_RULE = 'a string of at most 256 characters without control characters';
@@ -98,7 +99,8 @@ export class RedisStore<Client extends RedisClient = Redis | Cluster> extends Se
       const IORedis = loadIORedis();
       let own: Redis;
       try {
-        own = new IORedis(url);
+        // ioredis backs off to 2 s between reconnects; a quarter second keeps recovery after an outage quick.
+        own = new IORedis(url, { retryStrategy: (attempt) => Math.min(attempt * 50, RECONNECT_CAP_MS) });
       } catch {
         // ioredis' error quotes the URL, password included: none of it goes into ours.
         throw optionError('redis', 'url is not a valid redis:// or rediss:// URL');

@@ -3,7 +3,7 @@
  * @fastify/session, starts it again, and reports how the requests fared: how long any request that
  * began after the first failure waited, how soon each framework served sessions once the server
  * answered, which logins acknowledged a write that was then lost, and what the process saw of
- * unhandled rejections and uncaught exceptions. Run as `node --import tsx <this file> redis|postgres`
+ * unhandled rejections and uncaught exceptions. Run as `node --import tsx <this file> <kind>` (redis, postgres, mongo, mysql)
  * it starts a throwaway server and prints the report as one JSON line: in a process of its own,
  * the process hooks are the real ones and @fastify/cookie can import its ESM dependency.
  */
@@ -12,6 +12,8 @@ import type { Server } from 'node:http';
 import type { Store } from 'express-session';
 import { recordProcessErrors } from './process-errors';
 import { postgresBinDir, startThrowawayPostgres } from './postgres-servers';
+import { startThrowawayMariaDb } from './mariadb-servers';
+import { startMongoServer } from './mongo-servers';
 import { startRedisServer } from './redis-servers';
 
 export interface OutageTarget {
@@ -37,7 +39,10 @@ export interface FrameworkOutcome {
 export interface OutageReport {
   express: FrameworkOutcome;
   fastify: FrameworkOutcome;
-  /** Logins answered 200 (their session saved) whose session the store no longer holds. */
+  /**
+   * Logins answered 200 (their session saved) whose session the store no longer holds, neither as
+   * saved nor as a later login of the same client that failed but may have been written anyway.
+   */
   lost: string[];
   acknowledged: number;
   processErrors: string[];
@@ -104,6 +109,7 @@ async function fastifyApp(store: Store): Promise<App> {
 }
 
 interface Request {
+  login: boolean;
   startedAt: number;
   endedAt: number;
   status: number | 'network error';
@@ -115,12 +121,16 @@ async function client(
   name: string,
   log: Request[],
   acknowledged: Map<string, string>,
+  unsettled: Map<string, Set<string>>,
   running: () => boolean,
 ): Promise<void> {
   let cookie = '';
+  let lastAcknowledged: string | undefined;
   for (let round = 0; running(); round++) {
     const user = `${name}-${round}`;
     for (const [method, path] of [['POST', `/login/${user}`], ['GET', '/me'], ['GET', '/me']] as const) {
+      // A login that fails may still be stored later (a timed-out write the client sent anyway): not a loss of the one before.
+      if (method === 'POST' && lastAcknowledged !== undefined) unsettled.get(lastAcknowledged)!.add(user);
       const startedAt = performance.now();
       let status: Request['status'];
       try {
@@ -129,13 +139,27 @@ async function client(
         const setCookie = response.headers.get('set-cookie');
         if (setCookie) cookie = setCookie.split(';')[0]!;
         const body = (await response.json().catch(() => undefined)) as { sid?: string } | undefined;
-        if (method === 'POST' && status === 200 && body?.sid) acknowledged.set(body.sid, user);
+        if (method === 'POST' && status === 200 && body?.sid) {
+          acknowledged.set(body.sid, user);
+          unsettled.set(body.sid, new Set());
+          lastAcknowledged = body.sid;
+        }
       } catch {
         status = 'network error';
       }
-      log.push({ startedAt, endedAt: performance.now(), status });
+      log.push({ login: method === 'POST', startedAt, endedAt: performance.now(), status });
       await pause(THINK_MS);
     }
+  }
+}
+
+/** The stored session, read once the store serves again: a late failure of an earlier call may still have it refusing. */
+async function settledGet(store: Store, sid: string): Promise<unknown> {
+  const deadline = performance.now() + 10_000;
+  for (;;) {
+    const outcome = await new Promise((resolve) => store.get(sid, (error, session) => resolve(error ? error : session)));
+    if ((outcome as { code?: unknown } | null)?.code !== 'ERR_SESSION_UNAVAILABLE' || performance.now() > deadline) return outcome;
+    await pause(20);
   }
 }
 
@@ -144,7 +168,8 @@ function outcomeOf(log: Request[], stoppedAt: number, answeringAt: number): Fram
   const during = firstFailure === undefined ? [] : log.filter((r) => r.startedAt >= firstFailure.endedAt && r.endedAt <= answeringAt);
   const outageStatuses: Record<string, number> = {};
   for (const r of during) outageStatuses[String(r.status)] = (outageStatuses[String(r.status)] ?? 0) + 1;
-  const recovered = log.filter((r) => r.startedAt >= answeringAt && r.status === 200).sort((a, b) => a.endedAt - b.endedAt)[0];
+  // A login, as GET /me answers 200 without a session too.
+  const recovered = log.filter((r) => r.login && r.startedAt >= answeringAt && r.status === 200).sort((a, b) => a.endedAt - b.endedAt)[0];
   return {
     requests: log.length,
     duringOutage: during.length,
@@ -155,14 +180,16 @@ function outcomeOf(log: Request[], stoppedAt: number, answeringAt: number): Fram
 }
 
 /** Runs the load for `beforeMs`, stops the server for `outageMs`, starts it and runs `afterMs` more. */
-export async function outageUnderLoad(target: OutageTarget, { beforeMs = 300, outageMs = 1500, afterMs = 800 } = {}): Promise<OutageReport> {
+export async function outageUnderLoad(target: OutageTarget, { beforeMs = 300, outageMs = 2500, afterMs = 800 } = {}): Promise<OutageReport> {
   const processErrors = recordProcessErrors();
   const apps = { express: await expressApp(target.store), fastify: await fastifyApp(target.store) };
   const logs: Record<keyof typeof apps, Request[]> = { express: [], fastify: [] };
   const acknowledged = new Map<string, string>();
+  /** Per acknowledged sid, the logins its client tried after it, whose outcome the client does not know. */
+  const unsettled = new Map<string, Set<string>>();
   let stopping = false;
   const load = (Object.keys(apps) as (keyof typeof apps)[]).flatMap((framework) =>
-    Array.from({ length: CLIENTS_PER_FRAMEWORK }, (_, i) => client(apps[framework], `${framework}${i}`, logs[framework], acknowledged, () => !stopping)),
+    Array.from({ length: CLIENTS_PER_FRAMEWORK }, (_, i) => client(apps[framework], `${framework}${i}`, logs[framework], acknowledged, unsettled, () => !stopping)),
   );
   try {
     await pause(beforeMs);
@@ -177,8 +204,8 @@ export async function outageUnderLoad(target: OutageTarget, { beforeMs = 300, ou
 
     const lost: string[] = [];
     for (const [sid, user] of acknowledged) {
-      const stored = (await new Promise((resolve) => target.store.get(sid, (error, session) => resolve(error ? error : session)))) as { user?: string } | null;
-      if (stored?.user !== user) lost.push(sid.slice(0, 6));
+      const stored = (await settledGet(target.store, sid)) as { user?: string } | null;
+      if (stored?.user !== user && !unsettled.get(sid)!.has(stored?.user ?? '')) lost.push(sid.slice(0, 6));
     }
     return {
       express: outcomeOf(logs.express, stoppedAt, answeringAt),
@@ -195,7 +222,11 @@ export async function outageUnderLoad(target: OutageTarget, { beforeMs = 300, ou
   }
 }
 
-const OPERATION_TIMEOUT_MS = 3000;
+/**
+ * Well inside the outage, so that even a client whose commands wait through a reconnect (ioredis'
+ * offline queue) has failed, and later requests show what follows a failure, before the server is back.
+ */
+export const OPERATION_TIMEOUT_MS = 1000;
 
 /** A store on a throwaway server of each kind that can be stopped and started. */
 const targets: Record<string, () => Promise<OutageTarget & { destroy(): Promise<void> }>> = {
@@ -204,6 +235,23 @@ const targets: Record<string, () => Promise<OutageTarget & { destroy(): Promise<
     // Every acknowledged write reaches the append-only file before Redis answers, so a restart keeps it.
     const server = await startRedisServer(['--appendonly', 'yes', '--appendfsync', 'always']);
     const store = new RedisStore({ url: server.url, operationTimeout: OPERATION_TIMEOUT_MS });
+    return { store, stop: server.stop, start: server.start, destroy: async () => (await store.close(), await server.destroy()) };
+  },
+  async mongo() {
+    const { MongoClient } = await import('mongodb');
+    const { MongoStore } = await import('../../stores/mongo');
+    // FerretDB's SQLite files (or mongod's journal) keep every acknowledged write through a restart.
+    const server = await startMongoServer();
+    // Server selection shorter than the outage, as an app that wants failures fast would set it.
+    const client = new MongoClient(server.url, { serverSelectionTimeoutMS: 500 });
+    const store = new MongoStore({ client, dbName: 'outage', operationTimeout: OPERATION_TIMEOUT_MS });
+    // Killed rather than stopped: FerretDB drains its connections for seconds on SIGTERM, still answering slowly.
+    return { store, stop: server.kill, start: server.start, destroy: async () => (await store.close(), await client.close(), await server.destroy()) };
+  },
+  async mysql() {
+    const { MySqlStore } = await import('../../stores/mysql');
+    const server = await startThrowawayMariaDb();
+    const store = new MySqlStore({ uri: server.url, operationTimeout: OPERATION_TIMEOUT_MS, pruneInterval: 0 });
     return { store, stop: server.stop, start: server.start, destroy: async () => (await store.close(), await server.destroy()) };
   },
   async postgres() {
