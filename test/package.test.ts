@@ -355,6 +355,12 @@ describe('the packed package', () => {
     expect(help).toContain('Usage: session-stores-conformance <store-module>');
   });
 
+  it('installs the tools as a command that runs', () => {
+    const bin = path.join(project, 'node_modules', '.bin', 'session-stores');
+    expect(run(bin, ['prune', '--help'], project)).toContain('Usage: session-stores prune <location>');
+    expect(run(bin, ['copy', '--help'], project)).toContain('Usage: session-stores copy --from <location> --to <location>');
+  });
+
   describe('the HTTP cases', () => {
     /** The command line on one HTTP case: its exit status and the reason column of that case. */
     function httpRun(): { status: number | null; line: string; stderr: string } {

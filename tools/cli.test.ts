@@ -98,7 +98,8 @@ describe('session-stores: help, usage and exit status', () => {
     const usage = spawnSync(process.execPath, ['--import', 'tsx', CLI, 'copy'], { encoding: 'utf8' });
     expect(usage.status).toBe(2);
     expect(usage.stderr).toContain('give both --from and --to');
-  });
+    // Two node processes compiling TypeScript with tsx: on a loaded machine that alone can take half a minute.
+  }, 120_000);
 });
 
 describe('session-stores prune on SQLite', () => {
