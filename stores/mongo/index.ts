@@ -289,6 +289,7 @@ function openClient(url: string, clientOptions: MongoClientOptions | undefined):
   try {
     return new MongoClient(url, clientOptions);
   } catch (error) {
-    throw optionError('mongo', `url could not be parsed: ${error instanceof Error ? error.message : String(error)}`);
+    // The driver's message and its cause quote the connection string, password included: none of it goes into ours.
+    throw optionError('mongo', `url could not be parsed as a mongodb:// or mongodb+srv:// connection string (${error instanceof Error ? error.name : typeof error})`);
   }
 }

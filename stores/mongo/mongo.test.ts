@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import { MongoClient, type Collection } from 'mongodb';
 import { MongoStore, type SessionDocument } from '.';
 import { SessionStoreError } from '../../shared';
@@ -115,10 +116,13 @@ describeBackend('mongo', 'MongoStore on a real server', (url) => {
     });
 
     it('stops returning a session whose short ttl has passed in real time', async () => {
-      const store = storeOn(collectionName(), { ttl: 200 });
+      // Seconds, not milliseconds: a loaded server may take hundreds of ms for the set and the first get.
+      const ttl = 3000;
+      const store = storeOn(collectionName(), { ttl });
+      const setAt = Date.now();
       await store.set('sid-short', session());
       expect(await store.get('sid-short')).not.toBeNull();
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      await new Promise((resolve) => setTimeout(resolve, setAt + ttl + 100 - Date.now()));
       expect(await store.get('sid-short')).toBeNull();
     });
   });
@@ -249,6 +253,25 @@ describeBackend('mongo', 'MongoStore on a real server', (url) => {
       store.on('warning', (warning: Error) => warnings.push(warning));
       await store.length();
       expect(warnings.map((warning) => warning.message)).toEqual([expect.stringContaining('call prune() from a job')]);
+    });
+  });
+
+  describe('errors', () => {
+    it('carry neither the session id nor the session data, cause chain included, when the server refuses a write', async () => {
+      const name = collectionName();
+      // A unique index on the payload makes the second write a duplicate-key error, which MongoDB
+      // answers quoting the payload (errmsg and keyValue); FerretDB v1 names only the collection.
+      await raw(name).createIndex({ session: 1 }, { unique: true });
+      const store = storeOn(name);
+      const marker = 'MARKER-5f3e9a';
+      const first = 'sid-first-7d1c2b9e4a6f8d0c';
+      const second = 'sid-second-3b8e1f6a9c2d4e7f';
+      const until = Date.now() + HOUR;
+      await store.set(first, session({ marker }, until));
+      const error = await store.set(second, session({ marker }, until)).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'ERR_SESSION_BACKEND' });
+      const printed = inspect(error, { depth: 10 });
+      for (const secret of [marker, first, second]) expect(printed).not.toContain(secret);
     });
   });
 

@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import { MongoClient } from 'mongodb';
 import { MongoStore } from '.';
 import { SessionStoreError } from '../../shared';
@@ -61,6 +62,13 @@ describe('MongoStore options', () => {
 
   it('refuses clientOptions next to a client the caller owns', () => {
     expect(optionsError(() => new MongoStore({ client, clientOptions: { maxPoolSize: 1 } })).message).toContain('clientOptions');
+  });
+
+  it('reports an unparsable url as an options error that quotes nothing of it', () => {
+    for (const url of ['mongodb://ada:hunter2@[bad', 'mongodb://ada:hun@ter2@host/db', 'mongodb+srv://ada:hunter2@', 'redis://ada:hunter2@host']) {
+      const error = optionsError(() => new MongoStore({ url }));
+      expect(inspect(error, { depth: 10 })).not.toMatch(/hunter2|hun@ter2|ada/);
+    }
   });
 
   it('reports an unparsable url as an options error', () => {
