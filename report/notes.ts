@@ -104,6 +104,36 @@ export const verifiedFailures: Record<string, Record<string, FailureNote>> = {
       source: 'connect-session-knex/dist/index.js get: catch (err) { callback?.(err); throw err; }',
     },
   },
+  'connect-mongo': {
+    'expired-sessions-not-counted-by-length': {
+      impact: 'length() counts sessions whose expiry has passed until the TTL monitor (about once a minute on MongoDB) or the autoRemove interval deletes them (reproduced: 2 with one of them expired 2.5 s earlier)',
+      source: 'connect-mongo/src/lib/MongoStore.ts length: collection.countDocuments() with no expires condition, where get() and all() have one',
+    },
+    'touch-never-creates-a-missing-session': {
+      impact:
+        'touch() of a session that is not stored (destroyed by a logout in another tab, or expired and removed) calls back an error, which express-session hands to the app\'s error handler after the response (reproduced: "Unable to find the session to touch")',
+      source: 'connect-mongo/src/lib/MongoStore.ts touch: matchedCount === 0 answers new Error("Unable to find the session to touch")',
+    },
+    'touch-never-resurrects-a-destroyed-session': {
+      impact: 'touch() of a destroyed session calls back an error (see touch-never-creates-a-missing-session); it writes nothing',
+      source: 'connect-mongo/src/lib/MongoStore.ts touch: matchedCount === 0 answers an error',
+    },
+    'touch-never-resurrects-an-expired-session': {
+      impact:
+        'touch() brings back a session whose expiry has passed until the TTL monitor or the autoRemove interval deletes it (reproduced 2.5 s after expiry): a request that loaded the session just before it expired revives it',
+      source: 'connect-mongo/src/lib/MongoStore.ts touch: updateOne({ _id }, { $set: { expires } }), without the expires > now condition get() has',
+    },
+    'a-callback-that-throws-is-not-called-again': {
+      impact:
+        "when express-session's callback throws (an error in the app's own code after a session loads), get() and touch() call it a second time with that error: the request's handlers run twice (reproduced for get; set calls back outside its try and is not affected)",
+      source: 'connect-mongo/src/lib/MongoStore.ts get, touch: callback(null, …) inside try, and catch (error) { callback(error) }',
+    },
+    'corrupt-data-is-never-returned-as-a-session': {
+      impact:
+        'a stored session that is valid JSON but not a session (a string, an array, an object without cookie) is handed to express-session, which then fails on every request carrying that cookie',
+      source: 'connect-mongo/src/lib/MongoStore.ts get: transformFunctions.unserialize(sessionDoc.session) (JSON.parse) returned unchecked',
+    },
+  },
   'express-mysql-session': {
     'touch-never-resurrects-an-expired-session': {
       impact:

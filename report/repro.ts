@@ -8,6 +8,7 @@ import express from 'express';
 import session, { type SessionData, type Store } from 'express-session';
 import request from 'supertest';
 import { ensureReportInstall } from './install';
+import { provideMongoServer } from './mongo-server';
 import type { ReportStoreModule } from './stores/support';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -159,6 +160,13 @@ const checks: Record<string, Record<string, Check>> = {
       return (await call(store, 'get', id)) ? 'RETURNED (ttl overrides the cookie)' : 'gone';
     },
   },
+  'connect-mongo': {
+    'touch() of a session that was never set': (store) =>
+      call(store, 'touch', sid('missing'), sessionFor(3_600_000)).then(
+        () => 'no error',
+        (e: Error) => `ERROR: ${e.message}`,
+      ),
+  },
   'express-mysql-session': {
     'set "id" then set "id " (a trailing space), then get "id"': async (store) => {
       const id = sid('pad');
@@ -215,6 +223,7 @@ const THIRD_PARTY = [
 
 void (async () => {
   ensureReportInstall();
+  await provideMongoServer();
   const selected = process.argv.slice(2);
   for (const name of selected.length > 0 ? selected : THIRD_PARTY) await reproduce(name);
   process.exit(0);

@@ -9,9 +9,7 @@ export const clock = 'real';
 /** `collectionName` isolates namespaces; `ttl` and `touchAfter` are in seconds; no `disableTouch`. */
 export const supports: StoreSupport = { namespaces: true, ttl: true, ttlFunction: false, touchAfter: true };
 
-let client: Promise<MongoClient> | undefined;
 const collections = new Set<string>();
-const stores = new Set<MongoStore>();
 
 export async function unavailable(): Promise<string | undefined> {
   if (MONGO_URL === undefined) return 'MONGO_URL is unset, nothing answers on 27017, and no throwaway Mongo server could be started';
@@ -20,20 +18,18 @@ export async function unavailable(): Promise<string | undefined> {
 
 export async function createStore(options: StoreFactoryOptions): Promise<Store> {
   if (MONGO_URL === undefined) throw new Error('MONGO_URL is unset');
-  client ??= MongoClient.connect(MONGO_URL);
   const collectionName = safeName(options.namespace, 'sessions');
   collections.add(collectionName);
-  // The README's setup with the app's own client; expiry by the native TTL index, or where the server
-  // has none, `autoRemove: 'interval'` as its README says (create() fails otherwise).
-  const store = MongoStore.create({
-    client: await client,
+  // The README's first setup: a client of its own from mongoUrl, which its close() closes. Expiry by
+  // the native TTL index, or where the server has none `autoRemove: 'interval'`, as its README says
+  // (create() fails otherwise).
+  return MongoStore.create({
+    mongoUrl: MONGO_URL,
     collectionName,
     ...(backendLacksTtl() && { autoRemove: 'interval' as const }),
     ...(typeof options.ttl === 'number' && { ttl: toSeconds(options.ttl) }),
     ...(options.touchAfter !== undefined && { touchAfter: options.touchAfter / 1000 }),
   });
-  stores.add(store);
-  return store;
 }
 
 /** Its sessions are JSON strings in `session`, with a Date in `expires` (the default `stringify: true`). */
@@ -43,15 +39,13 @@ export async function writeRaw(store: Store, sid: string, text: string): Promise
 }
 
 export async function teardown(): Promise<void> {
-  if (!client) return;
-  const mongo = await client;
-  client = undefined;
+  if (MONGO_URL === undefined || collections.size === 0) return;
+  const client = await MongoClient.connect(MONGO_URL);
   await runAll([
     async () => {
-      for (const name of collections) await mongo.db().collection(name).drop().catch(() => undefined);
+      for (const name of collections) await client.db().collection(name).drop().catch(() => undefined);
       collections.clear();
     },
-    () => stores.clear(),
-    () => mongo.close(),
+    () => client.close(),
   ]);
 }
