@@ -259,10 +259,13 @@ describeBackend('postgres', 'PostgresStore', (url) => {
     });
 
     it('expires a session in real time without the injectable clock', async () => {
-      const store = makeStore({ now: undefined, ttl: 50 });
+      // Seconds, not milliseconds: on a loaded machine the set and the first get may take hundreds of ms.
+      const ttl = 2000;
+      const store = makeStore({ now: undefined, ttl });
+      const setAt = Date.now();
       await store.set('short', session());
       expect(await store.get('short')).toEqual(session());
-      await new Promise((resolve) => setTimeout(resolve, 80));
+      await new Promise((resolve) => setTimeout(resolve, setAt + ttl + 100 - Date.now()));
       expect(await store.get('short')).toBeNull();
     });
   });

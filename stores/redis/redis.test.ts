@@ -372,11 +372,14 @@ describeBackend('redis', 'RedisStore', (url) => {
     });
 
     it('lets native expiry remove the key in real time', async () => {
-      const store = new RedisStore({ client, prefix, ttl: 200 });
+      // Seconds, not milliseconds: on a loaded machine the set and the first get may take hundreds of ms.
+      const ttl = 2000;
+      const store = new RedisStore({ client, prefix, ttl });
       stores.push(store);
+      const setAt = Date.now();
       await store.set('abc', { cookie: { originalMaxAge: null } } as unknown as SessionData);
       expect(await store.get('abc')).not.toBeNull();
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      await new Promise((resolve) => setTimeout(resolve, setAt + ttl + 100 - Date.now()));
       expect(await client.exists(`${prefix}abc`)).toBe(0);
       expect(await store.get('abc')).toBeNull();
     });

@@ -218,10 +218,13 @@ describeBackend('sqlite', 'SqliteStore', () => {
   });
 
   it('stops returning a session once its real ttl has passed', async () => {
-    const store = new SqliteStore({ filename: fileIn('realtime'), ttl: 50, pruneInterval: 0 });
+    // Seconds, not milliseconds: on a loaded machine the set and the first get may take hundreds of ms.
+    const ttl = 2000;
+    const store = new SqliteStore({ filename: fileIn('realtime'), ttl, pruneInterval: 0 });
+    const setAt = Date.now();
     await store.set('short', session());
     expect(await store.get('short')).toEqual(session());
-    await new Promise((resolve) => setTimeout(resolve, 80));
+    await new Promise((resolve) => setTimeout(resolve, setAt + ttl + 100 - Date.now()));
     expect(await store.get('short')).toBeNull();
     expect(await store.length()).toBe(0);
     await store.close();
