@@ -82,3 +82,23 @@ export function describeBackend(name: BackendName, title: string, body: (url: st
     it.skip(`could not run: no ${name} backend (${skipReason(name)})`, () => undefined);
   });
 }
+
+/**
+ * `describe` for tests that start servers of their own: they run where `problem` is undefined, and
+ * elsewhere report one case that says why, skipped, or failed under REQUIRE_BACKENDS naming `name`.
+ */
+export function describeWithThrowawayServers(name: BackendName, problem: string | undefined, title: string, body: () => void): void {
+  if (problem === undefined) {
+    describe(title, body);
+    return;
+  }
+  describe(title, () => {
+    if (requiredBackends().has(name)) {
+      it(`needs throwaway ${name} servers (REQUIRE_BACKENDS=${name})`, () => {
+        throw new Error(`cannot start throwaway ${name} servers: ${problem}`);
+      });
+    } else {
+      it.skip(`could not run: ${problem}`, () => undefined);
+    }
+  });
+}

@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { freePort } from './redis-servers';
-import { requiredBackends } from './backends';
+import { describeWithThrowawayServers } from './backends';
 import { serverProcess } from './server-process';
 import { onPath } from './throwaway';
 
@@ -189,18 +189,5 @@ if (require.main === module && process.argv[2] === 'build') {
 
 /** `describe` for tests that start Mongo servers of their own: a loud skip (a failure under REQUIRE_BACKENDS=mongo) where none can run. */
 export function describeWithMongoServers(title: string, body: () => void): void {
-  const problem = mongoServersProblem();
-  if (problem === undefined) {
-    describe(title, body);
-    return;
-  }
-  describe(title, () => {
-    if (requiredBackends().has('mongo')) {
-      it('needs throwaway Mongo servers (REQUIRE_BACKENDS=mongo)', () => {
-        throw new Error(`cannot start throwaway Mongo servers: ${problem}`);
-      });
-    } else {
-      it.skip(`could not run: ${problem}`, () => undefined);
-    }
-  });
+  describeWithThrowawayServers('mongo', mongoServersProblem(), title, body);
 }

@@ -10,7 +10,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { requiredBackends } from './backends';
+import { describeWithThrowawayServers } from './backends';
 import { serverProcess } from './server-process';
 import { onPath } from './throwaway';
 
@@ -141,18 +141,5 @@ export async function redisCli(port: number, args: string[]): Promise<string> {
  * naming the reason (a failing one when REQUIRE_BACKENDS names redis).
  */
 export function describeWithRedisServers(title: string, body: () => void): void {
-  const problem = redisServersProblem();
-  if (problem === undefined) {
-    describe(title, body);
-    return;
-  }
-  describe(title, () => {
-    if (requiredBackends().has('redis')) {
-      it(`needs throwaway Redis servers (REQUIRE_BACKENDS=redis)`, () => {
-        throw new Error(`cannot start throwaway Redis servers: ${problem}`);
-      });
-    } else {
-      it.skip(`could not run: ${problem}`, () => undefined);
-    }
-  });
+  describeWithThrowawayServers('redis', redisServersProblem(), title, body);
 }
