@@ -2,10 +2,15 @@ import { createHash } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import { SessionStore, SessionStoreError, optionError, ownOptionNames, validateIdentifier } from '../../shared';
 import type { BaseStoreOptions, StoredEntry, StoredSession } from '../../shared';
-import type { RedisClient, RedisCommands, RedisNode } from './client';
-import { commandsOf } from './commands';
+import type { RedisAdapter, RedisNode } from './adapter';
+import type { RedisClient } from './client-types';
+import { ioredisAdapter, isIORedisClient } from './ioredis';
+import { isNodeRedisClient, isNodeRedisCluster, nodeRedisAdapter, nodeRedisClusterAdapter } from './node-redis';
 
-export type { NodeRedisClient, NodeRedisCluster, RedisClient } from './client';
+export type { NodeRedisClient, NodeRedisCluster, RedisClient } from './client-types';
+
+/** Whose clock decides that a session has expired: Redis' own expiry of the key, or the store's `now`. */
+export type RedisExpiryClock = 'redis' | 'now';
 
 export interface RedisStoreOptions<Client extends RedisClient = Redis | Cluster> extends BaseStoreOptions {
   /**
@@ -26,6 +31,13 @@ export interface RedisStoreOptions<Client extends RedisClient = Redis | Cluster>
   allowClearWithoutPrefix?: boolean;
   /** Keys asked of each SCAN step by `all`, `ids`, `length` and `clear`. Default 1000. */
   scanCount?: number;
+  /**
+   * Whose clock decides that a session has expired. `'redis'`: Redis' own expiry of the key (set to
+   * the instant the store computed), so `get` is a plain GET and `touch` a plain PEXPIREAT. `'now'`:
+   * the store's `now` clock, so `get` also reads the key's PEXPIRETIME and `touch` checks it in a
+   * script. Default: `'now'` when the `now` option is given (a clock that tests move), else `'redis'`.
+   */
+  expiryClock?: RedisExpiryClock;
 }
 
 export const DEFAULT_PREFIX = 'sess:';
@@ -54,17 +66,17 @@ return redis.call('PEXPIREAT', KEYS[1], ARGV[1])
 
 /**
  * Sessions in Redis as plain serialized values (connect-redis' format), one key per session,
- * expiring natively at the session's exact instant (`SET … PXAT`). On the system clock that native
- * expiry decides what is live; with an injected clock reads also fetch the key's PEXPIRETIME so the
- * store's clock decides. Bulk calls SCAN every
- * master of a Cluster and send only single-key commands. Needs Redis 7.0 or later.
+ * expiring natively at the session's exact instant (`SET … PXAT`). That native expiry decides what
+ * is live, or with `expiryClock: 'now'` reads also fetch the key's PEXPIRETIME so the store's clock
+ * decides. Bulk calls SCAN every master of a Cluster and send only single-key commands. Needs
+ * Redis 7.0 or later.
  */
 export class RedisStore<Client extends RedisClient = Redis | Cluster> extends SessionStore {
   readonly client: Client;
-  /** The commands of `client`, in its own words (ioredis or node-redis). */
-  protected readonly commands: RedisCommands;
+  /** The commands and events of `client`, in its driver's words (ioredis or node-redis). */
+  protected readonly adapter: RedisAdapter;
   private readonly ownsClient: boolean;
-  /** Without an injected clock, Redis expires keys at the very instants the base computes: its expiry alone decides liveness. */
+  /** Redis expires keys at the very instants the base computes, so on `'redis'` its expiry alone decides liveness. */
   private readonly redisClockDecides: boolean;
   private readonly scanCount: number;
   private readonly prefix: string;
@@ -74,9 +86,13 @@ export class RedisStore<Client extends RedisClient = Redis | Cluster> extends Se
 
   constructor(options: RedisStoreOptions<Client>) {
     const { client, url, prefix = DEFAULT_PREFIX, scanCount = DEFAULT_SCAN_COUNT, allowClearWithoutPrefix = false } = options ?? {};
+    const { expiryClock = options?.now === undefined ? 'redis' : 'now' } = options ?? {};
     validateIdentifier('redis', 'prefix', prefix, PREFIX_PATTERN, PREFIX_RULE);
-    super('redis', options, { keyPrefix: prefix, ownOptions: ownOptionNames<RedisStoreOptions<Client>>({ client: true, url: true, prefix: true, allowClearWithoutPrefix: true, scanCount: true }) });
-    this.redisClockDecides = options?.now === undefined;
+    super('redis', options, { keyPrefix: prefix, ownOptions: ownOptionNames<RedisStoreOptions<Client>>({ client: true, url: true, prefix: true, allowClearWithoutPrefix: true, scanCount: true, expiryClock: true }) });
+    if (expiryClock !== 'redis' && expiryClock !== 'now') {
+      throw optionError('redis', `expiryClock must be 'redis' or 'now', got ${typeof expiryClock === 'string' ? `'${expiryClock}'` : String(expiryClock)}`);
+    }
+    this.redisClockDecides = expiryClock === 'redis';
     if (!Number.isSafeInteger(scanCount) || scanCount < 1) {
       throw optionError('redis', `scanCount must be a positive integer, got ${String(scanCount)}`);
     }
@@ -89,7 +105,7 @@ export class RedisStore<Client extends RedisClient = Redis | Cluster> extends Se
       throw optionError('redis', 'pass exactly one of client (an ioredis Redis or Cluster, or a node-redis client) and url');
     }
     if (client !== undefined) {
-      this.commands = commandsOf(client);
+      this.adapter = adapterOf(client);
       this.client = client;
       this.ownsClient = false;
     } else {
@@ -107,28 +123,28 @@ export class RedisStore<Client extends RedisClient = Redis | Cluster> extends Se
       }
       // Failures reach callers through each call's error; without a listener ioredis logs every reconnect attempt.
       own.on('error', () => undefined);
-      this.commands = commandsOf(own);
+      this.adapter = adapterOf(own);
       this.client = own as RedisClient as Client;
       this.ownsClient = true;
     }
-    this.unwatch = this.commands.watch(
+    this.unwatch = this.adapter.watch(
       () => this.markAvailable(),
       () => this.markUnavailable(),
     );
   }
 
   /**
-   * On the system clock Redis' own expiry (set with PXAT to the same instant) decides, so a plain GET
-   * serves. An injected clock needs the key's expiry too: PEXPIRETIME then GET, sent in the same tick,
-   * one round trip. The expiry goes first: a value replaced between the two was written by a set,
+   * When Redis' own expiry (set with PXAT to the instant the base computed) decides, a plain GET
+   * serves. The store's clock needs the key's expiry too: PEXPIRETIME then GET, sent in the same
+   * tick, one round trip. The expiry goes first: a value replaced between the two was written by a set,
    * with a live expiry of its own.
    */
   protected async readRecord(key: string): Promise<StoredSession | null> {
     if (this.redisClockDecides) {
-      const payload = await this.commands.get(key);
+      const payload = await this.adapter.get(key);
       return payload === null ? null : { payload, expiresAt: Infinity };
     }
-    const [expiry, payload] = await this.commands.readWithExpiry(key).catch(explain);
+    const [expiry, payload] = await this.adapter.readWithExpiry(key).catch(explain);
     // -2: no key when the expiry was read, so the session was missing at that instant.
     return payload === null || expiry === -2 ? null : { payload, expiresAt: expiryOf(expiry) };
   }
@@ -136,17 +152,17 @@ export class RedisStore<Client extends RedisClient = Redis | Cluster> extends Se
   // The write primitives hand back the client's own promise: the base discards what it resolves to.
 
   protected writeRecord(key: string, payload: string, expiresAt: number): Promise<unknown> {
-    return this.commands.setPxat(key, payload, Math.ceil(expiresAt));
+    return this.adapter.setPxat(key, payload, Math.ceil(expiresAt));
   }
 
   protected extendRecord(key: string, expiresAt: number, now: number, unlessExpiresAfter: number | undefined): Promise<unknown> {
-    // PEXPIREAT never creates a key, and on the system clock a key Redis still holds is live.
-    if (this.redisClockDecides && unlessExpiresAfter === undefined) return this.commands.pexpireat(key, Math.ceil(expiresAt));
+    // PEXPIREAT never creates a key, and when Redis' clock decides a key Redis still holds is live.
+    if (this.redisClockDecides && unlessExpiresAfter === undefined) return this.adapter.pexpireat(key, Math.ceil(expiresAt));
     return this.runScript(EXTEND, key, [Math.ceil(expiresAt), now, unlessExpiresAfter ?? '']);
   }
 
   protected removeRecord(key: string): Promise<unknown> {
-    return this.commands.del(key);
+    return this.adapter.del(key);
   }
 
   protected async *scanRecords(now: number, withPayload: boolean): AsyncIterable<StoredEntry[]> {
@@ -177,7 +193,7 @@ export class RedisStore<Client extends RedisClient = Redis | Cluster> extends Se
   }
 
   protected async ping(): Promise<void> {
-    await this.commands.ping();
+    await this.adapter.ping();
   }
 
   protected async closeBackend(): Promise<void> {
@@ -200,12 +216,12 @@ export class RedisStore<Client extends RedisClient = Redis | Cluster> extends Se
   }
 
   protected isUnavailableError(error: unknown): boolean {
-    return this.commands.isUnavailableError(error) || super.isUnavailableError(error);
+    return this.adapter.isUnavailableError(error) || super.isUnavailableError(error);
   }
 
   /** Every node that holds keys: the client itself, or each master of a Cluster. */
   private async masters(): Promise<RedisNode[]> {
-    const masters = await this.commands.masters();
+    const masters = await this.adapter.masters();
     if (masters.length === 0) throw new SessionStoreError('ERR_SESSION_BACKEND', 'the Cluster knows no master node', { store: 'redis' });
     return masters;
   }
@@ -239,12 +255,20 @@ export class RedisStore<Client extends RedisClient = Redis | Cluster> extends Se
   /** EVALSHA, loading the script with EVAL on the node that lacks it (a new or restarted server). */
   private async runScript(script: LuaScript, key: string, args: (string | number)[]): Promise<unknown> {
     try {
-      return await this.commands.evalsha(script.sha, key, args);
+      return await this.adapter.evalsha(script.sha, key, args);
     } catch (error) {
       if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) return explain(error);
-      return this.commands.eval(script.lua, key, args).catch(explain);
+      return this.adapter.eval(script.lua, key, args).catch(explain);
     }
   }
+}
+
+/** The adapter of `client`, or an options error for anything that is neither driver's client. */
+function adapterOf(client: unknown): RedisAdapter {
+  if (isNodeRedisCluster(client)) return nodeRedisClusterAdapter(client);
+  if (isNodeRedisClient(client)) return nodeRedisAdapter(client);
+  if (isIORedisClient(client)) return ioredisAdapter(client);
+  throw optionError('redis', 'client must be an ioredis Redis or Cluster, or a node-redis v5 client or cluster');
 }
 
 /** Loaded only for `url`: a store on a node-redis client runs without ioredis installed. */

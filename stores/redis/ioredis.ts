@@ -1,6 +1,7 @@
 import type { Cluster, Redis } from 'ioredis';
 import { optionError } from '../../shared';
-import { pairs, watchShared, type RedisCommands, type RedisNode } from './client';
+import { pairReplies, type RedisAdapter, type RedisNode } from './adapter';
+import { watchClientEvents } from './client-events';
 
 /** An ioredis `Redis` or `Cluster`, told apart from node-redis by its `status` and `options`. */
 export function isIORedisClient(client: unknown): client is Redis | Cluster {
@@ -66,8 +67,8 @@ function commandClassOf(client: Redis): typeof import('ioredis').Command | undef
   }
 }
 
-/** The commands of an ioredis client; its own keyPrefix is refused (SCAN patterns would not see it). */
-export function ioredisCommands(client: Redis | Cluster): RedisCommands {
+/** The adapter of an ioredis client; its own keyPrefix is refused (SCAN patterns would not see it). */
+export function ioredisAdapter(client: Redis | Cluster): RedisAdapter {
   if (clientKeyPrefixOf(client)) {
     throw optionError('redis', "the client's keyPrefix is not supported: put it in the store's prefix option instead");
   }
@@ -80,7 +81,7 @@ export function ioredisCommands(client: Redis | Cluster): RedisCommands {
         pipeline.pexpiretime(key);
         if (withPayload) pipeline.get(key);
       }
-      return pairs(checkReplies(await pipeline.exec()), keys.length, withPayload);
+      return pairReplies(checkReplies(await pipeline.exec()), keys.length, withPayload);
     },
     async unlink(keys) {
       const pipeline = node.pipeline();
@@ -106,7 +107,7 @@ export function ioredisCommands(client: Redis | Cluster): RedisCommands {
       await client.ping();
     },
     watch: (up, down) =>
-      watchShared(client, { up, down }, (up, down) => [
+      watchClientEvents(client, { up, down }, (up, down) => [
         ['ready', up],
         ['close', down],
         ['end', down],

@@ -1,4 +1,6 @@
-import { pairs, watchShared, type NodeRedisClient, type NodeRedisCluster, type RedisCommands, type RedisNode } from './client';
+import { pairReplies, type RedisAdapter, type RedisNode } from './adapter';
+import { watchClientEvents } from './client-events';
+import type { NodeRedisClient, NodeRedisCluster } from './client-types';
 
 /** A node-redis v5 client (`createClient()`). */
 export function isNodeRedisClient(client: unknown): client is NodeRedisClient {
@@ -32,7 +34,7 @@ function nodeRedisNode(client: NodeRedisClient): RedisNode {
     scan: (cursor, match, count) => send<[string, string[]]>('SCAN', cursor, 'MATCH', match, 'COUNT', count),
     async describe(keys, withPayload) {
       const replies = await Promise.all(keys.flatMap((key) => (withPayload ? [send('PEXPIRETIME', key), send('GET', key)] : [send('PEXPIRETIME', key)])));
-      return pairs(replies, keys.length, withPayload);
+      return pairReplies(replies, keys.length, withPayload);
     },
     async unlink(keys) {
       await Promise.all(keys.map((key) => send('UNLINK', key)));
@@ -42,8 +44,8 @@ function nodeRedisNode(client: NodeRedisClient): RedisNode {
 
 const NODE_REDIS_UNAVAILABLE = /^(The client is (closed|offline)|Socket closed unexpectedly|Connection timeout)|CLUSTERDOWN/;
 
-/** Every command goes through sendCommand; node-redis writes the commands of one tick together. */
-export function nodeRedisCommands(client: NodeRedisClient): RedisCommands {
+/** The adapter of a node-redis client: every command goes through sendCommand, which writes the commands of one tick together. */
+export function nodeRedisAdapter(client: NodeRedisClient): RedisAdapter {
   const send = <T>(...args: (string | number)[]) => client.sendCommand(args.map(String)) as Promise<T>;
   const node = nodeRedisNode(client);
   // The per-request commands build their argument arrays directly: they run on every request.
@@ -60,7 +62,7 @@ export function nodeRedisCommands(client: NodeRedisClient): RedisCommands {
       await send('PING');
     },
     watch: (up, down) =>
-      watchShared(client, { up, down }, (up, down) => [
+      watchClientEvents(client, { up, down }, (up, down) => [
         ['ready', up],
         ['reconnecting', down],
         ['end', down],
@@ -75,7 +77,7 @@ export function nodeRedisCommands(client: NodeRedisClient): RedisCommands {
  * A node-redis cluster routes each command by its key (always to the master: a replica may not
  * have the latest set yet); bulk calls SCAN each master through its own client.
  */
-export function nodeRedisClusterCommands(cluster: NodeRedisCluster): RedisCommands {
+export function nodeRedisClusterAdapter(cluster: NodeRedisCluster): RedisAdapter {
   const send = <T>(key: string, ...args: (string | number)[]) => cluster.sendCommand(key, false, args.map(String)) as Promise<T>;
   const masterClients = () => Promise.all(cluster.masters.map((master) => cluster.nodeClient(master as never)));
   return {
@@ -94,7 +96,7 @@ export function nodeRedisClusterCommands(cluster: NodeRedisCluster): RedisComman
       await Promise.all(masters.map((master) => master.sendCommand(['PING'])));
     },
     watch: (up, down) =>
-      watchShared(cluster, { up, down }, (up, down) => [
+      watchClientEvents(cluster, { up, down }, (up, down) => [
         ['connect', up],
         ['disconnect', down],
         ['node-reconnecting', down],

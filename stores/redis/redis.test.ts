@@ -138,7 +138,7 @@ describeBackend('redis', 'RedisStore', (url) => {
       ]);
     });
 
-    it('on the system clock, reads with a plain GET and touches with a plain PEXPIREAT, since Redis expires keys at the same instants', async () => {
+    it('on the system clock, by default, reads with a plain GET and touches with a plain PEXPIREAT, since Redis expires keys at the same instants', async () => {
       const store = new RedisStore({ client, prefix });
       try {
         const expiresAt = Date.now() + HOUR;
@@ -158,6 +158,32 @@ describeBackend('redis', 'RedisStore', (url) => {
       } finally {
         await store.close();
       }
+    });
+
+    it("with expiryClock 'redis', serves a key Redis still holds after the store clock passed its expiry, with a plain GET", async () => {
+      const store = makeStore({ expiryClock: 'redis' });
+      const session = sessionExpiringAt(T0 + HOUR, { user: 'ada' });
+      await store.set('abc', session);
+      clock = T0 + 2 * HOUR;
+      const commands = await recordCommands(url, prefix, async () => {
+        expect(await store.get('abc')).toEqual(JSON.parse(JSON.stringify(session)));
+      });
+      expect(commands).toEqual([['get', `${prefix}abc`]]);
+    });
+
+    it("with expiryClock 'now' on the system clock, reads each key's expiry beside its value and touches through the script", async () => {
+      const store = new RedisStore({ client, prefix, expiryClock: 'now' });
+      stores.push(store);
+      const expiresAt = Date.now() + HOUR;
+      await store.set('abc', sessionExpiringAt(expiresAt));
+      const commands = await recordCommands(url, prefix, async () => {
+        expect(await store.get('abc')).not.toBeNull();
+        await store.touch('abc', sessionExpiringAt(expiresAt + 1000));
+      });
+      const names = commands.map(([name]) => name);
+      expect(names.slice(0, 2)).toEqual(['pexpiretime', 'get']);
+      expect(names).toContain('evalsha');
+      expect(await client.pexpiretime(`${prefix}abc`)).toBe(expiresAt + 1000);
     });
 
     it('reports a value that is not JSON as ERR_SESSION_CORRUPT', async () => {
@@ -393,6 +419,8 @@ describeBackend('redis', 'RedisStore', (url) => {
       ['a prefix with a control character', { prefix: 'sess\n' }],
       ['a scanCount of 0', { scanCount: 0 }],
       ['a fractional scanCount', { scanCount: 1.5 }],
+      ['an expiryClock that is neither redis nor now', { expiryClock: 'store' }],
+      ['an expiryClock that is not a string', { expiryClock: true }],
     ])('rejects %s with ERR_SESSION_OPTIONS', (_label, options) => {
       expect(() => new RedisStore({ client, ...(options as object) })).toThrow(expect.objectContaining({ code: 'ERR_SESSION_OPTIONS' }));
     });
