@@ -1,4 +1,12 @@
-import type { Cluster, Redis } from 'ioredis';
+/**
+ * The part of an ioredis `Redis` (single node or Sentinel) or `Cluster` that tells it from a
+ * node-redis client, typed here so that the store's declarations need no ioredis types.
+ */
+export interface IORedisClient {
+  readonly status: string;
+  readonly options: object;
+  evalsha(...args: never[]): unknown;
+}
 
 /**
  * The part of a node-redis v5 client (`createClient()` of the `redis` package) the store uses,
@@ -25,4 +33,4 @@ export interface NodeRedisCluster {
 }
 
 /** A client the store accepts: ioredis `Redis` or `Cluster`, or a node-redis v5 client or cluster. */
-export type RedisClient = Redis | Cluster | NodeRedisClient | NodeRedisCluster;
+export type RedisClient = IORedisClient | NodeRedisClient | NodeRedisCluster;

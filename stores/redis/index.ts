@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Cluster, Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { SessionStore, SessionStoreError, optionError, ownOptionNames, validateIdentifier } from '../../shared';
 import type { BaseStoreOptions, StoredEntry, StoredSession } from '../../shared';
 import type { RedisAdapter, RedisNode } from './adapter';
@@ -7,12 +7,12 @@ import type { RedisClient } from './client-types';
 import { ioredisAdapter, isIORedisClient } from './ioredis';
 import { isNodeRedisClient, isNodeRedisCluster, nodeRedisAdapter, nodeRedisClusterAdapter } from './node-redis';
 
-export type { NodeRedisClient, NodeRedisCluster, RedisClient } from './client-types';
+export type { IORedisClient, NodeRedisClient, NodeRedisCluster, RedisClient } from './client-types';
 
 /** Whose clock decides that a session has expired: Redis' own expiry of the key, or the store's `now`. */
 export type RedisExpiryClock = 'redis' | 'now';
 
-export interface RedisStoreOptions<Client extends RedisClient = Redis | Cluster> extends BaseStoreOptions {
+export interface RedisStoreOptions<Client extends RedisClient = RedisClient> extends BaseStoreOptions {
   /**
    * A client you own, which the store never connects or closes: an ioredis `Redis` (single node or
    * Sentinel) or `Cluster`, or a connected node-redis v5 client or cluster (`createClient()` or
@@ -71,7 +71,7 @@ return redis.call('PEXPIREAT', KEYS[1], ARGV[1])
  * decides. Bulk calls SCAN every master of a Cluster and send only single-key commands. Needs
  * Redis 7.0 or later.
  */
-export class RedisStore<Client extends RedisClient = Redis | Cluster> extends SessionStore {
+export class RedisStore<Client extends RedisClient = RedisClient> extends SessionStore {
   readonly client: Client;
   /** The commands and events of `client`, in its driver's words (ioredis or node-redis). */
   protected readonly adapter: RedisAdapter;

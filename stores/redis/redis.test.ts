@@ -349,7 +349,7 @@ describeBackend('redis', 'RedisStore', (url) => {
       expect(await client.exists(`${prefix}abc`)).toBe(1);
       await store.clear();
       await store.close();
-      expect(store.client.status).toBe('end');
+      expect((store.client as Redis).status).toBe('end');
     });
 
     it('sends the commands of one tick in one socket write, whatever the client\'s auto-pipelining says', async () => {
