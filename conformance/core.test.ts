@@ -1,7 +1,8 @@
 import path from 'node:path';
 import session, { type Store } from 'express-session';
 import { MemoryStore } from '../stores/memory';
-import { ConformanceRun, Context } from './context';
+import { Context } from './case-context';
+import { ConformanceRun } from './conformance-run';
 import { runCases } from './core';
 import type { CaseResult, ConformanceConfig, StoreFactoryOptions } from './types';
 

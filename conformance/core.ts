@@ -1,5 +1,10 @@
 import { cases as allCases } from './cases';
-import { CaseSkipped, Context, ConformanceRun, RealClock, SyncThrow, describeError, withDeadline } from './context';
+import { CaseSkipped, Context } from './case-context';
+import { RealClock } from './clocks';
+import { ConformanceRun } from './conformance-run';
+import { withDeadline } from './deadline';
+import { describeError } from './describe-error';
+import { SyncThrow } from './store-calls';
 import type { Capability, CaseResult, CaseStatus, ConformanceCase, ConformanceConfig, StoreMethod } from './types';
 
 /** Longest a case may run before it fails; a callback that never comes must not hang the run. */

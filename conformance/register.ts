@@ -1,5 +1,7 @@
 import { CASE_DEADLINE_MS, CaseSchedule, breaksRun, describeResult, selectCases, skipReason } from './core';
-import { ConformanceRun, RealClock, isThenable, methodsOf } from './context';
+import { RealClock } from './clocks';
+import { ConformanceRun } from './conformance-run';
+import { isThenable, methodsOf } from './store-calls';
 import type { CaseGroup, CaseResult, ConformanceCase, ConformanceConfig, StoreMethod } from './types';
 
 /** What an adapter maps onto its test runner. */

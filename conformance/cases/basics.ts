@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import session from 'express-session';
-import { expressSessionCookie, type ExpressSessionCookie } from '../context';
+import { expressSessionCookie, type ExpressSessionCookie } from '../express-cookie';
 import type { CaseContext, ConformanceCase, StoreSession } from '../types';
 import { assertMissing, assertPresent, assertSameSession, dataOf, observeCallback, preview } from './support';
 

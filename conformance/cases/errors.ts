@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { Store } from 'express-session';
-import { isError } from '../context';
+import { isError } from '../describe-error';
 import type { CaseContext, ConformanceCase } from '../types';
 import { assertNoProblems, entriesOfAll, holdsMarker, observeCallback, onceProblems, preview, type CallbackObservation } from './support';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { SessionData, Store } from 'express-session';
-import { isThenable } from '../context';
+import { isThenable } from '../store-calls';
 import type { CaseContext, ConformanceCase } from '../types';
 import { assertMissing, assertPresent, entriesOfAll, holdsMarker, preview } from './support';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { SessionData, Store } from 'express-session';
-import { isError } from '../context';
+import { isError } from '../describe-error';
 import type { CaseContext, ConformanceCase } from '../types';
 import { assertMissing, assertNoProblems, assertSameSession, observeCallback, onceProblems, preview } from './support';
 import { buildApp, cookieHeader, request, sessionCookie, unsignedSid } from './http-app';

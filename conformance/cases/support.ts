@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import type { Store } from 'express-session';
-import { describeError, isThenable } from '../context';
+import { describeError } from '../describe-error';
+import { isThenable } from '../store-calls';
 
-export { closeStore, isThenable } from '../context';
+export { closeStore, isThenable } from '../store-calls';
 
 /** The JSON form of a value: what any store that serializes sessions gives back. */
 export function plain<T>(value: T): unknown {

@@ -117,4 +117,4 @@ export function toSeconds(ms: number): number {
   return Math.max(1, Math.ceil(ms / 1000));
 }
 
-export { withDeadline } from '../../conformance/context';
+export { withDeadline } from '../../conformance/deadline';
