@@ -9,6 +9,7 @@ import { withDeadline } from './deadline';
 import { describeError } from './describe-error';
 import { callMaybeCallback, closeStore, isThenable, methodsOf } from './store-calls';
 import { breaksRun, runCases, selectCases } from './core';
+import { watchRun, type ProcessCrash } from './process-watch';
 import { jsonReport, markdownReport, summaryLine, tableHeader, tableRow, tally, type RunInfo } from './format';
 import type { CaseResult, ConformanceCase, ConformanceConfig, StoreFactory, StoreFactoryOptions, StoreMethod, StoreSupport } from './types';
 
@@ -72,16 +73,12 @@ or when the HTTP cases cannot load express or supertest; 141 when the output's r
 const TEARDOWN_DEADLINE_MS = 15_000;
 const NAMESPACE_CHECK_DEADLINE_MS = 15_000;
 const CLEANUP_DEADLINE_MS = 30_000;
-/** How long the runner's own cleanup may take once a crash stopped the run. */
-const STOP_DEADLINE_MS = 15_000;
 
 /** What a shell reports for a writer killed by SIGPIPE (128 + 13), the usual end once a pipe's reader is gone. */
 const CLOSED_PIPE_STATUS = 141;
 
 /** The packages the HTTP cases load when they run. */
 const HTTP_MODULES = ['express', 'supertest'];
-
-class CrashStop extends Error {}
 
 /** What a store module may export; see USAGE. */
 export interface StoreModule {
@@ -285,18 +282,11 @@ export async function runCli(options: CliOptions, out: (line: string) => void = 
 
   const processErrors: string[] = [];
   const crashes: string[] = [];
-  const outside = (kind: string) => (error: unknown) => {
-    const text = `${kind === 'uncaughtException' ? 'an uncaught exception' : 'an unhandled rejection'} (${
-      error instanceof Error ? `${error.name}: ${error.message}` : String(error)
-    })`;
-    crashes.push(text);
-    // The runner listens while a case runs and charges the error to that case; only the rest is ours to report.
-    if (process.listenerCount(kind) === 1) processErrors.push(text);
+  const onCrash = (crash: ProcessCrash) => {
+    crashes.push(crash.description);
+    // One a running case was charged with is in that case's result; only the rest is ours to report.
+    if (!crash.duringCase) processErrors.push(crash.description);
   };
-  const onException = outside('uncaughtException');
-  const onRejection = outside('unhandledRejection');
-  process.on('uncaughtException', onException);
-  process.on('unhandledRejection', onRejection);
 
   out(`session-stores conformance: ${store} (${selected.length} cases, ${clock} clock${options.http ? ', HTTP cases included' : ''})`);
   out(`namespace check: ${check.finding}; ${withheld ? 'the cases that call clear() are not run' : check.safe ? 'every case runs' : 'every case runs (--allow-clear)'}`);
@@ -308,43 +298,18 @@ export async function runCli(options: CliOptions, out: (line: string) => void = 
   // A factory that never settles and holds no handle (making the store is not under a deadline) would
   // otherwise let the process end mid-run, silently and with status 0.
   const keepAlive = setInterval(() => undefined, 60_000);
-  let requested: CrashStop | undefined;
-  let signalStop: (stop: CrashStop) => void = () => undefined;
-  const stopped = new Promise<CrashStop>((resolve) => (signalStop = resolve));
   const onResult = (reported: CaseResult) => {
     const withheldCase = selected.find((c) => c.id === reported.id && withheldFrom(c));
-    const result = withheldCase && reported.status === 'skip' ? { ...reported, reason: withheld } : reported;
+    const result = withheldCase && reported.status === 'skip' && !reported.notRun ? { ...reported, reason: withheld } : reported;
     results.push(result);
     out(tableRow(result, idWidth, options.color));
-    if (crashes.length > 0 && !options.keepGoing) {
-      requested = new CrashStop(`${crashes[0]} in ${result.id}`);
-      signalStop(requested);
-      throw requested;
-    }
   };
   try {
-    const run = runCases(config, { onResult }).then(
-      () => undefined,
-      (error: unknown) => {
-        // After a stop, the runner's cleanup may fail on the crashed store too: the stop is what happened.
-        if (requested) return requested;
-        throw error;
-      },
-    );
-    // The runner still cleans up after a stop; a crashed store may never let that finish.
-    const cleanupDeadline = stopped.then((s) => new Promise<CrashStop>((resolve) => setTimeout(resolve, STOP_DEADLINE_MS, s).unref()));
-    const stop = await Promise.race([run, cleanupDeadline]);
-    if (stop) {
-      // The rest would run against a store in a state no live app reaches: the process would have exited.
-      const reason = `not run: the store crashed the process with ${stop.message}`;
-      for (const c of selected.slice(results.length)) {
-        const skipped: CaseResult = { id: c.id, group: c.group, level: c.level, rule: c.rule, status: 'skip', reason, ms: 0, notRun: true };
-        results.push(skipped);
-        out(tableRow(skipped, idWidth, options.color));
-      }
-    }
+    await runCases(config, { onResult, onCrash, stopAtCrash: !options.keepGoing });
   } finally {
     clearInterval(keepAlive);
+    // The cases are over: what crashes the process now is outside any case.
+    const afterCases = watchRun(onCrash);
     try {
       const left = await withDeadline(ledger.removeWritten(dispose), CLEANUP_DEADLINE_MS, 'destroying the sessions this run wrote');
       if (left > 0) processErrors.push(`cleanup: ${left} sessions this run wrote could not be destroyed`);
@@ -355,9 +320,9 @@ export async function runCli(options: CliOptions, out: (line: string) => void = 
       await withDeadline(Promise.resolve().then(() => mod.teardown?.()), TEARDOWN_DEADLINE_MS, 'teardown()');
     } catch (error) {
       processErrors.push(`teardown: ${(error as Error).message}`);
+    } finally {
+      afterCases.stop();
     }
-    process.off('uncaughtException', onException);
-    process.off('unhandledRejection', onRejection);
   }
   const durationMs = Math.round(performance.now() - started);
   const ok = !results.some(breaksRun) && crashes.length === 0;
@@ -396,19 +361,15 @@ interface NamespaceCheck {
 
 /** The namespace check, bounded in time; a factory or store that fails it, or crashes the process meanwhile, makes the run unsafe. */
 async function checkNamespacesOf(ledger: Ledger, dispose: (made: Store) => unknown): Promise<NamespaceCheck> {
-  let crashed: unknown;
-  const onCrash = (error: unknown) => (crashed ??= error);
-  process.on('uncaughtException', onCrash);
-  process.on('unhandledRejection', onCrash);
+  const watch = watchRun();
   try {
     const check = await withDeadline(ledger.checkNamespaces(dispose), NAMESPACE_CHECK_DEADLINE_MS, 'the namespace check');
-    if (crashed === undefined) return check;
-    return { safe: false, finding: `the store crashed the process during the namespace check (${describeError(crashed)})`, methods: check.methods };
+    if (watch.first === undefined) return check;
+    return { safe: false, finding: `the store crashed the process during the namespace check (${describeError(watch.first.error)})`, methods: check.methods };
   } catch (error) {
-    return { safe: false, finding: `the namespace check failed (${describeError(crashed ?? error)})` };
+    return { safe: false, finding: `the namespace check failed (${describeError(watch.first ? watch.first.error : error)})` };
   } finally {
-    process.off('uncaughtException', onCrash);
-    process.off('unhandledRejection', onCrash);
+    watch.stop();
   }
 }
 

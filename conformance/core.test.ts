@@ -4,6 +4,7 @@ import { MemoryStore } from '../stores/memory';
 import { Context } from './case-context';
 import { ConformanceRun } from './conformance-run';
 import { runCases } from './core';
+import type { ProcessCrash } from './process-watch';
 import type { CaseResult, ConformanceConfig, StoreFactoryOptions } from './types';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -164,4 +165,41 @@ describe('close-lets-the-process-exit', () => {
       delete process.env.CONFORMANCE_FIXTURE_TIMER;
     }
   }, 30_000);
+});
+
+describe('runCases watching the process for the whole run', () => {
+  const ids = ['get-missing-calls-back-nothing', 'set-overwrites-the-whole-session', 'destroy-removes-the-session'];
+  // Emitted by hand: in jest's sandbox a real uncaught exception would fail this test itself.
+  const crash = (message: string) => (process as NodeJS.EventEmitter).emit('uncaughtException', new Error(message));
+
+  it('with stopAtCrash, charges a crash to the case it came in and reports the cases after it as not run', async () => {
+    const heard: ProcessCrash[] = [];
+    let reads = 0;
+    const crashOnFirstRead: Adjust = (store) => {
+      const get = store.get!.bind(store);
+      store.get = (sid: string, callback: Callback) => {
+        get(sid, callback);
+        if (++reads === 1) setImmediate(() => crash('crashed while reading'));
+      };
+    };
+    const results = await runCases(memoryConfig(ids, crashOnFirstRead), { onCrash: (c) => heard.push(c), stopAtCrash: true });
+    expect(results.map((r) => [r.id, r.status, r.notRun ?? false])).toEqual([
+      [ids[0], 'fail', false],
+      [ids[1], 'skip', true],
+      [ids[2], 'skip', true],
+    ]);
+    expect(results[0]!.reason).toContain('the process saw an uncaughtException: Error: crashed while reading');
+    expect(results[1]!.reason).toBe(`not run: the store crashed the process with an uncaught exception (Error: crashed while reading) in ${ids[0]}`);
+    expect(heard.map((c) => [c.description, c.duringCase])).toEqual([['an uncaught exception (Error: crashed while reading)', true]]);
+  });
+
+  it('tells a crash between cases from one during a case, and runs on without stopAtCrash', async () => {
+    const heard: ProcessCrash[] = [];
+    const onResult = (result: CaseResult) => {
+      if (result.id === ids[0]) crash('a timer of the store threw');
+    };
+    const results = await runCases(memoryConfig(ids), { onResult, onCrash: (c) => heard.push(c) });
+    expect(statuses(results)).toEqual(Object.fromEntries(ids.map((id) => [id, 'pass'])));
+    expect(heard.map((c) => [c.description, c.duringCase])).toEqual([['an uncaught exception (Error: a timer of the store threw)', false]]);
+  });
 });

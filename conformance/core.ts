@@ -4,6 +4,7 @@ import { RealClock } from './clocks';
 import { ConformanceRun } from './conformance-run';
 import { withDeadline } from './deadline';
 import { describeError } from './describe-error';
+import { watchCase, watchRun, type ProcessCrash } from './process-watch';
 import { SyncThrow } from './store-calls';
 import type { Capability, CaseResult, CaseStatus, ConformanceCase, ConformanceConfig, StoreMethod } from './types';
 
@@ -17,6 +18,8 @@ export const CASE_DEADLINE_MS = 20_000;
 const LATE_LIMIT_MS = 400;
 /** A case held up past that limit is run again, up to this many times in all, before it is skipped. */
 const TIMED_ATTEMPTS = 3;
+/** How long the clean-up of a run stopped by a crash may take. */
+const STOP_DEADLINE_MS = 15_000;
 
 const OPTION_CAPABILITIES: Partial<Record<Capability, (config: ConformanceConfig) => string | undefined>> = {
   namespaces: (c) => (c.supports?.namespaces ? undefined : 'the factory does not declare supports.namespaces'),
@@ -106,7 +109,7 @@ export async function runCase(c: ConformanceCase, run: ConformanceRun, alongside
   let late = 0;
   for (let attempt = 1; ; attempt++) {
     const ctx = new Context(run, methods, alongside.length > 0);
-    const watch = watchProcess();
+    const watch = watchCase();
     const attemptStarted = performance.now();
     let outcome: { status: CaseStatus; reason?: string };
     try {
@@ -155,6 +158,17 @@ export interface RunCasesOptions {
   cases?: readonly ConformanceCase[];
   /** Called as each case finishes, for progress output. */
   onResult?: (result: CaseResult) => void;
+  /**
+   * Watches the process for the whole run, between cases too, and hears each uncaught exception and
+   * unhandled rejection, told whether a running case was charged with it. Without it (nor
+   * `stopAtCrash`) only a running case listens, and what comes between cases is the caller's.
+   */
+  onCrash?: (crash: ProcessCrash) => void;
+  /**
+   * After the first crash of the process, reports the remaining cases as not run (`skip` with
+   * `notRun`) instead of running them: a live app would have exited there.
+   */
+  stopAtCrash?: boolean;
 }
 
 /**
@@ -206,44 +220,32 @@ export async function runCases(config: ConformanceConfig, options: RunCasesOptio
   const selected = selectCases(config, options.cases);
   const schedule = new CaseSchedule(run, selected);
   const results: CaseResult[] = [];
+  const report = (result: CaseResult) => {
+    results.push(result);
+    options.onResult?.(result);
+  };
+  const watch = options.onCrash || options.stopAtCrash ? watchRun(options.onCrash) : undefined;
+  let stopped: string | undefined;
   try {
     for (const c of selected) {
-      const result = await schedule.result(c);
-      results.push(result);
-      options.onResult?.(result);
+      if (stopped !== undefined) {
+        report({ id: c.id, group: c.group, level: c.level, rule: c.rule, status: 'skip', reason: stopped, ms: 0, notRun: true });
+        continue;
+      }
+      report(await schedule.result(c));
+      const crash = watch?.first;
+      if (options.stopAtCrash && crash) stopped = `not run: the store crashed the process with ${crash.description} in ${c.id}`;
     }
   } finally {
-    await run.finish();
+    try {
+      // After a crash the clean-up may fail on the crashed store too, or never finish: the crash is what happened.
+      if (stopped !== undefined) await withDeadline(run.finish(), STOP_DEADLINE_MS, 'cleaning up after the crash').catch(() => undefined);
+      else await run.finish();
+    } finally {
+      watch?.stop();
+    }
   }
   return results;
-}
-
-/** What each running case has seen; one pair of process listeners serves every case running at once. */
-const watchers = new Set<string[]>();
-const onRejection = (reason: unknown) => watchers.forEach((seen) => seen.push(`an unhandledRejection: ${describeError(reason)}`));
-const onException = (error: unknown) => watchers.forEach((seen) => seen.push(`an uncaughtException: ${describeError(error)}`));
-
-/**
- * Watches for unhandled rejections and uncaught exceptions while a case runs. Under jest the
- * sandbox's process never sees them; jest itself then fails the running test.
- */
-function watchProcess(): { stop(): string[] } {
-  const seen: string[] = [];
-  if (watchers.size === 0) {
-    process.on('unhandledRejection', onRejection);
-    process.on('uncaughtException', onException);
-  }
-  watchers.add(seen);
-  return {
-    stop() {
-      watchers.delete(seen);
-      if (watchers.size === 0) {
-        process.off('unhandledRejection', onRejection);
-        process.off('uncaughtException', onException);
-      }
-      return seen;
-    },
-  };
 }
 
 /** Lets late callbacks and unhandled rejections surface before a case is judged. */
