@@ -10,7 +10,7 @@ import { mariaDbServersProblem, startThrowawayMariaDb } from './mariadb-servers'
 import { startThrowawayPostgres } from './postgres-servers';
 import { describeMongoServer, mongoServersProblem, startMongoServer } from './mongo-servers';
 import { redisServersProblem, startRedisServer } from './redis-servers';
-import { containerRuntimeProblem, startContainer, type ContainerSpec } from './throwaway';
+import { containerRuntimeProblem, startContainer, type ContainerSpec } from './containers';
 
 export interface Found {
   url: string;
