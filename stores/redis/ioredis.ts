@@ -21,10 +21,11 @@ type Send = (name: string, args: (string | number)[]) => Promise<unknown>;
  * How the store sends its single-key commands on an ioredis client.
  *
  * On a single node (`Redis`, Sentinel included) each command goes through ioredis' own
- * `sendCommand`, and the socket is corked until the end of the tick, so the commands of one tick
- * leave in one write, as node-redis does by itself. That is the cheapest path ioredis has: its
- * auto-pipelining builds a Pipeline per tick and spends about twice the CPU per command, and plain
- * commands pay a system call each. A `Cluster` routes each command by slot, so it keeps its own
+ * `sendCommand`, and the socket is corked until the check phase of the current event-loop turn
+ * (`setImmediate`), so the commands of every request that turn serves leave in one write, as
+ * node-redis does by itself. That is the cheapest path ioredis has: its auto-pipelining builds a
+ * Pipeline per turn and spends about twice the CPU per command, and plain commands pay a system
+ * call each. A `Cluster` routes each command by slot, so it keeps its own
  * methods (auto-pipelined per node when enabled).
  */
 export function ioredisSender(client: Redis | Cluster): Send {
@@ -48,7 +49,8 @@ export function ioredisSender(client: Redis | Cluster): Send {
     if (corked === undefined && redis.status === 'ready' && redis.stream) {
       corked = redis.stream;
       corked.cork();
-      process.nextTick(uncork);
+      // Not nextTick: each request is its own tick, so that would write once per request.
+      setImmediate(uncork);
     }
     return redis.sendCommand(command) as Promise<unknown>;
   };

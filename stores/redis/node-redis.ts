@@ -27,7 +27,7 @@ export function isNodeRedisCluster(client: unknown): client is NodeRedisCluster 
   );
 }
 
-/** One node-redis client as a node that holds keys: sendCommand, which writes the commands of one tick together. */
+/** One node-redis client as a node that holds keys: sendCommand, which writes the commands of one event-loop turn together. */
 function nodeRedisNode(client: NodeRedisClient): RedisNode {
   const send = <T>(...args: (string | number)[]) => client.sendCommand(args.map(String)) as Promise<T>;
   return {
@@ -44,7 +44,7 @@ function nodeRedisNode(client: NodeRedisClient): RedisNode {
 
 const NODE_REDIS_UNAVAILABLE = /^(The client is (closed|offline)|Socket closed unexpectedly|Connection timeout)|CLUSTERDOWN/;
 
-/** The adapter of a node-redis client: every command goes through sendCommand, which writes the commands of one tick together. */
+/** The adapter of a node-redis client: every command goes through sendCommand, which writes the commands of one event-loop turn together. */
 export function nodeRedisAdapter(client: NodeRedisClient): RedisAdapter {
   const send = <T>(...args: (string | number)[]) => client.sendCommand(args.map(String)) as Promise<T>;
   const node = nodeRedisNode(client);
