@@ -34,6 +34,8 @@ where options may carry { namespace, ttl, touchAfter, disableTouch, now }. Optio
   name           the store's name in the reports
   clock          'injectable' when the factory passes options.now to the store (default 'real')
   writeRaw       async (store, sid, text) => void: stores raw text as a session (corrupt-data cases)
+  readRaw        async (store, sid) => { payload, expiresAt } | null: what the backend holds for
+                 sid, expired or not (the stored-record cases)
   disposeStore   async (store) => void: releases a store (default: its close(), when it has one)
   knownFailures  { [caseId]: reason }: failures that are reported but do not fail the run
 
@@ -90,6 +92,7 @@ export interface StoreModule {
   name?: string;
   clock?: 'real' | 'injectable';
   writeRaw?: ConformanceConfig['writeRaw'];
+  readRaw?: ConformanceConfig['readRaw'];
   disposeStore?: ConformanceConfig['disposeStore'];
   knownFailures?: Record<string, string>;
   methods?: StoreMethod[];
@@ -262,6 +265,7 @@ export async function runCli(options: CliOptions, out: (line: string) => void = 
     filter,
     factoryModule: path.resolve(options.modulePath),
     ...(mod.writeRaw && { writeRaw: ledger.rawWriter(mod.writeRaw) }),
+    ...(mod.readRaw && { readRaw: mod.readRaw }),
     ...(mod.disposeStore && { disposeStore: mod.disposeStore }),
     ...(mod.knownFailures && { knownFailures: mod.knownFailures }),
   };

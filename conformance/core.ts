@@ -31,6 +31,7 @@ const OPTION_CAPABILITIES: Partial<Record<Capability, (config: ConformanceConfig
   injectableClock: (c) => (c.clock === 'injectable' ? undefined : "it needs clock: 'injectable' (an exact instant)"),
   realClock: (c) => (c.clock === 'injectable' ? 'on the injectable clock expiry-is-exact-to-the-millisecond checks this exactly' : undefined),
   writeRaw: (c) => (c.writeRaw ? undefined : 'the config gives no writeRaw hook'),
+  readRaw: (c) => (c.readRaw ? undefined : 'the config gives no readRaw hook'),
   factoryModule: (c) => (c.factoryModule ? undefined : 'the config gives no factoryModule'),
 };
 

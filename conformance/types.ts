@@ -64,6 +64,12 @@ export interface ConformanceConfig {
    */
   writeRaw?: (store: Store, sid: string, text: string) => void | Promise<void>;
   /**
+   * What the backend holds for session `sid` of `store`, below the codec: its stored payload and
+   * exact expiry, expired or not, or null when it holds nothing, so the stored-record cases can
+   * look at backend state. Without it they are skipped.
+   */
+  readRaw?: (store: Store, sid: string) => RawRecord | null | undefined | Promise<RawRecord | null | undefined>;
+  /**
    * Path of a module whose `createStore`, `makeStore` or default export is this store's factory.
    * It lets the suite prove in a child process that the process exits after `close()`.
    */
@@ -80,6 +86,14 @@ export interface ConformanceConfig {
   methods?: StoreMethod[];
 }
 
+/** A session's record as its backend holds it (see `ConformanceConfig.readRaw`). */
+export interface RawRecord {
+  /** The stored form, as the store's codec wrote it (or `writeRaw` did). */
+  payload: string;
+  /** The stored expiry, epoch ms. */
+  expiresAt: number;
+}
+
 /** Everything a case can need that a store or a config may lack. */
 export type Capability =
   | StoreMethod
@@ -91,6 +105,7 @@ export type Capability =
   | 'injectableClock'
   | 'realClock'
   | 'writeRaw'
+  | 'readRaw'
   | 'factoryModule';
 
 export type CaseGroup =

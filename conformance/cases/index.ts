@@ -7,6 +7,7 @@ import { expiryCases } from './expiry';
 import { httpCases } from './http';
 import { idCases } from './ids';
 import { lifecycleCases } from './lifecycle';
+import { storedCases } from './stored';
 import { touchCases } from './touch';
 import { hardeningCases } from './hardening';
 
@@ -22,6 +23,7 @@ export const cases: readonly ConformanceCase[] = [
   ...idCases,
   ...callbackCases,
   ...lifecycleCases,
+  ...storedCases,
   ...httpCases,
   ...errorCases,
   ...hardeningCases,
