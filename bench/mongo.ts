@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import ConnectMongo from 'connect-mongo';
 import type { SessionData } from 'express-session';
 import { MongoClient, type Collection } from 'mongodb';
-import { MongoStore, type SessionDocument } from '../stores/mongo';
+import type { MongoStore, SessionDocument } from '../stores/mongo';
+import { storeOn } from '../stores/mongo/fixtures/factory';
 import { describeMongoServer, mongoServersProblem, startMongoServer } from '../test/support/mongo-servers';
 import { callbackOperationsOf, operationsOf, type BenchSuite, type Contender } from './harness';
 
@@ -45,7 +46,7 @@ function ours(url: string): Contender {
     name: 'MongoStore',
     kind: 'ours',
     async setup() {
-      store = new MongoStore({ url, dbName: DB_NAME, collectionName: collectionNameFor('ours') });
+      store = storeOn({ url, dbName: DB_NAME, collectionName: collectionNameFor('ours') });
       await store.length();
     },
     ...operationsOf(() => store),

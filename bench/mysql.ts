@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import session, { type SessionData } from 'express-session';
 import mysql, { type Pool, type PoolOptions } from 'mysql2';
-import { MySqlStore } from '../stores/mysql';
+import type { MySqlStore } from '../stores/mysql';
+import { storeOn } from '../stores/mysql/fixtures/factory';
 import { statementsFor } from '../stores/mysql/schema';
 import { callbackOperationsOf, operationsOf, type BenchSuite, type CallbackStore, type Contender } from './harness';
 
@@ -57,7 +58,7 @@ function ours(touchAfter?: number): Contender {
     async setup() {
       database = await scratchDatabase('ours');
       pool = mysql.createPool(poolOptions(database.uri));
-      store = new MySqlStore({ pool, pruneInterval: 0, ...(touchAfter !== undefined && { touchAfter }) });
+      store = storeOn({ pool, pruneInterval: 0 }, { touchAfter });
       await store.length();
     },
     ...operationsOf(() => store),
@@ -140,7 +141,7 @@ async function measurePrune(): Promise<string[]> {
   const promised = pool.promise();
   try {
     const now = Date.now();
-    const store = new MySqlStore({ pool, now: () => now, pruneInterval: 0, pruneBatchSize: PRUNE_BATCH_SIZE, operationTimeout: 60_000 });
+    const store = storeOn({ pool, pruneInterval: 0, pruneBatchSize: PRUNE_BATCH_SIZE, operationTimeout: 60_000 }, { now: () => now });
     await store.length();
     const payload = JSON.stringify({ cookie: { originalMaxAge: null, path: '/' }, data: 'x'.repeat(400) });
     const rows = (count: number, sid: (i: number) => string, expiresAt: (i: number) => number) => {

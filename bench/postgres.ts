@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import session, { type SessionData } from 'express-session';
 import { Pool, type PoolConfig } from 'pg';
-import { PostgresStore } from '../stores/postgres';
+import type { PostgresStore } from '../stores/postgres';
+import { storeOn } from '../stores/postgres/fixtures/factory';
 import { statementName, statementsFor } from '../stores/postgres/schema';
 import { callbackOperationsOf, operationsOf, type BenchSuite, type CallbackStore, type Contender } from './harness';
 
@@ -33,7 +34,7 @@ function ours(): Contender {
     async setup() {
       pool = new Pool(POOL);
       schema = await scratchSchema(pool, 'ours');
-      store = new PostgresStore({ pool, schemaName: schema.name, pruneInterval: 0 });
+      store = storeOn({ pool, schemaName: schema.name, pruneInterval: 0 });
       await store.length();
     },
     ...operationsOf(() => store),
@@ -109,7 +110,7 @@ async function measurePrune(): Promise<string[]> {
   const schema = await scratchSchema(pool, 'prune');
   try {
     const now = Date.now();
-    const store = new PostgresStore({ pool, schemaName: schema.name, now: () => now, pruneInterval: 0, pruneBatchSize: PRUNE_BATCH_SIZE, operationTimeout: 60_000 });
+    const store = storeOn({ pool, schemaName: schema.name, pruneInterval: 0, pruneBatchSize: PRUNE_BATCH_SIZE, operationTimeout: 60_000 }, { now: () => now });
     await store.length();
     const table = `"${schema.name}"."express_sessions"`;
     const payload = JSON.stringify({ cookie: { originalMaxAge: null, path: '/' }, data: 'x'.repeat(400) });

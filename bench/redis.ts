@@ -5,7 +5,8 @@ import { RedisStore as ConnectRedisStore } from 'connect-redis';
 import type { SessionData } from 'express-session';
 import { Redis } from 'ioredis';
 import { createClient } from 'redis';
-import { RedisStore, type RedisClient } from '../stores/redis';
+import type { RedisClient, RedisStore } from '../stores/redis';
+import { storeOn } from '../stores/redis/fixtures/factory';
 import { ioredisSender } from '../stores/redis/ioredis';
 import { startRedisServer } from '../test/support/redis-servers';
 import { operationsOf, type BenchSuite, type Contender } from './harness';
@@ -16,7 +17,7 @@ function benchPrefix(label: string): string {
 }
 
 async function deleteUnder(url: string, prefix: string): Promise<void> {
-  const sweeper = new RedisStore({ url, prefix });
+  const sweeper = storeOn({ url, prefix });
   await sweeper.clear();
   await sweeper.close();
 }
@@ -42,7 +43,7 @@ function ours(url: string, name: string, connect: () => Promise<RedisClient & { 
     kind: 'ours',
     async setup() {
       client = await connect();
-      store = new RedisStore<RedisClient>({ client, prefix });
+      store = storeOn({ client, prefix });
       await store.get('warm');
     },
     ...operationsOf(() => store),

@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import session, { type SessionData } from 'express-session';
-import { SqliteStore } from '../stores/sqlite';
+import type { SqliteStore } from '../stores/sqlite';
+import { storeOn } from '../stores/sqlite/fixtures/factory';
 import { callbackOperationsOf, operationsOf, type BenchSuite, type CallbackStore, type Contender } from './harness';
 
 
@@ -26,7 +27,7 @@ function ours(): Contender {
     kind: 'ours',
     async setup() {
       scratch = scratchFile('ours');
-      store = new SqliteStore({ filename: scratch.filename });
+      store = storeOn({ filename: scratch.filename });
     },
     ...operationsOf(() => store),
     async teardown() {

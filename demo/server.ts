@@ -9,30 +9,31 @@ interface OpenedStore {
   where: string;
 }
 
+// Each store is made as the tests, the report and the bench make it: by its factory module's storeOn().
 const OPENERS: Record<StoreKind, () => Promise<OpenedStore>> = {
   async memory() {
-    const { MemoryStore } = await storeModule('memory', () => import('../stores/memory'));
-    return { store: new MemoryStore(), where: 'this process' };
+    const { createStore } = await storeModule('memory', () => import('../stores/memory/fixtures/factory'));
+    return { store: createStore(), where: 'this process' };
   },
   async sqlite() {
-    const { SqliteStore } = await storeModule('sqlite', () => import('../stores/sqlite'));
+    const { storeOn } = await storeModule('sqlite', () => import('../stores/sqlite/fixtures/factory'));
     const filename = process.env.SQLITE_FILE ?? './demo-sessions.db';
-    return { store: new SqliteStore({ filename }), where: filename };
+    return { store: storeOn({ filename }), where: filename };
   },
   async redis() {
-    const { RedisStore } = await storeModule('redis', () => import('../stores/redis'));
+    const { storeOn } = await storeModule('redis', () => import('../stores/redis/fixtures/factory'));
     const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-    return { store: new RedisStore({ url, prefix: 'demo-sess:' }), where: url };
+    return { store: storeOn({ url, prefix: 'demo-sess:' }), where: url };
   },
   async postgres() {
-    const { PostgresStore } = await storeModule('postgres', () => import('../stores/postgres'));
+    const { storeOn } = await storeModule('postgres', () => import('../stores/postgres/fixtures/factory'));
     const connectionString = process.env.POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-    return { store: new PostgresStore({ connectionString }), where: connectionString };
+    return { store: storeOn({ connectionString }), where: connectionString };
   },
   async mongo() {
-    const { MongoStore } = await storeModule('mongo', () => import('../stores/mongo'));
+    const { storeOn } = await storeModule('mongo', () => import('../stores/mongo/fixtures/factory'));
     const url = process.env.MONGO_URL ?? 'mongodb://127.0.0.1:27017/session-stores-demo';
-    return { store: new MongoStore({ url }), where: url };
+    return { store: storeOn({ url }), where: url };
   },
 };
 

@@ -1,8 +1,8 @@
-import { Pool } from 'pg';
 import { runConformance } from '../../conformance/jest';
 import { backendUrl } from '../../test/support/backends';
-import { createScratchSchema, postgresBinDir, startEmbeddedPostgres, type ThrowawayPostgres } from '../../test/support/postgres-servers';
-import { CONFORMANCE_SCHEMA_VARIABLE, CONFORMANCE_URL_VARIABLE, postgresConformance } from './fixtures/conformance';
+import { conformanceOf } from '../../test/support/own-stores';
+import { postgresBinDir, startEmbeddedPostgres, type ThrowawayPostgres } from '../../test/support/postgres-servers';
+import { postgresFactory } from './fixtures/factory';
 
 const ENABLE_VARIABLE = 'SESSION_STORES_TEST_EMBEDDED_POSTGRES';
 const found = backendUrl('postgres');
@@ -21,28 +21,19 @@ if (!enabled) {
 } else {
   describe('PostgresStore conformance through embedded-postgres', () => {
     let server: ThrowawayPostgres | undefined;
-    let admin: Pool | undefined;
-    let schema: { name: string; drop: () => Promise<void> } | undefined;
 
     beforeAll(async () => {
       server = await startEmbeddedPostgres();
-      admin = new Pool({ connectionString: server.url, max: 2 });
-      schema = await createScratchSchema(admin, 'embedded');
-      process.env[CONFORMANCE_URL_VARIABLE] = server.url;
-      process.env[CONFORMANCE_SCHEMA_VARIABLE] = schema.name;
     }, 60_000);
 
     afterAll(async () => {
-      await schema?.drop();
-      await admin?.end();
       await server?.destroy();
     }, 30_000);
 
-    runConformance(
-      postgresConformance('postgres on embedded-postgres', () => {
-        if (!admin) throw new Error('the embedded server did not start');
-        return admin;
-      }),
-    );
+    const url = () => {
+      if (!server) throw new Error('the embedded server did not start');
+      return server.url;
+    };
+    runConformance(conformanceOf(postgresFactory({ name: 'PostgresStore on embedded-postgres', url })));
   });
 }

@@ -3,9 +3,10 @@ import type { SessionData } from 'express-session';
 import { Cluster } from 'ioredis';
 import { createCluster } from 'redis';
 import { runConformance } from '../../conformance/jest';
+import { conformanceOf } from '../../test/support/own-stores';
 import { describeWithRedisServers, startRedisCluster, type ThrowawayRedisCluster } from '../../test/support/redis-servers';
 import { RedisStore, type RedisClient } from './index';
-import { redisConformance } from './fixtures/conformance';
+import { redisFactory } from './fixtures/factory';
 
 const HOUR_MS = 60 * 60 * 1000;
 
@@ -101,6 +102,6 @@ describeWithRedisServers('RedisStore on a 3-master Redis Cluster', () => {
     });
   });
 
-  runConformance(redisConformance('RedisStore on a Cluster', () => cluster, { childProcess: false }));
-  runConformance(redisConformance('RedisStore on a node-redis cluster', () => nodeRedisCluster, { childProcess: false }));
+  runConformance(conformanceOf(redisFactory({ name: 'RedisStore on a Cluster', client: () => cluster })));
+  runConformance(conformanceOf(redisFactory({ name: 'RedisStore on a node-redis cluster', client: () => nodeRedisCluster })));
 });

@@ -1,27 +1,11 @@
-import { Redis } from 'ioredis';
 import { runConformance } from '../../conformance/jest';
 import { describeBackend } from '../../test/support/backends';
-import { redisConformance } from './fixtures/conformance';
+import { conformanceOf } from '../../test/support/own-stores';
+import * as redis from './fixtures/factory';
 
-describeBackend('redis', 'RedisStore on one Redis server', (url) => {
-  let client: Redis;
-  beforeAll(() => {
-    client = new Redis(url);
-  });
-  afterAll(async () => {
-    await client.quit();
-  });
-  runConformance(redisConformance('RedisStore', () => client));
-});
-
-// Without an injected clock the store lets Redis' own expiry decide (plain GET and PEXPIREAT): the same contract on the wall clock.
-describeBackend('redis', 'RedisStore on one Redis server, system clock', (url) => {
-  let client: Redis;
-  beforeAll(() => {
-    client = new Redis(url, { enableAutoPipelining: true });
-  });
-  afterAll(async () => {
-    await client.quit();
-  });
-  runConformance(redisConformance('RedisStore (system clock)', () => client, { clock: 'real' }));
+describeBackend('redis', 'RedisStore on one Redis server', () => {
+  runConformance(conformanceOf(redis));
+  runConformance(conformanceOf(redis.redisFactory({ name: 'RedisStore (node-redis)', open: redis.openNodeRedis })));
+  // Without an injected clock Redis' own expiry decides (plain GET and PEXPIREAT), here on a client that auto-pipelines.
+  runConformance(conformanceOf(redis.redisFactory({ name: 'RedisStore (system clock)', clock: 'real', open: (url) => redis.openIORedis(url, { enableAutoPipelining: true }) })));
 });

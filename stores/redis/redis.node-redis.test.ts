@@ -1,11 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { RedisStore as ConnectRedisStore } from 'connect-redis';
 import { createClient } from 'redis';
-import { runConformance } from '../../conformance/jest';
 import { describeBackend } from '../../test/support/backends';
 import { aSession } from '../../test/support/sessions';
 import { RedisStore } from './index';
-import { redisConformance } from './fixtures/conformance';
 
 
 
@@ -24,8 +22,6 @@ describeBackend('redis', 'RedisStore on a node-redis v5 client', (url) => {
     await sweeper.close();
     client.destroy();
   });
-
-  runConformance(redisConformance('RedisStore (node-redis)', () => client, { childProcess: false }));
 
   it('writes the session under its key with a millisecond expiry', async () => {
     const store = new RedisStore({ client, prefix });
