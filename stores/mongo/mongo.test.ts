@@ -127,33 +127,6 @@ describeBackend('mongo', 'MongoStore on a real server', (url) => {
     });
   });
 
-  describe('touch', () => {
-    it('never creates a document for a missing session', async () => {
-      const name = collectionName();
-      await storeOn(name).touch('sid-missing', session());
-      expect(await raw(name).countDocuments({ _id: 'sid-missing' })).toBe(0);
-    });
-
-    it('never brings back an expired document', async () => {
-      const name = collectionName();
-      const expired = new Date(Date.now() - 1000);
-      await raw(name).insertOne({ _id: 'sid-old', session: '{"cookie":{}}', expires: expired });
-      await storeOn(name).touch('sid-old', session({}, Date.now() + HOUR));
-      expect((await raw(name).findOne({ _id: 'sid-old' }))?.expires).toEqual(expired);
-    });
-
-    it('moves the expiry and leaves the stored data alone', async () => {
-      const name = collectionName();
-      const store = storeOn(name);
-      await store.set('sid-1', session({ version: 'new' }, Date.now() + HOUR));
-      const later = Date.now() + 2 * HOUR;
-      await store.touch('sid-1', session({ version: 'stale' }, later));
-      const document = await raw(name).findOne({ _id: 'sid-1' });
-      expect(document?.expires).toEqual(new Date(later));
-      expect(JSON.parse(document!.session)).toMatchObject({ version: 'new' });
-    });
-  });
-
   describe('bulk methods', () => {
     it('stream more sessions than one batch through all, ids and length', async () => {
       const name = collectionName();

@@ -218,17 +218,6 @@ describeBackend('postgres', 'PostgresStore', (url) => {
       expect(names).toEqual([undefined, undefined]);
     });
 
-    it('touch never writes data and never brings back an expired row', async () => {
-      const tableName = freshTable();
-      const store = makeStore({ tableName, ttl: HOUR });
-      await store.set('a', session({ v: 'new' }));
-      await store.touch('a', session({ v: 'stale' }));
-      expect(await store.get('a')).toEqual(session({ v: 'new' }));
-      clock += 2 * HOUR;
-      await store.touch('a', session({ v: 'stale' }));
-      expect(await rowsOf(tableName)).toEqual([{ sid: 'a', expires_at: String(T0 + HOUR), data: JSON.stringify(session({ v: 'new' })) }]);
-    });
-
     it('accepts a clock and a ttl with fractions of a millisecond', async () => {
       clock = T0 + 0.25;
       const store = makeStore({ ttl: () => 1000.5 });
