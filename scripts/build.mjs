@@ -1,26 +1,18 @@
 // Builds the package: tsc emits the one implementation (CommonJS with declarations) into dist/cjs,
-// then every entry of package.json `exports` gets a thin ESM wrapper in dist/esm that imports that
-// same CommonJS module, so `import` and `require` share one set of classes (no dual-package hazard).
-// An entry in ESM_ONLY imports a package that exists only as ESM (vitest): its dist/esm module is
-// its own source compiled to ESM, with its relative imports pointed at the same CommonJS modules.
+// then every entry point of the registry (scripts/registry.ts) gets a thin ESM wrapper in dist/esm
+// that imports that same CommonJS module, so `import` and `require` share one set of classes (no
+// dual-package hazard). An ESM-only entry imports a package that exists only as ESM (vitest): its
+// dist/esm module is its own source compiled to ESM, with its relative imports pointed at the same
+// CommonJS modules. Run by tsx (`npm run build`), which loads the registry's TypeScript.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ENTRY_POINTS, exportTarget } from './registry.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
-const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
-
-/** Subpaths whose module cannot be loaded by require; their `require` condition is kept for TypeScript. */
-const ESM_ONLY = new Set(['./conformance/vitest']);
-for (const subpath of ESM_ONLY) {
-  if (!pkg.exports[subpath]) {
-    console.error(`build: ESM_ONLY names ${subpath}, which package.json exports lacks`);
-    process.exit(1);
-  }
-}
 
 rmSync(path.join(root, 'dist'), { recursive: true, force: true });
 
@@ -35,12 +27,9 @@ if (tsc.status !== 0) {
 
 const built = [];
 const missing = [];
-for (const [subpath, target] of Object.entries(pkg.exports)) {
-  if (typeof target === 'string') continue;
-  if (!target.import?.default?.endsWith('.mjs') || !target.import?.types?.endsWith('.d.mts') || !target.require?.default?.startsWith('./dist/cjs/')) {
-    console.error(`build: exports["${subpath}"] must map import to dist/esm/*.mjs and *.d.mts, and require to dist/cjs/`);
-    process.exit(1);
-  }
+for (const entry of ENTRY_POINTS) {
+  const { subpath, esmOnly } = entry;
+  const target = exportTarget(entry);
   const cjsFile = path.join(root, target.require.default);
   if (!existsSync(cjsFile)) {
     missing.push(`${subpath} (no ${target.require.default}: its source was not compiled)`);
@@ -52,7 +41,7 @@ for (const [subpath, target] of Object.entries(pkg.exports)) {
 
   mkdirSync(path.dirname(esmFile), { recursive: true });
   let names;
-  if (ESM_ONLY.has(subpath)) {
+  if (esmOnly) {
     const compiled = compileToEsm(cjsFile, esmFile);
     if (compiled.error) {
       console.error(`build: exports["${subpath}"]: ${compiled.error}`);
@@ -73,7 +62,7 @@ for (const [subpath, target] of Object.entries(pkg.exports)) {
   const typeLines = [`export * from '${fromEsm(cjsTypes).replace(/\.d\.ts$/, '.js')}';`];
   if (names.includes('default')) typeLines.push(`export { default } from '${fromEsm(cjsTypes).replace(/\.d\.ts$/, '.js')}';`);
   writeFileSync(esmTypesFile, `${typeLines.join('\n')}\n`);
-  built.push(`${subpath} (${names.length} exports${ESM_ONLY.has(subpath) ? ', ESM only' : ''})`);
+  built.push(`${subpath} (${names.length} exports${esmOnly ? ', ESM only' : ''})`);
 }
 
 console.error(`build: ${built.length} entries: ${built.join(', ')}`);
