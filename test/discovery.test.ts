@@ -1,3 +1,4 @@
+import { SERVER_NAMES, serverOf } from '../scripts/registry';
 import { setupBackends } from './global-setup';
 import globalTeardown from './global-teardown';
 import { backendUrl, skipReason } from './support/backends';
@@ -90,10 +91,10 @@ describe('backend discovery', () => {
     await expect(selectOnePostgres(found.url)).rejects.toThrow();
   }, 60_000);
 
-  it('names every step it tried when it finds nothing', async () => {
+  it.each(SERVER_NAMES)('names every step it tried when it finds no %s server, with the URL variable the registry gives', async (name) => {
     const deadPort = await freePort();
-    const reason = reasonOf(await discoverBackend('mongo', { env: {}, ports: { mongo: deadPort }, throwaway: false, containers: false }));
-    expect(reason).toBe(`MONGO_URL is unset; nothing listens on 127.0.0.1:${deadPort}`);
+    const reason = reasonOf(await discoverBackend(name, { env: {}, ports: { [name]: deadPort }, throwaway: false, containers: false }));
+    expect(reason).toBe(`${serverOf(name).urlVariable} is unset; nothing listens on 127.0.0.1:${deadPort}`);
   });
 
   itWithMongoServer('starts a throwaway Mongo server when none answers, and says which server it is', async () => {

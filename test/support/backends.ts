@@ -3,8 +3,9 @@
  * default loopback port, throwaway server, container) and publishes the result in environment
  * variables that the test workers inherit; test files read them through these helpers.
  */
-export const BACKEND_NAMES = ['sqlite', 'redis', 'postgres', 'mongo', 'mysql'] as const;
-export type BackendName = (typeof BACKEND_NAMES)[number];
+import type { BackendName } from '../../scripts/registry';
+
+export { BACKEND_NAMES, type BackendName } from '../../scripts/registry';
 
 const urlVariable = (name: BackendName) => `SESSION_STORES_TEST_${name.toUpperCase()}_URL`;
 const skipVariable = (name: BackendName) => `SESSION_STORES_TEST_${name.toUpperCase()}_SKIP`;

@@ -5,7 +5,7 @@
  * by a real round trip (PING, SELECT 1, ping command), not a TCP connect.
  */
 import net from 'node:net';
-import type { BackendName } from './backends';
+import { isServerName, serverOf, type BackendName, type ServerName } from '../../scripts/registry';
 import { mariaDbServersProblem, startThrowawayMariaDb } from './mariadb-servers';
 import { startThrowawayPostgres } from './postgres-servers';
 import { describeMongoServer, mongoServersProblem, startMongoServer } from './mongo-servers';
@@ -34,8 +34,8 @@ export type Discovery = Found | NotFound;
 export interface DiscoveryOptions {
   /** Where URL variables are read. Default: process.env. */
   env?: NodeJS.ProcessEnv;
-  /** The loopback port each server is looked for on. Default: the server's standard port. */
-  ports?: Partial<Record<'redis' | 'postgres' | 'mongo' | 'mysql', number>>;
+  /** The loopback port each server is looked for on. Default: the server's standard port, as the registry gives it. */
+  ports?: Partial<Record<ServerName, number>>;
   /** Start a throwaway server from installed binaries when none is found. Default: true. */
   throwaway?: boolean;
   /** Start a container when a container runtime answers. Default: true. */
@@ -44,8 +44,6 @@ export interface DiscoveryOptions {
   log?: (line: string) => void;
 }
 
-const DEFAULT_PORTS = { redis: 6379, postgres: 5432, mongo: 27017, mysql: 3306 } as const;
-const URL_VARIABLES = { redis: 'REDIS_URL', postgres: 'POSTGRES_URL', mongo: 'MONGO_URL', mysql: 'MYSQL_URL' } as const;
 /** A server named by a URL may be remote; one on loopback answers in milliseconds when it is there at all. */
 const EXPLICIT_PROBE_TIMEOUT_MS = 5000;
 const LOOPBACK_PROBE_TIMEOUT_MS = 1500;
@@ -55,7 +53,7 @@ export function isFound(discovery: Discovery): discovery is Found {
 }
 
 export async function discoverBackend(name: BackendName, options: DiscoveryOptions = {}): Promise<Discovery> {
-  if (name === 'sqlite') return discoverSqlite();
+  if (!isServerName(name)) return IN_PROCESS[name]();
   const found = await findServer(name, options);
   const describe = SERVERS[name].describe;
   if (!isFound(found) || !describe) return found;
@@ -64,12 +62,12 @@ export async function discoverBackend(name: BackendName, options: DiscoveryOptio
   return described === undefined ? found : { ...found, ...described };
 }
 
-async function findServer(name: Exclude<BackendName, 'sqlite'>, options: DiscoveryOptions): Promise<Discovery> {
+async function findServer(name: ServerName, options: DiscoveryOptions): Promise<Discovery> {
   const env = options.env ?? process.env;
-  const port = options.ports?.[name] ?? DEFAULT_PORTS[name];
+  const { urlVariable: variable, port: defaultPort } = serverOf(name);
+  const port = options.ports?.[name] ?? defaultPort;
   const server = SERVERS[name];
 
-  const variable = URL_VARIABLES[name];
   const explicit = env[variable];
   if (explicit) {
     // An explicit URL is the user's choice: when it fails, say so rather than test something else.
@@ -127,7 +125,8 @@ interface ServerKind {
   describe?(url: string): Promise<{ server: string; lacks: string[] }>;
 }
 
-const SERVERS: Record<'redis' | 'postgres' | 'mongo' | 'mysql', ServerKind> = {
+/** How discovery probes, starts and names each server of the registry. */
+const SERVERS: Record<ServerName, ServerKind> = {
   redis: {
     defaultUrls: (port) => [`redis://127.0.0.1:${port}`],
     probe: pingRedis,
@@ -207,6 +206,9 @@ const SERVERS: Record<'redis' | 'postgres' | 'mongo' | 'mysql', ServerKind> = {
     },
   },
 };
+
+/** Backends without a server: found when their driver loads and answers a query in process. */
+const IN_PROCESS: Record<Exclude<BackendName, ServerName>, () => Discovery> = { sqlite: discoverSqlite };
 
 function discoverSqlite(): Discovery {
   try {
