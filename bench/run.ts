@@ -1,18 +1,20 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { STORES } from '../scripts/registry';
 import { DEFAULT_OPTIONS, formatReport, runBench, type BenchOptions, type BenchSuite } from './harness';
 
 /**
- * Each store's suite (`bench/<store>.ts` default-exports a function returning its BenchSuite),
- * loaded only when asked for, so one store's driver is all a run needs.
+ * The stores of the registry that have a suite: `bench/<store>.ts` default-exports a function
+ * returning its BenchSuite, loaded only when asked for, so one store's driver is all a run needs.
  */
-const SUITES: Record<string, () => Promise<BenchSuite>> = {
-  sqlite: async () => (await import('./sqlite')).default(),
-  mongo: async () => (await import('./mongo')).default(),
-  postgres: async () => (await import('./postgres')).default(),
-  mysql: async () => (await import('./mysql')).default(),
-  redis: async () => (await import('./redis')).default(),
-};
+const SUITES: readonly string[] = STORES.map((store) => store.name).filter((name) => existsSync(path.join(__dirname, `${name}.ts`)));
 
-const USAGE = `usage: npm run bench -- <${Object.keys(SUITES).join('|')}|http> [--json] [--ops=N] [--budget=MS] [--rounds=N] [--concurrency=1,64]`;
+async function loadSuite(name: string): Promise<BenchSuite> {
+  const suite = (await import(`./${name}`)) as { default: () => BenchSuite | Promise<BenchSuite> };
+  return suite.default();
+}
+
+const USAGE = `usage: npm run bench -- <${SUITES.join('|')}|http> [--json] [--ops=N] [--budget=MS] [--rounds=N] [--concurrency=1,64]`;
 
 function parseArgs(argv: string[]): { suite: string; json: boolean; options: BenchOptions } {
   const options = { ...DEFAULT_OPTIONS };
@@ -28,7 +30,7 @@ function parseArgs(argv: string[]): { suite: string; json: boolean; options: Ben
     else if (!flag.startsWith('--') && suite === undefined) suite = flag;
     else throw new Error(`unknown argument ${arg}\n${USAGE}`);
   }
-  if (suite === undefined || !(suite in SUITES)) throw new Error(USAGE);
+  if (suite === undefined || !SUITES.includes(suite)) throw new Error(USAGE);
   return { suite, json, options };
 }
 
@@ -48,7 +50,7 @@ async function main(): Promise<void> {
     return;
   }
   const { suite, json, options } = parseArgs(process.argv.slice(2));
-  const report = await runBench(await SUITES[suite]!(), options, (line) => process.stderr.write(`${line}\n`));
+  const report = await runBench(await loadSuite(suite), options, (line) => process.stderr.write(`${line}\n`));
   const text = json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report)}\n`;
   await new Promise((resolve) => process.stdout.write(text, resolve));
 }
