@@ -53,6 +53,15 @@ describe('the registry of stores', () => {
     }
   });
 
+  it("gives README's install table one row per store: its class, its entry point and its drivers", () => {
+    const rows = [...read('README.md').matchAll(/^\| (\w+) \| `session-stores\/(\w+)` \| ([^|]*) \|/gm)].map(([, className, name, drivers]) => ({
+      className,
+      name,
+      drivers: [...drivers.matchAll(/`([^`]+)`/g)].map((match) => match[1]),
+    }));
+    expect(rows).toEqual(stores.map(({ className, name, drivers }) => ({ className, name, drivers: drivers.map((driver) => driver.package) })));
+  });
+
   it("gives README's first discovery step every server's URL variable", () => {
     const variables = SERVER_NAMES.map((name) => `\`${serverOf(name).urlVariable}\``);
     expect(read('README.md')).toContain(`1. the URL in ${variables.slice(0, -1).join(', ')} or ${variables.at(-1)};`);
