@@ -9,7 +9,7 @@ export interface IORedisClient {
 }
 
 /**
- * The part of a node-redis v5 client (`createClient()` of the `redis` package) the store uses,
+ * The part of a node-redis v5 or v6 client (`createClient()` of the `redis` package) the store uses,
  * typed here so that the store loads without that package installed.
  */
 export interface NodeRedisClient {
@@ -21,7 +21,7 @@ export interface NodeRedisClient {
 }
 
 /**
- * The part of a node-redis v5 cluster (`createCluster()` of the `redis` package) the store uses.
+ * The part of a node-redis v5 or v6 cluster (`createCluster()` of the `redis` package) the store uses.
  */
 export interface NodeRedisCluster {
   readonly isOpen: boolean;
@@ -32,5 +32,5 @@ export interface NodeRedisCluster {
   off(event: string, listener: (...args: unknown[]) => void): unknown;
 }
 
-/** A client the store accepts: ioredis `Redis` or `Cluster`, or a node-redis v5 client or cluster. */
+/** A client the store accepts: ioredis `Redis` or `Cluster`, or a node-redis v5 or v6 client or cluster. */
 export type RedisClient = IORedisClient | NodeRedisClient | NodeRedisCluster;

@@ -15,7 +15,7 @@ export type RedisExpiryClock = 'redis' | 'now';
 export interface RedisStoreOptions<Client extends RedisClient = RedisClient> extends BaseStoreOptions {
   /**
    * A client you own, which the store never connects or closes: an ioredis `Redis` (single node or
-   * Sentinel) or `Cluster`, or a connected node-redis v5 client or cluster (`createClient()` or
+   * Sentinel) or `Cluster`, or a connected node-redis v5 or v6 client or cluster (`createClient()` or
    * `createCluster()` of the `redis` package).
    */
   client?: Client;
@@ -268,7 +268,7 @@ function adapterOf(client: unknown): RedisAdapter {
   if (isNodeRedisCluster(client)) return nodeRedisClusterAdapter(client);
   if (isNodeRedisClient(client)) return nodeRedisAdapter(client);
   if (isIORedisClient(client)) return ioredisAdapter(client);
-  throw optionError('redis', 'client must be an ioredis Redis or Cluster, or a node-redis v5 client or cluster');
+  throw optionError('redis', 'client must be an ioredis Redis or Cluster, or a node-redis v5 or v6 client or cluster');
 }
 
 /** Loaded only for `url`: a store on a node-redis client runs without ioredis installed. */

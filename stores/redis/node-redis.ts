@@ -2,7 +2,7 @@ import { pairReplies, type RedisAdapter, type RedisNode } from './adapter';
 import { watchClientEvents } from './client-events';
 import type { NodeRedisClient, NodeRedisCluster } from './client-types';
 
-/** A node-redis v5 client (`createClient()`). */
+/** A node-redis v5 or v6 client (`createClient()`). */
 export function isNodeRedisClient(client: unknown): client is NodeRedisClient {
   const candidate = client as Partial<NodeRedisClient> | null;
   return (
@@ -15,7 +15,7 @@ export function isNodeRedisClient(client: unknown): client is NodeRedisClient {
   );
 }
 
-/** A node-redis v5 cluster (`createCluster()`): it also has `masters` and `nodeClient`. */
+/** A node-redis v5 or v6 cluster (`createCluster()`): it also has `masters` and `nodeClient`. */
 export function isNodeRedisCluster(client: unknown): client is NodeRedisCluster {
   const candidate = client as Partial<NodeRedisCluster> | null;
   return (

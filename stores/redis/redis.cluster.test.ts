@@ -2,6 +2,7 @@ import { RedisStore as ConnectRedisStore } from 'connect-redis';
 import type { SessionData } from 'express-session';
 import { Cluster } from 'ioredis';
 import { createCluster } from 'redis';
+import { createCluster as createCluster6 } from 'redis6';
 import { runConformance } from '../../conformance/jest';
 import { conformanceOf } from '../../test/support/own-stores';
 import { describeWithRedisServers, startRedisCluster, type ThrowawayRedisCluster } from '../../test/support/redis-servers';
@@ -14,6 +15,7 @@ describeWithRedisServers('RedisStore on a 3-master Redis Cluster', () => {
   let servers: ThrowawayRedisCluster;
   let cluster: Cluster;
   let nodeRedisCluster: ReturnType<typeof createCluster>;
+  let nodeRedis6Cluster: ReturnType<typeof createCluster6>;
 
   beforeAll(async () => {
     servers = await startRedisCluster(3);
@@ -22,19 +24,23 @@ describeWithRedisServers('RedisStore on a 3-master Redis Cluster', () => {
       cluster.once('ready', resolve);
       cluster.once('error', reject);
     });
-    nodeRedisCluster = createCluster({ rootNodes: servers.startupNodes.map(({ host, port }) => ({ url: `redis://${host}:${port}` })) });
-    await nodeRedisCluster.connect();
+    const rootNodes = servers.startupNodes.map(({ host, port }) => ({ url: `redis://${host}:${port}` }));
+    nodeRedisCluster = createCluster({ rootNodes });
+    nodeRedis6Cluster = createCluster6({ rootNodes });
+    await Promise.all([nodeRedisCluster.connect(), nodeRedis6Cluster.connect()]);
   }, 60_000);
 
   afterAll(async () => {
     await cluster?.quit();
     nodeRedisCluster?.destroy();
+    nodeRedis6Cluster?.destroy();
     await servers?.destroy();
   }, 30_000);
 
   describe.each([
     ['an ioredis Cluster', () => new RedisStore({ client: cluster, prefix: 'bulk:', scanCount: 10 })],
-    ['a node-redis cluster', () => new RedisStore({ client: nodeRedisCluster, prefix: 'bulk:', scanCount: 10 })],
+    ['a node-redis v5 cluster', () => new RedisStore({ client: nodeRedisCluster, prefix: 'bulk:', scanCount: 10 })],
+    ['a node-redis v6 cluster', () => new RedisStore({ client: nodeRedis6Cluster, prefix: 'bulk:', scanCount: 10 })],
   ])('bulk calls across masters, on %s', (_, makeStore) => {
     const sids = Array.from({ length: 60 }, (_, i) => `sid-${i}`);
     let store: RedisStore<RedisClient>;

@@ -5,7 +5,9 @@ import * as redis from './fixtures/factory';
 
 describeBackend('redis', 'RedisStore on one Redis server', () => {
   runConformance(conformanceOf(redis));
-  runConformance(conformanceOf(redis.redisFactory({ name: 'RedisStore (node-redis)', open: redis.openNodeRedis })));
+  for (const nodeRedis of redis.NODE_REDIS_MAJORS) {
+    runConformance(conformanceOf(redis.redisFactory({ name: `RedisStore (node-redis v${nodeRedis.major})`, open: (url) => redis.openNodeRedis(url, nodeRedis) })));
+  }
   // Without an injected clock Redis' own expiry decides (plain GET and PEXPIREAT), here on a client that auto-pipelines.
   runConformance(conformanceOf(redis.redisFactory({ name: 'RedisStore (system clock)', clock: 'real', open: (url) => redis.openIORedis(url, { enableAutoPipelining: true }) })));
 });

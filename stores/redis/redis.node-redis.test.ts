@@ -1,17 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import { RedisStore as ConnectRedisStore } from 'connect-redis';
-import { createClient } from 'redis';
 import { describeBackend } from '../../test/support/backends';
 import { aSession } from '../../test/support/sessions';
 import { RedisStore } from './index';
+import { NODE_REDIS_MAJORS, type CreateNodeRedisClient } from './fixtures/factory';
 
-
-
-describeBackend('redis', 'RedisStore on a node-redis v5 client', (url) => {
-  let client: ReturnType<typeof createClient>;
-  const prefix = `test:node-redis:${randomBytes(6).toString('hex')}:`;
+for (const { major, packageName, load } of NODE_REDIS_MAJORS) describeBackend('redis', `RedisStore on a node-redis v${major} client`, (url) => {
+  let createClient: CreateNodeRedisClient;
+  let client: ReturnType<CreateNodeRedisClient>;
+  const prefix = `test:node-redis${major}:${randomBytes(6).toString('hex')}:`;
 
   beforeAll(async () => {
+    createClient = await load();
     client = createClient({ url });
     await client.connect();
   });
@@ -21,6 +21,10 @@ describeBackend('redis', 'RedisStore on a node-redis v5 client', (url) => {
     await sweeper.clear();
     await sweeper.close();
     client.destroy();
+  });
+
+  it(`runs on the node-redis major its title names (${packageName})`, () => {
+    expect((require(`${packageName}/package.json`) as { version: string }).version.split('.')[0]).toBe(String(major));
   });
 
   it('writes the session under its key with a millisecond expiry', async () => {

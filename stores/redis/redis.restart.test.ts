@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import { createClient } from 'redis';
+import { createClient as createClient6 } from 'redis6';
 import { describeWithRedisServers, startRedisServer, type ThrowawayRedis } from '../../test/support/redis-servers';
 import { recordProcessErrors } from '../../test/support/process-errors';
 import { lostWrites, recovered, startLoad } from '../../test/support/restart-load';
@@ -15,6 +16,7 @@ describeWithRedisServers('RedisStore through a Redis restart under load', () => 
   let server: ThrowawayRedis;
   let ioredis: Redis;
   let nodeRedis: ReturnType<typeof createClient>;
+  let nodeRedis6: ReturnType<typeof createClient6>;
   let processErrors: ReturnType<typeof recordProcessErrors>;
 
   beforeAll(async () => {
@@ -25,24 +27,29 @@ describeWithRedisServers('RedisStore through a Redis restart under load', () => 
     ioredis.on('error', () => undefined);
     nodeRedis = createClient({ url: server.url });
     nodeRedis.on('error', () => undefined);
-    await nodeRedis.connect();
+    nodeRedis6 = createClient6({ url: server.url });
+    nodeRedis6.on('error', () => undefined);
+    await Promise.all([nodeRedis.connect(), nodeRedis6.connect()]);
   }, 30_000);
 
   afterAll(async () => {
     ioredis?.disconnect();
     nodeRedis?.destroy();
+    nodeRedis6?.destroy();
     await server?.destroy();
     processErrors?.stop();
   }, 30_000);
 
   it('settles every call within 5 s, recovers without a restart, and keeps every acknowledged set', async () => {
     // A bound shorter than the outage, so that calls time out while the server is down.
-    const stores = [
-      new RedisStore<RedisClient>({ client: ioredis, prefix: 'restart:io:', operationTimeout: OPERATION_TIMEOUT_MS }),
-      new RedisStore<RedisClient>({ client: nodeRedis, prefix: 'restart:nr:', operationTimeout: OPERATION_TIMEOUT_MS }),
+    const clients: [label: string, client: RedisClient][] = [
+      ['io', ioredis],
+      ['nr', nodeRedis],
+      ['nr6', nodeRedis6],
     ];
+    const stores = clients.map(([label, client]) => new RedisStore({ client, prefix: `restart:${label}:`, operationTimeout: OPERATION_TIMEOUT_MS }));
     try {
-      const loads = stores.map((store, index) => startLoad(store, index === 0 ? 'io' : 'nr', WORKERS));
+      const loads = stores.map((store, index) => startLoad(store, clients[index]![0], WORKERS));
       await new Promise((resolve) => setTimeout(resolve, 500));
       await server.stop();
       await new Promise((resolve) => setTimeout(resolve, OUTAGE_MS));
