@@ -74,9 +74,9 @@ export class Codec {
     return session as SessionData;
   }
 
-  /** JSON nested deeper than the limit needs an opening and a closing bracket per level: a shorter text cannot be. */
+  /** JSON nested deeper than the limit needs an opening bracket per level: a text with fewer cannot be. */
   private mayNestTooDeep(text: string): boolean {
-    return this.serializer !== jsonSerializer || text.length >= 2 * (MAX_SESSION_DEPTH + 1);
+    return this.serializer !== jsonSerializer || (text.length >= 2 * (MAX_SESSION_DEPTH + 1) && hasMoreOpenersThan(text, MAX_SESSION_DEPTH));
   }
 
   private failure(code: 'ERR_SESSION_CORRUPT' | 'ERR_SESSION_ENCODE' | 'ERR_SESSION_TOO_LARGE', message: string, sid: string): SessionStoreError {
@@ -116,7 +116,7 @@ function cookieFieldProblem(key: string, value: unknown): string | undefined {
     case 'expires':
       return value === null || isInstant(value) ? undefined : 'expires is not a date';
     case 'path':
-      return typeof value === 'string' && COOKIE_PATH.test(value) ? undefined : 'path is not a cookie path';
+      return value === '/' || (typeof value === 'string' && COOKIE_PATH.test(value)) ? undefined : 'path is not a cookie path';
     case 'domain':
       return typeof value === 'string' && COOKIE_DOMAIN.test(value) ? undefined : 'domain is not a domain name';
     case 'httpOnly':
@@ -124,7 +124,7 @@ function cookieFieldProblem(key: string, value: unknown): string | undefined {
     case 'partitioned':
       return typeof value === 'boolean' ? undefined : `${key} is not a boolean`;
     case 'sameSite':
-      return typeof value === 'boolean' || (typeof value === 'string' && SAME_SITE.has(value.toLowerCase())) ? undefined : 'sameSite is not a boolean, lax, strict or none';
+      return typeof value === 'boolean' || (typeof value === 'string' && (SAME_SITE.has(value) || SAME_SITE.has(value.toLowerCase()))) ? undefined : 'sameSite is not a boolean, lax, strict or none';
     case 'priority':
       return typeof value === 'string' && PRIORITY.has(value.toLowerCase()) ? undefined : 'priority is not low, medium or high';
     default:
@@ -132,9 +132,12 @@ function cookieFieldProblem(key: string, value: unknown): string | undefined {
   }
 }
 
+/** What Date#toJSON writes for years 0-9999: every such text parses, so only other texts pay for Date.parse. */
+const JSON_DATE = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}Z$/;
+
 function isInstant(value: unknown): boolean {
-  if (value instanceof Date) return Number.isFinite(value.getTime());
-  return typeof value === 'string' && Number.isFinite(Date.parse(value));
+  if (typeof value === 'string') return JSON_DATE.test(value) || Number.isFinite(Date.parse(value));
+  return value instanceof Date && Number.isFinite(value.getTime());
 }
 
 /**
@@ -150,6 +153,15 @@ function deeperThan(value: object, limit: number): boolean {
   for (const key in value) {
     const child = (value as Record<string, unknown>)[key];
     if (isNested(child) && Object.hasOwn(value, key) && deeperThan(child, limit - 1)) return true;
+  }
+  return false;
+}
+
+/** Whether `text` holds more than `limit` of the characters `{` and `[`, counted with indexOf, which skips the rest natively. */
+function hasMoreOpenersThan(text: string, limit: number): boolean {
+  let count = 0;
+  for (const opener of ['{', '[']) {
+    for (let at = text.indexOf(opener); at !== -1; at = text.indexOf(opener, at + 1)) if (++count > limit) return true;
   }
   return false;
 }
