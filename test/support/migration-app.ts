@@ -2,9 +2,9 @@ import express from 'express';
 import session, { type Store } from 'express-session';
 
 /** An express app whose only difference from its twin is the store: the one line a migration changes. */
-export function appWith(store: Store): express.Express {
+export function appWith(store: Store, cookie?: session.CookieOptions): express.Express {
   const app = express();
-  app.use(session({ store, secret: 'migration', resave: false, saveUninitialized: false }));
+  app.use(session({ store, secret: 'migration', resave: false, saveUninitialized: false, ...(cookie && { cookie }) }));
   app.post('/login', (req, res) => {
     Object.assign(req.session, { user: 'ada', cart: [1, 2, 3] });
     res.sendStatus(204);
