@@ -19,18 +19,9 @@ interface CliOutcome {
   stderr: string;
 }
 
-/**
- * A preload that makes Node's resolver report `name` as not installed, as it does when a project
- * lacks the package; everything else resolves as usual.
- */
-function withoutModule(name: string): string[] {
-  const source = `import Module from 'node:module';
-const resolve = Module._resolveFilename;
-Module._resolveFilename = function (request, ...rest) {
-  if (request === ${JSON.stringify(name)}) throw Object.assign(new Error("Cannot find module '" + request + "'"), { code: 'MODULE_NOT_FOUND' });
-  return resolve.call(this, request, ...rest);
-};`;
-  return ['--import', `data:text/javascript,${encodeURIComponent(source)}`];
+/** Node's arguments and environment under which `name` does not resolve, as in a project that lacks it. */
+function withoutModule(name: string): { nodeArgs: string[]; env: Record<string, string> } {
+  return { nodeArgs: ['--import', path.join(FIXTURES, 'without-module.mjs')], env: { CONFORMANCE_WITHOUT_MODULE: name } };
 }
 
 interface StartedCli {
@@ -166,7 +157,8 @@ describe('session-stores-conformance CLI', () => {
   }, 60_000);
 
   it.each(['express', 'supertest'])('exits 2 with one line and runs nothing when --http is given and %s cannot be loaded', async (name) => {
-    const { code, stdout, stderr } = await startCli([path.join(FIXTURES, 'memory-store.ts'), '--http'], withoutModule(name)).outcome;
+    const { nodeArgs, env } = withoutModule(name);
+    const { code, stdout, stderr } = await startCli([path.join(FIXTURES, 'memory-store.ts'), '--http'], nodeArgs, env).outcome;
     expect({ code, stdout }).toEqual({ code: 2, stdout: '' });
     expect(stderr).toBe(
       `session-stores-conformance: the HTTP cases need express and supertest (${name} cannot be loaded): npm install --save-dev express supertest, or leave out --http\n`,
@@ -174,7 +166,8 @@ describe('session-stores-conformance CLI', () => {
   }, 30_000);
 
   it('runs the store cases without express when the HTTP cases are left out', async () => {
-    const { outcome } = startCli([path.join(FIXTURES, 'memory-store.ts'), '--filter', 'destroy-removes-the-session'], withoutModule('express'));
+    const { nodeArgs, env } = withoutModule('express');
+    const { outcome } = startCli([path.join(FIXTURES, 'memory-store.ts'), '--filter', 'destroy-removes-the-session'], nodeArgs, env);
     const { code, stdout } = await outcome;
     expect(code).toBe(0);
     expect(rowOf(stdout, 'destroy-removes-the-session')).toMatch(/ PASS /);
@@ -184,6 +177,45 @@ describe('session-stores-conformance CLI', () => {
     const { code, stdout } = await runCli(path.join(FIXTURES, 'memory-store.ts'), '--http', '--filter', 'http-login-then-reload');
     expect(code).toBe(0);
     expect(rowOf(stdout, 'http-login-then-reload')).toMatch(/ PASS /);
+  }, 30_000);
+
+  it('runs the HTTP cases through @fastify/session too with --http, and only through the framework --framework names', async () => {
+    const memory = path.join(FIXTURES, 'memory-store.ts');
+    const both = await runCli(memory, '--http', '--filter', '*-login-then-reload');
+    expect([both.code, rowOf(both.stdout, 'http-login-then-reload'), rowOf(both.stdout, 'fastify-login-then-reload')]).toEqual([
+      0,
+      expect.stringMatching(/ PASS /),
+      expect.stringMatching(/ PASS /),
+    ]);
+    const fastifyOnly = await runCli(memory, '--framework', 'fastify', '--filter', '*-login-then-reload');
+    expect([fastifyOnly.code, rowOf(fastifyOnly.stdout, 'http-login-then-reload'), rowOf(fastifyOnly.stdout, 'fastify-login-then-reload')]).toEqual([
+      0,
+      undefined,
+      expect.stringMatching(/ PASS /),
+    ]);
+  }, 60_000);
+
+  it('reports the fastify cases skipped, saying what to install, when --http is given and @fastify/session cannot be loaded', async () => {
+    const { nodeArgs, env } = withoutModule('@fastify/session');
+    const { code, stdout } = await startCli([path.join(FIXTURES, 'memory-store.ts'), '--http', '--filter', '*-login-then-reload'], nodeArgs, env).outcome;
+    expect(code).toBe(0);
+    expect(rowOf(stdout, 'http-login-then-reload')).toMatch(/ PASS /);
+    expect(rowOf(stdout, 'fastify-login-then-reload')).toMatch(/ SKIP .*  @fastify\/session cannot be loaded: npm install --save-dev fastify @fastify\/cookie @fastify\/session supertest runs the cases through @fastify\/session$/);
+  }, 30_000);
+
+  it('exits 2 with one line and runs nothing when --framework fastify is given and @fastify/session cannot be loaded', async () => {
+    const { nodeArgs, env } = withoutModule('@fastify/session');
+    const { code, stdout, stderr } = await startCli([path.join(FIXTURES, 'memory-store.ts'), '--framework', 'fastify'], nodeArgs, env).outcome;
+    expect({ code, stdout }).toEqual({ code: 2, stdout: '' });
+    expect(stderr).toBe(
+      'session-stores-conformance: the HTTP cases need fastify, @fastify/cookie, @fastify/session and supertest (@fastify/session cannot be loaded): npm install --save-dev fastify @fastify/cookie @fastify/session supertest, or leave out --framework fastify\n',
+    );
+  }, 30_000);
+
+  it('exits 2 with the usage for a framework it does not know', async () => {
+    const { code, stderr } = await runCli(path.join(FIXTURES, 'memory-store.ts'), '--framework', 'koa');
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/^session-stores-conformance: no framework koa: --framework takes express and fastify\n\nUsage: /);
   }, 30_000);
 
   it('exits 2 when --filter matches no case', async () => {

@@ -8,10 +8,11 @@ import type { Store } from 'express-session';
 import { withDeadline } from './deadline';
 import { describeError } from './describe-error';
 import { callMaybeCallback, closeStore, isThenable, methodsOf } from './store-calls';
-import { breaksRun, runCases, selectCases } from './core';
+import { FRAMEWORKS, frameworksOf, listed, missingText, optionalIn } from './cases/http-frameworks';
+import { breaksRun, frameworkOf, runCases, selectCases } from './core';
 import { watchRun, type ProcessCrash } from './process-watch';
 import { jsonReport, markdownReport, summaryLine, tableHeader, tableRow, tally, type RunInfo } from './format';
-import type { CaseResult, ConformanceCase, ConformanceConfig, StoreFactory, StoreFactoryOptions, StoreMethod, StoreSupport } from './types';
+import type { CaseResult, ConformanceCase, ConformanceConfig, HttpFramework, StoreFactory, StoreFactoryOptions, StoreMethod, StoreSupport } from './types';
 
 const USAGE = `Usage: session-stores-conformance <store-module> [options]
 
@@ -58,8 +59,13 @@ Options:
   --markdown <file>   also write the results as a Markdown page
   --filter <pattern>  run only the cases whose id contains <pattern>, or matches it as a glob
                       (* and ?); repeat it or separate patterns with commas
-  --http              include the HTTP cases (a real express app with express-session); they
-                      need express and supertest installed next to session-stores
+  --http              include the HTTP cases: real apps on express with express-session, which
+                      need express and supertest installed next to session-stores, and on
+                      fastify with @fastify/session where fastify, @fastify/cookie and
+                      @fastify/session are installed (their cases are reported skipped, saying
+                      so, where they are not)
+  --framework <name>  run the HTTP cases through this framework only, express or fastify (its
+                      packages then required); repeat it or separate names with commas. Implies --http
   --strict            count a broken recommended rule (a warning) as a failure
   --keep-going        run on after the store crashes the process (an uncaught exception or
                       unhandled rejection); by default the remaining cases are reported not run,
@@ -70,7 +76,8 @@ Options:
 
 A module in TypeScript (.ts) needs tsx installed, or run the CLI as: node --import tsx <cli> <module>
 Exit status: 0 when every case passes, is skipped or warns; 1 when a case fails; 2 on a usage error
-or when the HTTP cases cannot load express or supertest; 141 when the output's reader goes away.`;
+or when the HTTP cases cannot load the packages of a framework they need (express and supertest
+with --http, those of each --framework); 141 when the output's reader goes away.`;
 
 const TEARDOWN_DEADLINE_MS = 15_000;
 const NAMESPACE_CHECK_DEADLINE_MS = 15_000;
@@ -78,9 +85,6 @@ const CLEANUP_DEADLINE_MS = 30_000;
 
 /** What a shell reports for a writer killed by SIGPIPE (128 + 13), the usual end once a pipe's reader is gone. */
 const CLOSED_PIPE_STATUS = 141;
-
-/** The packages the HTTP cases load when they run. */
-const HTTP_MODULES = ['express', 'supertest'];
 
 /** What a store module may export; see USAGE. */
 export interface StoreModule {
@@ -103,7 +107,8 @@ export interface CliOptions {
   json?: string;
   markdown?: string;
   filters: string[];
-  http: boolean;
+  /** Whether to run the HTTP cases, or the frameworks to run them through. */
+  http: boolean | HttpFramework[];
   strict: boolean;
   keepGoing: boolean;
   list: boolean;
@@ -127,6 +132,7 @@ export function parseCli(argv: string[]): CliOptions | 'help' {
         markdown: { type: 'string' },
         filter: { type: 'string', multiple: true },
         http: { type: 'boolean', default: false },
+        framework: { type: 'string', multiple: true },
         strict: { type: 'boolean', default: false },
         'keep-going': { type: 'boolean', default: false },
         'allow-clear': { type: 'boolean', default: false },
@@ -144,12 +150,15 @@ export function parseCli(argv: string[]): CliOptions | 'help' {
     throw new UsageError(positionals.length === 0 ? 'give the path of a store module' : `give one store module, got ${positionals.length}`);
   }
   const filters = (values.filter ?? []).flatMap((f) => f.split(',')).map((f) => f.trim()).filter(Boolean);
+  const frameworks = (values.framework ?? []).flatMap((f) => f.split(',')).map((f) => f.trim()).filter(Boolean);
+  const unknown = frameworks.find((name) => !(name in FRAMEWORKS));
+  if (unknown !== undefined) throw new UsageError(`no framework ${unknown}: --framework takes ${listed(Object.keys(FRAMEWORKS))}`);
   return {
     modulePath: positionals[0] ?? '',
     json: values.json,
     markdown: values.markdown,
     filters,
-    http: values.http,
+    http: frameworks.length > 0 ? [...new Set(frameworks as HttpFramework[])] : values.http,
     strict: values.strict,
     keepGoing: values['keep-going'],
     allowClear: values['allow-clear'],
@@ -216,31 +225,16 @@ export interface CliRun {
   info: RunInfo;
 }
 
-/** The HTTP cases' packages that do not resolve from the folder the cases `require` them from. */
-function missingHttpModules(): string[] {
-  const from = path.join(__dirname, 'cases');
-  return HTTP_MODULES.filter((name) => {
-    try {
-      require.resolve(name, { paths: [from] });
-      return false;
-    } catch {
-      return true;
-    }
-  });
-}
-
 /** Runs the suite for one store module, printing as it goes; resolves to the outcome. */
 export async function runCli(options: CliOptions, out: (line: string) => void = (line) => process.stdout.write(`${line}\n`)): Promise<CliRun> {
   const filter = caseFilter(options.filters);
-  const httpSelected = selectCases({ name: 'check', makeStore: () => undefined as unknown as Store, http: options.http, filter }).some(
-    (c) => c.group === 'http',
-  );
-  // Checked before the store module loads: without them every HTTP case would fail as if the store had.
-  const missing = httpSelected ? missingHttpModules() : [];
-  if (missing.length > 0) {
-    throw new SetupError(
-      `the HTTP cases need express and supertest (${missing.join(' and ')} cannot be loaded): npm install --save-dev express supertest, or leave out --http`,
-    );
+  const http = { http: options.http };
+  const frameworks = [...new Set(selectCases({ name: 'check', makeStore: () => undefined as unknown as Store, ...http, filter }).map(frameworkOf))];
+  // Checked before the store module loads: without them every case through a required framework would fail as if the store had.
+  const required = frameworks.filter((framework): framework is HttpFramework => framework !== undefined && !optionalIn(http, framework));
+  const missing = missingText(required);
+  if (missing) {
+    throw new SetupError(`${missing}, or leave out ${Array.isArray(options.http) ? `--framework ${required.join(',')}` : '--http'}`);
   }
   const loaded = await loadStoreModule(options.modulePath);
   const mod = exportsOf(loaded);
@@ -292,7 +286,9 @@ export async function runCli(options: CliOptions, out: (line: string) => void = 
     if (!crash.duringCase) processErrors.push(crash.description);
   };
 
-  out(`session-stores conformance: ${store} (${selected.length} cases, ${clock} clock${options.http ? ', HTTP cases included' : ''})`);
+  const through = frameworksOf(http).filter((framework) => selected.some((c) => frameworkOf(c) === framework));
+  const labels = through.map((framework) => FRAMEWORKS[framework].label);
+  out(`session-stores conformance: ${store} (${selected.length} cases, ${clock} clock${through.length > 0 ? `, HTTP cases through ${listed(labels)}` : ''})`);
   out(`namespace check: ${check.finding}; ${withheld ? 'the cases that call clear() are not run' : check.safe ? 'every case runs' : 'every case runs (--allow-clear)'}`);
   out('');
   out(tableHeader(idWidth));
@@ -341,7 +337,8 @@ export async function runCli(options: CliOptions, out: (line: string) => void = 
     store,
     module: options.modulePath,
     clock,
-    http: options.http,
+    http: through.length > 0,
+    frameworks: through,
     supports,
     startedAt: startedAt.toISOString(),
     durationMs,

@@ -1,4 +1,5 @@
 import { cases as allCases } from './cases';
+import { frameworksOf, missingSkip, missingText, optionalIn } from './cases/http-frameworks';
 import { CaseSkipped, Context } from './case-context';
 import { RealClock } from './clocks';
 import { ConformanceRun } from './conformance-run';
@@ -6,7 +7,7 @@ import { withDeadline } from './deadline';
 import { describeError } from './describe-error';
 import { watchCase, watchRun, type ProcessCrash } from './process-watch';
 import { SyncThrow } from './store-calls';
-import type { Capability, CaseResult, CaseStatus, ConformanceCase, ConformanceConfig, StoreMethod } from './types';
+import type { Capability, CaseResult, CaseStatus, ConformanceCase, ConformanceConfig, HttpFramework, StoreMethod } from './types';
 
 /** Longest a case may run before it fails; a callback that never comes must not hang the run. */
 export const CASE_DEADLINE_MS = 20_000;
@@ -38,9 +39,18 @@ const OPTION_CAPABILITIES: Partial<Record<Capability, (config: ConformanceConfig
 const isStoreMethod = (need: Capability): need is StoreMethod =>
   ['all', 'ids', 'length', 'clear', 'touch', 'close', 'prune'].includes(need);
 
-/** The cases a config selects: HTTP ones only when `http` is not false, then its `filter`. */
+/** The framework an HTTP case runs through: express for one that names none. */
+export function frameworkOf(c: ConformanceCase): HttpFramework | undefined {
+  return c.framework ?? (c.group === 'http' ? 'express' : undefined);
+}
+
+/** The cases a config selects: HTTP ones through the frameworks `http` names, then its `filter`. */
 export function selectCases(config: ConformanceConfig, cases: readonly ConformanceCase[] = allCases): ConformanceCase[] {
-  return cases.filter((c) => (config.http !== false || c.group !== 'http') && (!config.filter || config.filter(c.id)));
+  const frameworks = frameworksOf(config);
+  return cases.filter((c) => {
+    const framework = frameworkOf(c);
+    return (framework === undefined || frameworks.includes(framework)) && (!config.filter || config.filter(c.id));
+  });
 }
 
 /**
@@ -48,6 +58,12 @@ export function selectCases(config: ConformanceConfig, cases: readonly Conforman
  * `methods` is given (from config.methods or a probe).
  */
 export function skipReason(c: ConformanceCase, config: ConformanceConfig, methods?: ReadonlySet<StoreMethod>): string | undefined {
+  if (c.notApplicable !== undefined) return c.notApplicable;
+  const framework = frameworkOf(c);
+  if (framework !== undefined && optionalIn(config, framework)) {
+    const missing = missingSkip(framework);
+    if (missing) return missing;
+  }
   for (const need of c.needs) {
     if (isStoreMethod(need)) {
       if (methods && !methods.has(need)) return `the store has no ${need}() method`;
@@ -98,6 +114,10 @@ export async function runCase(c: ConformanceCase, run: ConformanceRun, alongside
 
   const staticReason = skipReason(c, run.config);
   if (staticReason) return finish('skip', staticReason);
+  // A framework the config requires: without its packages the case cannot judge the store, and says what to install.
+  const framework = frameworkOf(c);
+  const missing = framework && missingText([framework]);
+  if (missing) return finish('fail', `${missing}, or leave ${framework} out of the config's http`);
   let methods: Set<StoreMethod>;
   try {
     methods = await run.methods();

@@ -1,6 +1,14 @@
-import session from 'express-session';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { cases } from './cases';
+import type { JsonReport } from './format';
 import { runConformance } from './jest';
+import * as expressMemoryStore from './fixtures/express-memory-store';
+
+/** Crashes a fastify app (below): judged by the command line, in a process of its own, where the crash is the runner's to see and not jest's. */
+const CRASHES_FASTIFY = 'fastify-unloadable-record-still-gets-an-answer';
 
 // Each reason was checked against node_modules/express-session/session/memory.js.
 const knownFailures: Record<string, string> = {
@@ -29,16 +37,33 @@ afterAll(() => {
 });
 
 runConformance({
-  name: "express-session's MemoryStore",
-  makeStore: () => new session.MemoryStore(),
+  name: expressMemoryStore.name,
+  makeStore: expressMemoryStore.createStore,
   clock: 'real',
-  // Each MemoryStore holds its own sessions, so each store is a namespace of its own.
-  supports: { namespaces: true },
-  writeRaw: (store, sid, text) => {
-    (store as unknown as { sessions: Record<string, string> }).sessions[sid] = text;
-  },
+  supports: expressMemoryStore.supports,
+  writeRaw: expressMemoryStore.writeRaw,
   knownFailures,
+  filter: (id) => id !== CRASHES_FASTIFY,
 });
+
+it('crashes a fastify app with a record @fastify/session cannot load: it hands the record back as a session, and @fastify/session throws on it outside any catch', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'express-memorystore-'));
+  try {
+    const json = path.join(dir, 'report.json');
+    const cli = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', path.join(__dirname, 'cli.ts'), path.join(__dirname, 'fixtures/express-memory-store.ts'), '--framework', 'fastify', '--filter', CRASHES_FASTIFY, '--json', json],
+      { cwd: path.join(__dirname, '..'), encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } },
+    );
+    expect(cli.status).toBe(1);
+    const report = JSON.parse(readFileSync(json, 'utf8')) as JsonReport;
+    expect(report.results).toEqual([expect.objectContaining({ id: CRASHES_FASTIFY, status: 'fail' })]);
+    expect(report.results[0]!.reason).toMatch(/originalMaxAge a string: the request got no answer .*the process saw an uncaughtException: TypeError: cookie expires is invalid/);
+    expect(report.crash).toBe('an uncaught exception (TypeError: cookie expires is invalid: Invalid Date)');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}, 60_000);
 
 it('warns of each known failure, and otherwise only of broken recommended rules and cases skipped at run time', () => {
   const levels = new Map(cases.map((c) => [c.id, c.level]));

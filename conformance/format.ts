@@ -1,4 +1,4 @@
-import type { CaseResult, CaseStatus, StoreSupport } from './types';
+import type { CaseResult, CaseStatus, HttpFramework, StoreSupport } from './types';
 
 export interface Tally {
   passed: number;
@@ -17,7 +17,9 @@ export interface RunInfo {
   /** The module the factory came from, as given on the command line. */
   module?: string;
   clock: 'real' | 'injectable';
+  /** Whether HTTP cases ran, and through which frameworks. */
   http: boolean;
+  frameworks: HttpFramework[];
   supports: StoreSupport;
   startedAt: string;
   durationMs: number;
@@ -95,7 +97,7 @@ export function markdownReport(info: RunInfo, results: readonly CaseResult[], ok
     '',
     `**${ok ? 'Conforms' : 'Does not conform'}**: ${summaryLine(tally(results))}.`,
     '',
-    `Run ${info.startedAt} in ${(info.durationMs / 1000).toFixed(1)} s, ${info.clock} clock, HTTP cases ${info.http ? 'included' : 'not run'}; ` +
+    `Run ${info.startedAt} in ${(info.durationMs / 1000).toFixed(1)} s, ${info.clock} clock, HTTP cases ${info.http ? `through ${info.frameworks.join(' and ')}` : 'not run'}; ` +
       `options honoured: ${supportsText(info.supports)}.`,
     '',
     '| Case | Level | Status | Rule | Reason |',

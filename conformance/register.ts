@@ -1,4 +1,5 @@
-import { CASE_DEADLINE_MS, CaseSchedule, breaksRun, describeResult, selectCases, skipReason } from './core';
+import { CASE_DEADLINE_MS, CaseSchedule, breaksRun, describeResult, frameworkOf, selectCases, skipReason } from './core';
+import { FRAMEWORKS } from './cases/http-frameworks';
 import { RealClock } from './clocks';
 import { ConformanceRun } from './conformance-run';
 import { isThenable, methodsOf } from './store-calls';
@@ -27,9 +28,23 @@ const GROUP_TITLES: Record<CaseGroup, string> = {
   ids: 'session ids',
   callbacks: 'callbacks and promises',
   lifecycle: 'lifecycle',
-  http: 'through express-session',
+  // One section per framework, each 'through <its session middleware>' (sectionsOf).
+  http: 'http',
   errors: 'errors',
 };
+
+/** The cases by group, in the order of GROUP_TITLES; the HTTP ones by framework, each its own section. */
+function sectionsOf(selected: readonly ConformanceCase[]): Array<{ title: string; inGroup: ConformanceCase[] }> {
+  const sections = (Object.keys(GROUP_TITLES) as CaseGroup[]).flatMap((group) => {
+    const inGroup = selected.filter((c) => c.group === group);
+    if (group !== 'http') return [{ title: GROUP_TITLES[group], inGroup }];
+    return Object.values(FRAMEWORKS).map((framework) => ({
+      title: `through ${framework.label}`,
+      inGroup: inGroup.filter((c) => frameworkOf(c) === framework.name),
+    }));
+  });
+  return sections.filter((section) => section.inGroup.length > 0);
+}
 
 export function titleOf(c: ConformanceCase): string {
   return `${c.id}: ${c.rule}${c.level === 'recommended' ? ' [recommended]' : ''}`;
@@ -71,10 +86,8 @@ export function registerConformance(config: ConformanceConfig, api: TestApi): vo
     const selected = selectCases(config);
     const runnable = selected.filter((c) => !skipReason(c, config, methods));
     const schedule = new CaseSchedule(run, runnable);
-    for (const group of Object.keys(GROUP_TITLES) as CaseGroup[]) {
-      const inGroup = selected.filter((c) => c.group === group);
-      if (inGroup.length === 0) continue;
-      api.describe(GROUP_TITLES[group], () => {
+    for (const { title, inGroup } of sectionsOf(selected)) {
+      api.describe(title, () => {
         for (const c of inGroup) {
           const reason = skipReason(c, config, methods);
           if (reason) {

@@ -46,8 +46,13 @@ export interface ConformanceConfig {
   /** `injectable`: the factory passes `now` to the store, so expiry cases move a fake clock. Default `real`. */
   clock?: 'injectable' | 'real';
   supports?: StoreSupport;
-  /** Include the HTTP cases (a real express app with express-session). Default true. */
-  http?: boolean;
+  /**
+   * The HTTP cases, through real apps: `true` (the default) runs them through express with
+   * express-session, and through fastify with @fastify/session where fastify, @fastify/cookie and
+   * @fastify/session are installed (reported skipped, saying so, where they are not); a list runs
+   * them through those frameworks only, each then required; `false` leaves them out.
+   */
+  http?: boolean | HttpFramework[];
   /** Run only the cases whose id this returns true for. */
   filter?: (caseId: string) => boolean;
   /**
@@ -93,6 +98,9 @@ export interface RawRecord {
   /** The stored expiry, epoch ms. */
   expiresAt: number;
 }
+
+/** A framework the HTTP cases run through: express with express-session, or fastify with @fastify/cookie and @fastify/session. */
+export type HttpFramework = 'express' | 'fastify';
 
 /** Everything a case can need that a store or a config may lack. */
 export type Capability =
@@ -184,6 +192,10 @@ export interface ConformanceCase {
   level: CaseLevel;
   /** What the store or config must offer; without it the case is skipped and says why. */
   needs: Capability[];
+  /** The framework an HTTP case runs through. */
+  framework?: HttpFramework;
+  /** Why the case does not apply to its framework; it is then reported skipped with this reason. */
+  notApplicable?: string;
   /**
    * The case spends its time waiting on the clock. On the real clock such cases run alongside
    * each other, so a run lasts about as long as its longest wait rather than the sum of them.

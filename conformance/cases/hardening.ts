@@ -3,7 +3,8 @@ import type { SessionData, Store } from 'express-session';
 import { isError } from '../describe-error';
 import type { CaseContext, ConformanceCase } from '../types';
 import { assertMissing, assertNoProblems, assertSameSession, observeCallback, onceProblems, preview } from './support';
-import { buildApp, cookieHeader, request, sessionCookie, unsignedSid } from './http-app';
+import { cookieHeader } from './http-app';
+import { httpCasesOf, type HttpCaseDefinition } from './http-frameworks';
 
 const COOKIE = '"cookie":{"originalMaxAge":null,"path":"/","httpOnly":true}';
 const DEEP_LEVELS = 100_000;
@@ -42,6 +43,41 @@ async function refusedRead(store: Store, sid: string, label: string): Promise<st
   return [];
 }
 
+const unloadableRecordAnswered: HttpCaseDefinition = {
+  name: 'unloadable-record-still-gets-an-answer',
+  level: 'recommended',
+  needs: ['writeRaw'],
+  rule: {
+    express: `A request whose session record has a cookie express-session cannot load, or is nested ${DEEP_LEVELS} levels deep, is answered (an error page or a fresh session) instead of hanging.`,
+    fastify: `A request whose session record has a cookie @fastify/session cannot load, or is nested ${DEEP_LEVELS} levels deep, is answered (an error page or a fresh session) instead of hanging.`,
+  },
+  async run(ctx, http) {
+    const store = await ctx.store();
+    const app = await http.app(store);
+    const problems: string[] = [];
+    for (const [label, text] of [UNLOADABLE_COOKIES[0]!, [`${DEEP_LEVELS} levels`, deeplyNested(DEEP_LEVELS)]] as const) {
+      const login = await app.request().post('/login').send({ user: { name: 'ana' } }).expect(200);
+      const cookie = http.sessionCookie(login);
+      assert.ok(cookie, 'login set no session cookie');
+      const sid = http.sid(cookie!);
+      assert.ok(sid, 'the session cookie is not signed with the app secret');
+      await ctx.config.writeRaw!(store, sid as string, text);
+      const answered = await app
+        .request()
+        .get('/me')
+        .set('Cookie', cookieHeader(cookie!))
+        .timeout(3000)
+        .then(
+          (response) => response.status,
+          (error: unknown) => error as Error,
+        );
+      if (answered instanceof Error) problems.push(`${label}: the request got no answer (${answered.message})`);
+      else if (answered !== 500 && answered !== 200) problems.push(`${label}: the request was answered ${answered}`);
+    }
+    assertNoProblems(problems);
+  },
+};
+
 export const hardeningCases: ConformanceCase[] = [
   {
     id: 'unloadable-cookie-is-never-returned',
@@ -70,37 +106,7 @@ export const hardeningCases: ConformanceCase[] = [
       assert.ok(session && Array.isArray(session.tree), `a session nested 20 levels deep read back as ${preview(session)}`);
     },
   },
-  {
-    id: 'http-unloadable-record-still-gets-an-answer',
-    group: 'http',
-    level: 'recommended',
-    needs: ['writeRaw'],
-    rule: 'A request whose session record has a cookie express-session cannot load, or is nested 100000 levels deep, is answered (an error page or a fresh session) instead of hanging.',
-    async run(ctx) {
-      const store = await ctx.store();
-      const app = buildApp(store);
-      const problems: string[] = [];
-      for (const [label, text] of [UNLOADABLE_COOKIES[0]!, [`${DEEP_LEVELS} levels`, deeplyNested(DEEP_LEVELS)]] as const) {
-        const login = await request(app).post('/login').send({ user: { name: 'ana' } }).expect(200);
-        const cookie = sessionCookie(login);
-        assert.ok(cookie, 'login set no session cookie');
-        const sid = unsignedSid(cookie!);
-        assert.ok(sid, 'the session cookie is not signed with the app secret');
-        await ctx.config.writeRaw!(store, sid as string, text);
-        const answered = await request(app)
-          .get('/me')
-          .set('Cookie', cookieHeader(cookie!))
-          .timeout(3000)
-          .then(
-            (response) => response.status,
-            (error: unknown) => error as Error,
-          );
-        if (answered instanceof Error) problems.push(`${label}: the request got no answer (${answered.message})`);
-        else if (answered !== 500 && answered !== 200) problems.push(`${label}: the request was answered ${answered}`);
-      }
-      assertNoProblems(problems);
-    },
-  },
+  ...httpCasesOf([unloadableRecordAnswered]),
   {
     id: 'sessions-that-cannot-be-read-back-are-refused-at-set',
     group: 'errors',

@@ -1,88 +1,67 @@
-import path from 'node:path';
-import type { Express, NextFunction, Request, Response } from 'express';
-import session, { type SessionOptions, type Store } from 'express-session';
+import type { Store } from 'express-session';
 import type { Response as TestResponse } from 'supertest';
+import type { HttpFramework } from '../types';
 
-// express and supertest load when an HTTP case runs, so the store-level cases need neither installed.
-const loadExpress = () => require('express') as typeof import('express');
+/** supertest's request(target): a fresh request builder on an app. */
+export type Agent = ReturnType<typeof import('supertest')>;
 
-/** supertest's request(app). */
-export function request(app: Express): ReturnType<typeof import('supertest')> {
-  return (require('supertest') as typeof import('supertest'))(app);
+/** supertest on an express app or a node http.Server; loaded when an HTTP case runs. */
+export function supertest(target: Parameters<typeof import('supertest')>[0]): Agent {
+  return (require('supertest') as typeof import('supertest'))(target);
 }
 
-// The cookie-signature that express-session itself signs with, so the check matches what it does.
-const signature = require(
-  require.resolve('cookie-signature', { paths: [path.dirname(require.resolve('express-session'))] }),
-) as { sign(value: string, secret: string): string; unsign(value: string, secret: string): string | false };
+/** Long enough for @fastify/session, which refuses a string secret under 32 characters. */
+export const SECRET = 'conformance secret, long enough for every framework';
 
-export const SECRET = 'conformance secret';
-
-export interface AppOptions extends Partial<SessionOptions> {
-  /** `app.set('trust proxy', 1)`. */
+/** The session options the cases set, named as express-session names them. */
+export interface AppOptions {
+  /** A string, or [new, ...old] to rotate. Default SECRET. */
+  secret?: string | string[];
+  /** The session cookie's name. Default: the framework's own. */
+  name?: string;
+  rolling?: boolean;
+  saveUninitialized?: boolean;
+  /** express-session only: save a session the request left unchanged. */
+  resave?: boolean;
+  /** express-session only: trust X-Forwarded-Proto for secure cookies without trusting the proxy app-wide. */
+  proxy?: boolean;
+  cookie?: { maxAge?: number; path?: string; httpOnly?: boolean; sameSite?: 'strict' | 'lax' | 'none'; secure?: boolean };
+  /** Trust the first proxy app-wide (express's 'trust proxy', fastify's trustProxy). */
   trustProxy?: boolean;
   /** Where the routes are mounted. Default '/'. */
   base?: string;
 }
 
-type Bag = Record<string, unknown>;
-const bag = (req: Request): Bag => req.session as unknown as Bag;
-
-/** The session data without its cookie, as the app sees it. */
-function dataOf(req: Request): Bag {
-  const { cookie: _cookie, ...data } = JSON.parse(JSON.stringify(req.session)) as Bag;
-  return data;
+/**
+ * An app on a store, with one route per session operation: POST /login {user}, POST /data, GET /me
+ * ({ id, data, cookie }), GET /noop, POST /regenerate, POST /logout and POST /save ({ stored }).
+ */
+export interface HttpApp {
+  request(): Agent;
+  close(): Promise<void>;
 }
 
-/** A small express 5 app on express-session and `store`, with one route per session operation. */
-export function buildApp(store: Store, options: AppOptions = {}): Express {
-  const { trustProxy, base = '/', ...sessionOptions } = options;
-  const express = loadExpress();
-  const app = express();
-  if (trustProxy) app.set('trust proxy', 1);
-  const routes = express.Router();
-  routes.use(express.json());
-  routes.post('/login', (req, res) => {
-    bag(req).user = req.body?.user ?? { name: 'ana' };
-    res.json({ id: req.sessionID });
-  });
-  routes.post('/data', (req, res) => {
-    bag(req).data = req.body;
-    res.json({ id: req.sessionID });
-  });
-  routes.get('/me', (req, res) => {
-    res.json({
-      id: req.sessionID,
-      data: dataOf(req),
-      cookie: { originalMaxAge: req.session.cookie.originalMaxAge, expires: req.session.cookie.expires ?? null },
-    });
-  });
-  routes.get('/noop', (req, res) => {
-    res.json({ id: req.sessionID });
-  });
-  routes.post('/regenerate', (req, res, next) => {
-    req.session.regenerate((error) => {
-      if (error) return next(error);
-      bag(req).user = { name: 'regenerated' };
-      res.json({ id: req.sessionID });
-    });
-  });
-  routes.post('/logout', (req, res, next) => {
-    req.session.destroy((error) => (error ? next(error) : res.json({ ok: true })));
-  });
-  routes.post('/save', (req, res, next) => {
-    bag(req).saved = 'explicitly';
-    req.session.save((error) => {
-      if (error) return next(error);
-      store.get(req.sessionID, (readError, stored) => (readError ? next(readError) : res.json({ stored: stored ?? null })));
-    });
-  });
-  app.use(session({ store, secret: SECRET, resave: false, saveUninitialized: false, ...sessionOptions }));
-  app.use(base, routes);
-  app.use((error: Error, _req: Request, res: Response, _next: NextFunction) => {
-    res.status(500).json({ error: error.message });
-  });
-  return app;
+/** What a case may need of a framework beyond sessions, cookies and their options. */
+export type FrameworkFeature = 'touch' | 'proxyOption';
+
+/** One framework the HTTP cases run through, with its session middleware. */
+export interface Framework {
+  name: HttpFramework;
+  /** The session middleware, as rules and test titles name it. */
+  label: string;
+  /** What its case ids start with. */
+  idPrefix: string;
+  /** What the cases load to run through it. */
+  packages: readonly string[];
+  /** `http: true` runs it only where its packages are installed, and reports its cases skipped elsewhere. */
+  optional: boolean;
+  /** The session cookie's default name. */
+  cookieName: string;
+  /** What of FrameworkFeature it lacks, each with why, as a phrase. */
+  lacks: Partial<Record<FrameworkFeature, string>>;
+  build(store: Store, options: AppOptions): Promise<HttpApp>;
+  /** The session id in a signed session cookie's value if `secret` signed it, else false. */
+  unsign(value: string, secret: string): string | false;
 }
 
 export interface SetCookie {
@@ -108,34 +87,33 @@ export function setCookies(response: TestResponse): SetCookie[] {
   });
 }
 
-/** The session cookie a response sets, if any. */
-export function sessionCookie(response: TestResponse, name = 'connect.sid'): SetCookie | undefined {
-  return setCookies(response).find((cookie) => cookie.name === name);
-}
-
 /** The `Cookie` request header that sends `cookie` back. */
 export function cookieHeader(cookie: SetCookie): string {
   return `${cookie.name}=${cookie.value}`;
 }
 
-/** The session id in a signed session cookie if `secret` signed it, else false. */
-export function unsignedSid(cookie: SetCookie, secret = SECRET): string | false {
-  const raw = decodeURIComponent(cookie.value);
-  return raw.startsWith('s:') ? signature.unsign(raw.slice(2), secret) : false;
-}
-
 type CountedMethod = 'set' | 'touch' | 'get' | 'destroy';
+
+function jsonCopy(value: unknown): unknown {
+  try {
+    return JSON.parse(JSON.stringify(value) ?? 'null');
+  } catch {
+    return undefined;
+  }
+}
 
 /** express-session's own Store helpers: called on the view, so the calls they make of the store count as the app's. */
 const APP_SIDE_METHODS = new Set<PropertyKey>(['regenerate', 'load', 'createSession']);
 
 /**
  * The store as the app sees it, counting each call the app makes of `set`, `touch`, `get` and
- * `destroy`. Only calls on the way in count: the store's own methods run on the store itself, so a
- * `touch` that calls `this.set()` inside is one touch, not a save.
+ * `destroy`, and keeping the JSON of the last session it passed to `set`. Only calls on the way in
+ * count: the store's own methods run on the store itself, so a `touch` that calls `this.set()`
+ * inside is one touch, not a save.
  */
-export function countingView(store: Store): { view: Store; counts: Record<CountedMethod, number>; reset(): void } {
+export function countingView(store: Store): { view: Store; counts: Record<CountedMethod, number>; lastSet(): unknown; reset(): void } {
   const counts: Record<CountedMethod, number> = { set: 0, touch: 0, get: 0, destroy: 0 };
+  let lastSet: unknown;
   const view = new Proxy(store, {
     get(target, property, receiver) {
       const value: unknown = Reflect.get(target, property, target);
@@ -143,6 +121,7 @@ export function countingView(store: Store): { view: Store; counts: Record<Counte
       if (APP_SIDE_METHODS.has(property)) return (...args: unknown[]) => (value as (...a: unknown[]) => unknown).apply(receiver, args);
       return (...args: unknown[]) => {
         if (property in counts) counts[property as CountedMethod] += 1;
+        if (property === 'set') lastSet = jsonCopy(args[1]);
         return (value as (...a: unknown[]) => unknown).apply(target, args);
       };
     },
@@ -150,8 +129,37 @@ export function countingView(store: Store): { view: Store; counts: Record<Counte
   return {
     view,
     counts,
+    lastSet: () => lastSet,
     reset: () => {
       for (const method of Object.keys(counts) as CountedMethod[]) counts[method] = 0;
+      lastSet = undefined;
     },
   };
+}
+
+/** The apps one case builds through one framework, closed when the case ends. */
+export class HttpRun {
+  private readonly apps: HttpApp[] = [];
+
+  constructor(readonly framework: Framework) {}
+
+  async app(store: Store, options: AppOptions = {}): Promise<HttpApp> {
+    const app = await this.framework.build(store, options);
+    this.apps.push(app);
+    return app;
+  }
+
+  /** The session cookie a response sets, if any. */
+  sessionCookie(response: TestResponse, name = this.framework.cookieName): SetCookie | undefined {
+    return setCookies(response).find((cookie) => cookie.name === name);
+  }
+
+  /** The session id in a signed session cookie if `secret` signed it, else false. */
+  sid(cookie: SetCookie, secret = SECRET): string | false {
+    return this.framework.unsign(cookie.value, secret);
+  }
+
+  async close(): Promise<void> {
+    for (const app of this.apps.splice(0)) await app.close().catch(() => undefined);
+  }
 }
