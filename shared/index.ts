@@ -5,13 +5,16 @@ export { cleanCause } from './causes';
 export type { SessionStoreErrorCode, SessionStoreErrorDetails } from './errors';
 export { jsonSerializer, MAX_SESSION_DEPTH } from './codec';
 export { SharedAttempt } from './setup';
+export { connectionOf } from './ownership';
+export type { Connection, ConnectionChoice } from './ownership';
 export type { Serializer } from './codec';
 export {
   DEFAULT_TTL_MS,
   DEFAULT_OPERATION_TIMEOUT_MS,
   DEFAULT_PRUNE_INTERVAL_MS,
-  resolvePruneInterval,
   validateIdentifier,
+  booleanOption,
+  positiveIntegerOption,
   DEFAULT_MAX_SESSION_BYTES,
   optionError,
   ownOptionNames,

@@ -49,9 +49,9 @@ export interface CorruptRecordEvent {
   operation: string;
 }
 
-/** Options of stores whose backend cannot expire records by itself. */
+/** Options of stores whose backend cannot expire records by itself: the base runs their reaper. */
 export interface ReaperOptions {
-  /** Milliseconds between runs of the expired-session reaper (jittered ±25%); 0 turns it off. */
+  /** Milliseconds between runs of the expired-session reaper (jittered ±25%); 0 turns it off. Default 15 minutes. */
   pruneInterval?: number;
 }
 
@@ -86,9 +86,7 @@ export function resolveBaseOptions(store: string, options: BaseStoreOptions = {}
   if (typeof ttl !== 'function' && !isPositiveDuration(ttl)) {
     throw optionError(store, `ttl must be a function or a positive number of milliseconds, got ${describe(ttl)}`);
   }
-  if (typeof disableTouch !== 'boolean') {
-    throw optionError(store, `disableTouch must be a boolean, got ${describe(disableTouch)}`);
-  }
+  booleanOption(store, 'disableTouch', disableTouch, false);
   if (!isNonNegativeDuration(touchAfter)) {
     throw optionError(store, `touchAfter must be a non-negative number of milliseconds, got ${describe(touchAfter)}`);
   }
@@ -107,9 +105,7 @@ export function resolveBaseOptions(store: string, options: BaseStoreOptions = {}
   if (onCorrupt !== 'error' && onCorrupt !== 'treat-as-missing') {
     throw optionError(store, `onCorrupt must be 'error' or 'treat-as-missing', got ${describe(onCorrupt)}`);
   }
-  if (maxSessionBytes !== Infinity && !(Number.isSafeInteger(maxSessionBytes) && maxSessionBytes > 0)) {
-    throw optionError(store, `maxSessionBytes must be a positive integer or Infinity, got ${describe(maxSessionBytes)}`);
-  }
+  positiveIntegerOption(store, 'maxSessionBytes', maxSessionBytes, DEFAULT_MAX_SESSION_BYTES, { infinity: true });
   return { ttl, disableTouch, touchAfterMs: touchAfter, serializer, now, operationTimeoutMs: operationTimeout, onCorrupt, maxSessionBytes };
 }
 
@@ -118,7 +114,7 @@ export function resolveBaseOptions(store: string, options: BaseStoreOptions = {}
  * every option of `Options` that the base does not define: the compiler rejects one left out or
  * one the type lacks, so the list cannot drift from the options type.
  */
-export function ownOptionNames<Options extends object>(names: Record<Exclude<keyof Options, keyof BaseStoreOptions>, true>): string[] {
+export function ownOptionNames<Options extends object>(names: Record<Exclude<keyof Options, keyof BaseStoreOptions | keyof ReaperOptions>, true>): string[] {
   return Object.keys(names);
 }
 
@@ -155,12 +151,29 @@ function editDistance(a: string, b: string): number {
   return previous[b.length]!;
 }
 
-export function resolvePruneInterval(store: string, options: ReaperOptions = {}): number {
-  const { pruneInterval = DEFAULT_PRUNE_INTERVAL_MS } = options;
+export function resolvePruneInterval(store: string, options: ReaperOptions, fallbackMs: number): number {
+  const { pruneInterval = fallbackMs } = options;
   if (!isNonNegativeDuration(pruneInterval)) {
     throw optionError(store, `pruneInterval must be 0 (off) or a positive number of milliseconds, got ${describe(pruneInterval)}`);
   }
   return pruneInterval;
+}
+
+/** A boolean option, or its default when absent; anything else is refused. */
+export function booleanOption(store: string, name: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw optionError(store, `${name} must be a boolean, got ${describe(value)}`);
+  return value;
+}
+
+/** A positive safe integer option (a count, a batch size), or its default when absent; `Infinity` only where allowed. */
+export function positiveIntegerOption(store: string, name: string, value: unknown, fallback: number, { infinity = false } = {}): number {
+  if (value === undefined) return fallback;
+  if (infinity && value === Infinity) return value;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
+    throw optionError(store, `${name} must be a positive integer${infinity ? ' or Infinity' : ''}, got ${describe(value)}`);
+  }
+  return value;
 }
 
 /** A name that reaches a query (table, schema, collection, key prefix) must match `pattern`. */

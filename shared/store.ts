@@ -1,11 +1,11 @@
 import { Store, type SessionData } from 'express-session';
-import { settle, isPromiseLike, type Callback } from './callbacks';
+import { settle, type Callback } from './callbacks';
+import { CallRunner } from './calls';
 import { Codec } from './codec';
-import { DeadlineQueue } from './deadlines';
-import { cleanCause } from './causes';
 import { SessionStoreError, sidPrefixOf, type SessionStoreErrorCode } from './errors';
 import { expiresAtOf } from './expiry';
-import { resolveBaseOptions, type BaseStoreOptions, type CorruptRecordEvent, type ResolvedBaseOptions } from './options';
+import { DEFAULT_PRUNE_INTERVAL_MS, resolveBaseOptions, resolvePruneInterval, type BaseStoreOptions, type CorruptRecordEvent, type ReaperOptions, type ResolvedBaseOptions } from './options';
+import type { Connection } from './ownership';
 import { Reaper } from './reaper';
 
 type MaybePromise<T> = T | Promise<T>;
@@ -27,8 +27,8 @@ export interface StoredEntry {
 export interface BackendSettings {
   /** Prepended to every session id to form the backend key (Redis' `sess:`); '' where a table is the namespace. */
   keyPrefix?: string;
-  /** Milliseconds between reaper runs, for backends that implement `removeExpiredRecords`; 0 = off. */
-  pruneIntervalMs?: number;
+  /** The reaper's interval when the `pruneInterval` option is absent, for backends that implement `removeExpiredRecords`. Default 15 minutes. */
+  defaultPruneIntervalMs?: number;
   /** Most records one `removeExpiredRecords` call deletes. Default 1000. */
   pruneBatchSize?: number;
   /**
@@ -49,23 +49,10 @@ export interface ListedSession {
 }
 
 export const MAX_SID_LENGTH = 1024;
-const FIRST_PROBE_DELAY_MS = 50;
 const DEFAULT_PROBE_INTERVAL_MS = 250;
 
-const UNAVAILABLE_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'EPIPE',
-  'ETIMEDOUT',
-  'ENOTFOUND',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EAI_AGAIN',
-  'ECONNABORTED',
-  '57P01', // Postgres: admin_shutdown
-  '57P02', // Postgres: crash_shutdown
-  '57P03', // Postgres: cannot_connect_now
-]);
+/** Node's socket error codes that mean the backend cannot be reached. */
+const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ECONNABORTED']);
 
 /**
  * The abstract base of every store in this package. It owns the whole session contract
@@ -80,32 +67,40 @@ export abstract class SessionStore extends Store {
   private readonly keyPrefix: string;
   private readonly reaper: Reaper | undefined;
   private readonly pruneBatchSize: number;
-  private readonly probeIntervalMs: number;
-  private probeTimer: NodeJS.Timeout | undefined;
-  private nextProbeDelayMs = FIRST_PROBE_DELAY_MS;
+  private readonly calls: CallRunner;
+  /** What the store opened itself (a pool, a client, a file), closed by `close()` after `closeBackend`. */
+  private readonly ownedClosers: Array<() => unknown> = [];
   private closing: Promise<void> | undefined;
-  private reachable = true;
-  /** Bumped at each disconnect, so a call that was already in flight cannot announce a reconnect. */
-  private outages = 0;
-  /** Bumped at each reconnect, so a call begun before it cannot report the backend down again. */
-  private recoveries = 0;
-  /** The operationTimeout bounds of in-flight calls; none when the bound is Infinity. */
-  private readonly deadlines: DeadlineQueue | undefined;
 
   protected constructor(storeName: string, options: BaseStoreOptions | undefined, backend: BackendSettings = {}) {
     super();
     this.storeName = storeName;
-    this.settings = resolveBaseOptions(storeName, options, backend.ownOptions);
+    // Prototype methods are already in place here: a backend that deletes expired records gets a reaper and its options.
+    const reaps = typeof this.removeExpiredRecords === 'function';
+    const ownOptions = backend.ownOptions && (reaps ? [...backend.ownOptions, 'pruneInterval'] : backend.ownOptions);
+    this.settings = resolveBaseOptions(storeName, options, ownOptions);
     this.codec = new Codec(storeName, this.settings.serializer, this.settings.maxSessionBytes);
     this.keyPrefix = backend.keyPrefix ?? '';
     this.pruneBatchSize = backend.pruneBatchSize ?? 1000;
-    this.probeIntervalMs = backend.probeIntervalMs ?? DEFAULT_PROBE_INTERVAL_MS;
-    const boundMs = this.settings.operationTimeoutMs;
-    this.deadlines = boundMs === Infinity ? undefined : new DeadlineQueue(boundMs);
-    const pruneIntervalMs = backend.pruneIntervalMs ?? 0;
-    if (this.removeExpiredRecords && pruneIntervalMs > 0) {
-      this.reaper = new Reaper(pruneIntervalMs, () => this.pruneExpired());
+    this.calls = new CallRunner({
+      storeName,
+      operationTimeoutMs: this.settings.operationTimeoutMs,
+      probeIntervalMs: backend.probeIntervalMs ?? DEFAULT_PROBE_INTERVAL_MS,
+      isUnavailableError: (error) => this.isUnavailableError(error),
+      probe: () => (this.ping ? this.ping() : this.readRecord(`${this.keyPrefix}\u0001probe`, Math.floor(this.settings.now()))),
+      ready: this.ready && (() => this.ready!()),
+      announce: (event) => this.emit(event),
+    });
+    if (reaps) {
+      const pruneIntervalMs = resolvePruneInterval(storeName, (options ?? {}) as ReaperOptions, backend.defaultPruneIntervalMs ?? DEFAULT_PRUNE_INTERVAL_MS);
+      if (pruneIntervalMs > 0) this.reaper = new Reaper(pruneIntervalMs, () => this.pruneExpired());
     }
+    // After the store's own constructor has run: the setup may start, and the reaper's clock with it.
+    process.nextTick(() => {
+      if (this.closing) return;
+      this.calls.beginSetup();
+      this.reaper?.start();
+    });
   }
 
   // The backend primitives. Keys are already namespaced; expiry filtering is also done here, so a
@@ -141,10 +136,25 @@ export abstract class SessionStore extends Store {
   protected removeAllRecords?(): MaybePromise<void> | AsyncIterable<unknown>;
   /** Deletes at most `limit` expired records; returns how many. Only for backends without native expiry. */
   protected removeExpiredRecords?(now: number, limit: number): MaybePromise<number>;
+  /**
+   * One-time setup every call waits for (creating or checking a table, an index), started as soon
+   * as the store is built. A SessionStoreError it throws (a table that is not ours) is the answer
+   * of every later call; any other failure is tried again by the next call.
+   */
+  protected ready?(): Promise<void>;
   /** Cheapest round trip that proves the backend answers. Default: a read of an unused key. */
   protected ping?(): MaybePromise<void>;
-  /** Releases what the store itself opened; never a client, pool or database the caller passed in. */
+  /** Undoes what the store did to a connection it did not open (listeners); owned connections are closed by the base after it. */
   protected closeBackend?(): MaybePromise<void>;
+
+  /**
+   * The handle of `connection`; when the store opened it, `close()` ends it with `close` (after
+   * `closeBackend`), and when the caller handed it in, nothing of ours ever closes it.
+   */
+  protected adopt<T>(connection: Connection<T>, close: (handle: T) => unknown): T {
+    if (connection.owned) this.ownedClosers.push(() => close(connection.handle));
+    return connection.handle;
+  }
   /** Whether a driver error means the backend cannot be reached (as opposed to a bad query). */
   protected isUnavailableError(error: unknown): boolean {
     const code = (error as { code?: unknown } | null)?.code;
@@ -153,28 +163,13 @@ export abstract class SessionStore extends Store {
     return /connection (is )?(closed|terminated|lost)|ECONNREFUSED|socket (hang up|closed)/i.test(message);
   }
 
-  /** Starts the reaper; a store calls this at the end of its constructor once its backend is ready. */
-  protected startReaper(): void {
-    this.reaper?.start();
-  }
-
   /** A backend whose client reports its own connection state calls these. */
   protected markUnavailable(): void {
-    if (!this.reachable || this.closing) return;
-    this.reachable = false;
-    this.outages++;
-    this.nextProbeDelayMs = FIRST_PROBE_DELAY_MS;
-    this.emit('disconnect');
-    this.scheduleProbe();
+    this.calls.markUnavailable();
   }
 
   protected markAvailable(): void {
-    if (this.reachable || this.closing) return;
-    this.reachable = true;
-    this.recoveries++;
-    if (this.probeTimer) clearTimeout(this.probeTimer);
-    this.probeTimer = undefined;
-    this.emit('connect');
+    this.calls.markAvailable();
   }
 
   /**
@@ -182,7 +177,7 @@ export abstract class SessionStore extends Store {
    * false every call but the probe fails at once with `ERR_SESSION_UNAVAILABLE`.
    */
   get isAvailable(): boolean {
-    return this.reachable;
+    return this.calls.isAvailable;
   }
 
   get(sid: string): Promise<SessionData | null>;
@@ -286,7 +281,7 @@ export abstract class SessionStore extends Store {
   private doGet(sid: string): Promise<SessionData | null> {
     try {
       const key = this.openKey(sid);
-      const now = this.settings.now();
+      const now = this.wholeNow();
       return this.call(
         'get',
         sid,
@@ -307,7 +302,7 @@ export abstract class SessionStore extends Store {
           sidPrefix: sidPrefixOf(sid),
         });
       }
-      const now = this.settings.now();
+      const now = this.wholeNow();
       const expiresAt = this.expiresAt(sid, session, now);
       if (!(expiresAt > now)) return this.call('set', sid, () => this.removeRecord(key), nothing);
       const payload = this.codec.encode(sid, session);
@@ -321,9 +316,9 @@ export abstract class SessionStore extends Store {
     try {
       const key = this.openKey(sid);
       if (this.settings.disableTouch) return Promise.resolve();
-      const now = this.settings.now();
+      const now = this.wholeNow();
       const expiresAt = this.expiresAt(sid, session, now);
-      const unlessExpiresAfter = this.settings.touchAfterMs > 0 ? expiresAt - this.settings.touchAfterMs : undefined;
+      const unlessExpiresAfter = this.settings.touchAfterMs > 0 ? Math.ceil(expiresAt - this.settings.touchAfterMs) : undefined;
       return this.call('touch', sid, () => this.extendRecord(key, expiresAt, now, unlessExpiresAfter), nothing);
     } catch (error) {
       return Promise.reject(error);
@@ -386,7 +381,7 @@ export abstract class SessionStore extends Store {
 
   private async doLength(): Promise<number> {
     this.open();
-    const now = this.settings.now();
+    const now = this.wholeNow();
     if (this.countRecords) return this.call('length', undefined, () => this.countRecords!(now));
     let count = 0;
     for await (const entries of this.liveEntries('length', false)) count += entries.length;
@@ -396,8 +391,9 @@ export abstract class SessionStore extends Store {
   private async doClear(): Promise<void> {
     this.open();
     if (!this.removeAllRecords) throw this.unsupported('clear');
-    // Refused before the backend's removal starts: a started one that call() then refused would reject unhandled.
-    if (!this.reachable) throw this.unavailable('clear', undefined);
+    // The setup (which checks the table is ours) is done, and the backend answers, before the removal starts.
+    await this.call('clear', undefined, nothing);
+    if (!this.calls.isAvailable) throw this.calls.unavailable('clear', undefined);
     const removal = this.removeAllRecords();
     if (isAsyncIterable(removal)) {
       for await (const _step of this.boundedSteps('clear', removal)) {
@@ -417,7 +413,7 @@ export abstract class SessionStore extends Store {
   private async pruneExpired(): Promise<number> {
     let total = 0;
     for (;;) {
-      const now = this.settings.now();
+      const now = this.wholeNow();
       const removed = await this.call('prune', undefined, () => this.removeExpiredRecords!(now, this.pruneBatchSize));
       total += removed;
       if (removed < this.pruneBatchSize || this.closing) return total;
@@ -427,10 +423,13 @@ export abstract class SessionStore extends Store {
   private doClose(): Promise<void> {
     if (!this.closing) {
       this.reaper?.stop();
-      if (this.probeTimer) clearTimeout(this.probeTimer);
-      this.probeTimer = undefined;
+      this.calls.stop();
       this.closing = (async () => {
-        if (this.closeBackend) await this.call('close', undefined, () => this.closeBackend!());
+        try {
+          if (this.closeBackend) await this.call('close', undefined, () => this.closeBackend!());
+        } finally {
+          for (const close of this.ownedClosers) await this.call('close', undefined, close);
+        }
       })();
     }
     return this.closing;
@@ -440,7 +439,7 @@ export abstract class SessionStore extends Store {
   private async *liveEntries(operation: string, withPayload: boolean): AsyncGenerator<StoredEntry[], void, undefined> {
     this.open();
     if (!this.scanRecords) throw this.unsupported(operation);
-    const now = this.settings.now();
+    const now = this.wholeNow();
     for await (const batch of this.boundedSteps(operation, this.scanRecords(now, withPayload))) {
       yield batch.filter((entry) => entry.expiresAt > now);
     }
@@ -462,7 +461,7 @@ export abstract class SessionStore extends Store {
   }
 
   private expiresAt(sid: string, session: SessionData, now: number): number {
-    return expiresAtOf(this.storeName, sid, session, now, this.settings.ttl);
+    return Math.ceil(expiresAtOf(this.storeName, sid, session, now, this.settings.ttl));
   }
 
   /** Refuses work after close(). */
@@ -482,105 +481,19 @@ export abstract class SessionStore extends Store {
     });
   }
 
-  /**
-   * Runs one backend primitive: bounded by operationTimeout, its driver errors wrapped in a
-   * SessionStoreError, its outcome recorded for the connect / disconnect events. `settleWith` turns
-   * the primitive's result into the caller's, in the same step.
-   */
+  /** Runs one backend primitive through the call runner (setup, time bound, availability, clean errors). */
   private call<T>(operation: string, sid: string | undefined, primitive: () => MaybePromise<T>): Promise<T>;
   private call<T, R>(operation: string, sid: string | undefined, primitive: () => MaybePromise<T>, settleWith: (value: T) => R): Promise<R>;
   private call<T, R>(operation: string, sid: string | undefined, primitive: () => MaybePromise<T>, settleWith?: (value: T) => R): Promise<T | R> {
-    if (!this.reachable && operation !== 'ping' && operation !== 'close') return Promise.reject(this.unavailable(operation, sid));
-    let result: MaybePromise<T>;
-    try {
-      result = primitive();
-    } catch (error) {
-      return Promise.reject(this.failed(operation, sid, error));
-    }
-    if (!isPromiseLike<T>(result)) {
-      if (!this.reachable) this.markAvailable();
-      try {
-        return Promise.resolve(settleWith ? settleWith(result) : result);
-      } catch (error) {
-        return Promise.reject(error);
-      }
-    }
-    const outagesAtStart = this.outages;
-    const recoveriesAtStart = this.recoveries;
-    const deadlines = this.deadlines;
-    return new Promise<T | R>((resolve, reject) => {
-      const deadline = deadlines?.start(() => reject(this.failed(operation, sid, this.timedOut(operation, sid), recoveriesAtStart)));
-      result.then(
-        (value) => {
-          if (deadline) deadlines!.finish(deadline);
-          if (!this.reachable && this.outages === outagesAtStart) this.markAvailable();
-          if (!settleWith) return resolve(value);
-          // An error here (a corrupt record, say) is the store's own, not the backend's.
-          let settled: R;
-          try {
-            settled = settleWith(value);
-          } catch (error) {
-            return reject(error);
-          }
-          resolve(settled);
-        },
-        (error: unknown) => {
-          if (deadline) deadlines!.finish(deadline);
-          reject(this.failed(operation, sid, error, recoveriesAtStart));
-        },
-      );
-    });
+    return settleWith ? this.calls.run(operation, sid, primitive, settleWith) : this.calls.run(operation, sid, primitive);
   }
 
-  private timedOut(operation: string, sid: string | undefined): SessionStoreError {
-    return new SessionStoreError('ERR_SESSION_TIMEOUT', `${operation} did not finish within ${this.settings.operationTimeoutMs} ms`, {
-      store: this.storeName,
-      sidPrefix: sidPrefixOf(sid),
-    });
-  }
-
-  /** Refuses a call at once while the backend is known to be down, so no caller waits out a timeout. */
-  private unavailable(operation: string, sid: string | undefined): SessionStoreError {
-    return new SessionStoreError('ERR_SESSION_UNAVAILABLE', `${operation} refused: the backend is unreachable, waiting for it to answer again`, {
-      store: this.storeName,
-      sidPrefix: sidPrefixOf(sid),
-    });
-  }
-
-  /** `recoveriesAtStart`: a call that began before the latest reconnect fails without reporting the backend down. */
-  private failed(operation: string, sid: string | undefined, error: unknown, recoveriesAtStart = this.recoveries): SessionStoreError {
-    let wrapped: SessionStoreError;
-    if (error instanceof SessionStoreError) {
-      wrapped = error;
-    } else {
-      const cause = cleanCause(error, sid === undefined ? [] : [sid]);
-      wrapped = new SessionStoreError('ERR_SESSION_BACKEND', `${operation} failed: ${cause.message || cause.name}`, {
-        store: this.storeName,
-        sidPrefix: sidPrefixOf(sid),
-        cause,
-      });
-    }
-    const backendDown = wrapped.code === 'ERR_SESSION_TIMEOUT' || (wrapped.code === 'ERR_SESSION_BACKEND' && this.isUnavailableError(error));
-    if (backendDown && recoveriesAtStart === this.recoveries) this.markUnavailable();
-    return wrapped;
-  }
-
-  private scheduleProbe(): void {
-    if (this.probeTimer || this.closing) return;
-    const delayMs = this.nextProbeDelayMs;
-    this.nextProbeDelayMs = Math.min(delayMs * 2, this.probeIntervalMs);
-    this.probeTimer = setTimeout(() => {
-      this.probeTimer = undefined;
-      const probe = (): MaybePromise<unknown> =>
-        this.ping ? this.ping() : this.readRecord(`${this.keyPrefix}\u0001probe`, this.settings.now());
-      this.call('ping', undefined, probe).then(
-        () => this.markAvailable(),
-        () => {
-          if (!this.reachable) this.scheduleProbe();
-        },
-      );
-    }, Math.min(delayMs, this.probeIntervalMs));
-    this.probeTimer.unref();
+  /**
+   * The clock in whole milliseconds, as every backend stores instants: `now` is rounded down and an
+   * expiry up, so for an integer expiry x, x > now holds exactly when it held before rounding.
+   */
+  private wholeNow(): number {
+    return Math.floor(this.settings.now());
   }
 }
 

@@ -1,4 +1,4 @@
-import { SessionStore, optionError, ownOptionNames, resolvePruneInterval } from '../../shared';
+import { SessionStore, ownOptionNames, positiveIntegerOption } from '../../shared';
 import type { BaseStoreOptions, ReaperOptions, StoredEntry, StoredSession } from '../../shared';
 
 export interface MemoryStoreOptions extends BaseStoreOptions, ReaperOptions {
@@ -26,18 +26,11 @@ export class MemoryStore extends SessionStore {
 
   constructor(options: MemoryStoreOptions = {}) {
     super('memory', options, {
-      pruneIntervalMs: resolvePruneInterval('memory', {
-        pruneInterval: options?.pruneInterval ?? DEFAULT_MEMORY_PRUNE_INTERVAL_MS,
-      }),
+      defaultPruneIntervalMs: DEFAULT_MEMORY_PRUNE_INTERVAL_MS,
       pruneBatchSize: 10_000,
-      ownOptions: ownOptionNames<MemoryStoreOptions>({ pruneInterval: true, max: true }),
+      ownOptions: ownOptionNames<MemoryStoreOptions>({ max: true }),
     });
-    const { max = Infinity } = options ?? {};
-    if (max !== Infinity && !(Number.isSafeInteger(max) && max > 0)) {
-      throw optionError('memory', `max must be a positive integer or Infinity, got ${String(max)}`);
-    }
-    this.max = max;
-    this.startReaper();
+    this.max = positiveIntegerOption('memory', 'max', options?.max, Infinity, { infinity: true });
   }
 
   protected readRecord(key: string, now: number): StoredSession | undefined {

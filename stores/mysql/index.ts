@@ -1,6 +1,6 @@
 import { createPool, type Pool as CallbackPool, type PoolOptions } from 'mysql2';
 import type { Pool as PromisePool } from 'mysql2/promise';
-import { SessionStore, SessionStoreError, SharedAttempt, optionError, ownOptionNames, resolvePruneInterval, sidPrefixOf, validateIdentifier } from '../../shared';
+import { SessionStore, SessionStoreError, booleanOption, connectionOf, optionError, ownOptionNames, positiveIntegerOption, sidPrefixOf, validateIdentifier } from '../../shared';
 import type { BaseStoreOptions, ReaperOptions, StoredEntry, StoredSession } from '../../shared';
 import { CLEAR_BATCH_SIZE, COLUMNS, SCAN_PAGE_SIZE, UNITS, statementsFor, type Layout, type Statements, type Units } from './schema';
 
@@ -64,25 +64,19 @@ const UNAVAILABLE_CODES = new Set([
  */
 export class MySqlStore extends SessionStore {
   private readonly pool: Queryable;
-  private readonly ownsPool: boolean;
   private readonly tableName: string;
   private readonly layout: Layout;
   private readonly units: Units;
   private readonly statements: Statements;
-  /** Checks (and unless told otherwise creates) the table once; a failure is retried by the next call, unless the table is another application's. */
-  private readonly schema: SharedAttempt;
+  private readonly createTable: boolean;
 
   constructor(options: MySqlStoreOptions) {
     const layout = layoutOf(options);
     if (layout === 'express-mysql-session' && options.serializer !== undefined) {
       throw optionError('mysql', "compat 'express-mysql-session' stores sessions as JSON: a serializer cannot be used with it");
     }
-    const pruneBatchSize = options.pruneBatchSize ?? DEFAULT_PRUNE_BATCH_SIZE;
-    if (!Number.isInteger(pruneBatchSize) || pruneBatchSize < 1) {
-      throw optionError('mysql', `pruneBatchSize must be a positive integer, got ${String(pruneBatchSize)}`);
-    }
+    const pruneBatchSize = positiveIntegerOption('mysql', 'pruneBatchSize', options.pruneBatchSize, DEFAULT_PRUNE_BATCH_SIZE);
     super('mysql', options, {
-      pruneIntervalMs: resolvePruneInterval('mysql', options),
       pruneBatchSize,
       ownOptions: ownOptionNames<MySqlStoreOptions>({
         pool: true,
@@ -92,7 +86,6 @@ export class MySqlStore extends SessionStore {
         createTable: true,
         pruneBatchSize: true,
         compat: true,
-        pruneInterval: true,
       }),
     });
 
@@ -105,44 +98,47 @@ export class MySqlStore extends SessionStore {
       TABLE_NAME,
       'a letter or _ then up to 63 letters, digits or _',
     );
-    const createTable = options.createTable ?? true;
-    if (typeof createTable !== 'boolean') throw optionError('mysql', 'createTable must be a boolean');
+    this.createTable = booleanOption('mysql', 'createTable', options.createTable, true);
     this.statements = statementsFor(layout, this.tableName, pruneBatchSize);
-    this.pool = poolOf(options, this.settings.operationTimeoutMs);
-    this.ownsPool = options.pool === undefined;
-    this.schema = new SharedAttempt(
-      () => this.prepareTable(createTable),
-      (error) => error instanceof SessionStoreError && error.code === 'ERR_SESSION_OPTIONS',
+    const operationTimeoutMs = this.settings.operationTimeoutMs;
+    const connection = connectionOf<unknown, MySqlStoreOptions>('mysql', options, {
+      given: 'pool',
+      what: 'a mysql2 pool (from mysql2 or mysql2/promise)',
+      accepts: (pool) => callbackPoolOf(pool) !== undefined,
+      opened: ['uri', 'connection'],
+      open: (opening) => openPool(opening, operationTimeoutMs),
+    });
+    this.pool = this.adopt(
+      { handle: callbackPoolOf(connection.handle)!, owned: connection.owned },
+      (pool) => new Promise<void>((resolve, reject) => pool.end((error) => (error ? reject(error) : resolve()))),
     );
-    this.schema.start();
-    this.startReaper();
   }
 
   protected async readRecord(key: string, now: number): Promise<StoredSession | undefined> {
-    const rows = (await this.send(this.statements.read, [this.checked(key), this.units.now(now)])) as Row[];
+    const rows = (await this.execute(this.statements.read, [this.checked(key), this.units.now(now)])) as Row[];
     const row = rows[0];
     return row && { payload: row.data, expiresAt: Number(row.expires_at) };
   }
 
   protected writeRecord(key: string, payload: string, expiresAt: number): Promise<unknown> {
-    return this.send(this.statements.write, [this.checked(key), payload, this.units.expiresAt(expiresAt)]);
+    return this.execute(this.statements.write, [this.checked(key), payload, this.units.expiresAt(expiresAt)]);
   }
 
   protected extendRecord(key: string, expiresAt: number, now: number, unlessExpiresAfter: number | undefined): Promise<unknown> {
     const values = [this.units.expiresAt(expiresAt), this.checked(key), this.units.now(now)];
-    if (unlessExpiresAfter === undefined) return this.send(this.statements.extend, values);
-    return this.send(this.statements.extendUnlessRecent, [...values, this.units.before(unlessExpiresAfter)]);
+    if (unlessExpiresAfter === undefined) return this.execute(this.statements.extend, values);
+    return this.execute(this.statements.extendUnlessRecent, [...values, this.units.before(unlessExpiresAfter)]);
   }
 
   protected removeRecord(key: string): Promise<unknown> {
-    return this.send(this.statements.remove, [this.checked(key)]);
+    return this.execute(this.statements.remove, [this.checked(key)]);
   }
 
   protected async *scanRecords(now: number, withPayload: boolean): AsyncIterable<StoredEntry[]> {
     const statement = withPayload ? this.statements.scanSessions : this.statements.scanIds;
     let after = '';
     for (;;) {
-      const rows = (await this.send(statement, [this.units.now(now), after])) as Row[];
+      const rows = (await this.execute(statement, [this.units.now(now), after])) as Row[];
       if (rows.length === 0) return;
       const entries = rows.map((row) => ({ key: textOf(row.sid), expiresAt: Number(row.expires_at), payload: row.data }));
       yield entries;
@@ -152,13 +148,13 @@ export class MySqlStore extends SessionStore {
   }
 
   protected async countRecords(now: number): Promise<number> {
-    const rows = (await this.send(this.statements.count, [this.units.now(now)])) as Row[];
+    const rows = (await this.execute(this.statements.count, [this.units.now(now)])) as Row[];
     return Number(rows[0].count);
   }
 
   protected async *removeAllRecords(): AsyncIterable<unknown> {
     for (;;) {
-      const result = (await this.send(this.statements.removeBatch, [])) as { affectedRows: number };
+      const result = (await this.execute(this.statements.removeBatch, [])) as { affectedRows: number };
       yield undefined;
       if (result.affectedRows < CLEAR_BATCH_SIZE) return;
     }
@@ -169,7 +165,6 @@ export class MySqlStore extends SessionStore {
    * table's named lock: another instance's batch meanwhile deletes nothing and ends its run.
    */
   protected async removeExpiredRecords(now: number): Promise<number> {
-    if (!this.schema.isDone) await this.schema.ready();
     const connection = await new Promise<PooledConnection>((resolve, reject) =>
       this.pool.getConnection((error, acquired) => (error ? reject(error) : resolve(acquired))),
     );
@@ -198,11 +193,6 @@ export class MySqlStore extends SessionStore {
     await new Promise((resolve, reject) => this.pool.query('SELECT 1', (error, result) => (error ? reject(error) : resolve(result))));
   }
 
-  protected async closeBackend(): Promise<void> {
-    if (!this.ownsPool) return;
-    await new Promise<void>((resolve, reject) => this.pool.end((error) => (error ? reject(error) : resolve())));
-  }
-
   protected isUnavailableError(error: unknown): boolean {
     if (super.isUnavailableError(error)) return true;
     const { code, fatal } = (error ?? {}) as { code?: unknown; fatal?: unknown };
@@ -220,12 +210,6 @@ export class MySqlStore extends SessionStore {
     return key;
   }
 
-  /** Sends one prepared statement, first waiting (once) for the table to be checked. */
-  private send(sql: string, values: unknown[]): Promise<unknown> {
-    if (this.schema.isDone) return this.execute(sql, values);
-    return this.schema.ready().then(() => this.execute(sql, values));
-  }
-
   private execute(sql: string, values: unknown[]): Promise<unknown> {
     return new Promise((resolve, reject) => {
       this.pool.execute(sql, values, (error, result) => (error ? reject(error) : resolve(result)));
@@ -236,20 +220,17 @@ export class MySqlStore extends SessionStore {
    * Creates the table when it is missing, then checks that it has the layout's columns with the id
    * as primary key, so that no write or delete ever reaches another application's table.
    */
-  private async prepareTable(createTable: boolean): Promise<void> {
+  protected async ready(): Promise<void> {
     let columns = await this.columnsOfTable();
     // Checked first so that a user without the CREATE privilege can use a table created for it.
-    if (columns.length === 0 && createTable) {
+    if (columns.length === 0 && this.createTable) {
       await this.execute(this.statements.createTable, []);
       columns = await this.columnsOfTable();
     }
     const expected = COLUMNS[this.layout];
     const names = columns.map((column) => column.name).sort();
-    if (columns.length === 0) {
-      throw new SessionStoreError('ERR_SESSION_BACKEND', `table ${this.tableName} does not exist in the connection's database`, {
-        store: this.storeName,
-      });
-    }
+    // Not a SessionStoreError: the next call looks again, so a table created meanwhile is found.
+    if (columns.length === 0) throw new Error(`table ${this.tableName} does not exist in the connection's database`);
     const primaryKey = columns.filter((column) => column.key === 'PRI').map((column) => column.name);
     if (names.join() !== [...expected].sort().join() || primaryKey.join() !== expected[0]) {
       throw new SessionStoreError(
@@ -280,23 +261,20 @@ function layoutOf(options: MySqlStoreOptions): Layout {
   throw optionError('mysql', `compat must be 'express-mysql-session' or absent, got ${String(compat)}`);
 }
 
-function poolOf(options: MySqlStoreOptions, operationTimeoutMs: number): Queryable {
-  const { pool, uri, connection } = options;
-  const given = [pool, uri, connection].filter((value) => value !== undefined).length;
-  if (given > 1) throw optionError('mysql', 'give one of pool, uri and connection, not several');
-  if (pool !== undefined) {
-    // A mysql2/promise pool wraps the callback pool it was made from; a callback pool can make a promise one.
-    const core = (pool as { pool?: unknown })?.pool ?? pool;
-    if (core === null || typeof core !== 'object' || typeof (core as CallbackPool).execute !== 'function' || typeof (core as CallbackPool).getConnection !== 'function') {
-      throw optionError('mysql', 'pool must be a mysql2 pool (from mysql2 or mysql2/promise)');
-    }
-    return core as unknown as Queryable;
+/** The callback pool of a mysql2 pool: a mysql2/promise pool wraps the callback pool it was made from. */
+function callbackPoolOf(pool: unknown): Queryable | undefined {
+  const core = (pool as { pool?: unknown })?.pool ?? pool;
+  if (core === null || typeof core !== 'object' || typeof (core as CallbackPool).execute !== 'function' || typeof (core as CallbackPool).getConnection !== 'function') {
+    return undefined;
   }
+  return core as unknown as Queryable;
+}
+
+function openPool({ uri, connection }: MySqlStoreOptions, operationTimeoutMs: number): Queryable {
   if (uri !== undefined && (typeof uri !== 'string' || uri.length === 0)) throw optionError('mysql', 'uri must be a non-empty string');
   if (connection !== undefined && (connection === null || typeof connection !== 'object')) {
     throw optionError('mysql', 'connection must be an object of mysql2 pool options');
   }
-  if (given === 0) throw optionError('mysql', 'give a mysql2 pool as pool, a connection URI as uri, or pool options as connection');
   const boundMs = Number.isFinite(operationTimeoutMs) ? operationTimeoutMs : undefined;
   // A dead server fails a connection attempt within the operation bound.
   return createPool({ connectTimeout: boundMs, enableKeepAlive: true, ...(uri === undefined ? connection : { uri }) }) as unknown as Queryable;

@@ -1,5 +1,5 @@
 import { Client, Pool, type QueryConfig, type QueryResult, type QueryResultRow } from 'pg';
-import { SessionStore, SessionStoreError, SharedAttempt, optionError, ownOptionNames, resolvePruneInterval, validateIdentifier } from '../../shared';
+import { SessionStore, booleanOption, connectionOf, optionError, ownOptionNames, positiveIntegerOption, validateIdentifier } from '../../shared';
 import type { BaseStoreOptions, ReaperOptions, StoredEntry, StoredSession } from '../../shared';
 import { layoutMismatch, qualifiedName, statementName, statementsFor, SYSTEM_SCHEMA, TABLE_SHAPE_QUERY, type Layout, type Statements, type TableShape } from './schema';
 
@@ -37,6 +37,8 @@ const SCAN_PAGE_SIZE = 1000;
 export const ADVISORY_LOCK_CLASS = 0x53455353;
 /** Second key of the lock that serializes table creation; prune locks use the table's oid instead. */
 const CREATE_LOCK_KEY = 0;
+/** admin_shutdown, crash_shutdown, cannot_connect_now. */
+const SHUTDOWN_STATES = new Set(['57P01', '57P02', '57P03']);
 
 /**
  * An express-session store on PostgreSQL through `pg`. Each operation is one statement in one
@@ -45,18 +47,11 @@ const CREATE_LOCK_KEY = 0;
  */
 export class PostgresStore extends SessionStore {
   private readonly pool: Pool;
-  private readonly ownsPool: boolean;
   private readonly statements: Queries;
   private readonly table: string;
   private readonly createTableStatement: string;
   private readonly layout: Layout;
   private readonly createTable: boolean;
-  /**
-   * Creates the table when allowed and missing, then checks it is a session table in this store's
-   * layout; every statement waits for it. A table that is not ours is refused for good; any other
-   * failure is forgotten, so the next operation tries again.
-   */
-  private readonly setup: SharedAttempt;
   private readonly onPoolError = () => this.markUnavailable();
 
   constructor(options: PostgresStoreOptions) {
@@ -64,11 +59,20 @@ export class PostgresStore extends SessionStore {
     if (layout === 'connect-pg-simple' && options.serializer !== undefined) {
       throw optionError('postgres', "compat 'connect-pg-simple' stores sessions as JSON: a serializer cannot be used with it");
     }
-    const pruneBatchSize = options.pruneBatchSize ?? DEFAULT_PRUNE_BATCH_SIZE;
-    if (!Number.isInteger(pruneBatchSize) || pruneBatchSize < 1) {
-      throw optionError('postgres', `pruneBatchSize must be a positive integer, got ${String(pruneBatchSize)}`);
-    }
-    super('postgres', options, { pruneIntervalMs: resolvePruneInterval('postgres', options), pruneBatchSize, ownOptions: ownOptionNames<PostgresStoreOptions>({ pool: true, connectionString: true, schemaName: true, tableName: true, createTable: true, pruneBatchSize: true, compat: true, preparedStatements: true, pruneInterval: true }) });
+    const pruneBatchSize = positiveIntegerOption('postgres', 'pruneBatchSize', options.pruneBatchSize, DEFAULT_PRUNE_BATCH_SIZE);
+    super('postgres', options, {
+      pruneBatchSize,
+      ownOptions: ownOptionNames<PostgresStoreOptions>({
+        pool: true,
+        connectionString: true,
+        schemaName: true,
+        tableName: true,
+        createTable: true,
+        pruneBatchSize: true,
+        compat: true,
+        preparedStatements: true,
+      }),
+    });
 
     const schemaName =
       options.schemaName === undefined
@@ -84,10 +88,8 @@ export class PostgresStore extends SessionStore {
       TABLE_NAME,
       'a letter or _ then up to 47 letters, digits or _',
     );
-    const createTable = options.createTable ?? true;
-    if (typeof createTable !== 'boolean') throw optionError('postgres', 'createTable must be a boolean');
-    const preparedStatements = options.preparedStatements ?? true;
-    if (typeof preparedStatements !== 'boolean') throw optionError('postgres', 'preparedStatements must be a boolean');
+    const createTable = booleanOption('postgres', 'createTable', options.createTable, true);
+    const preparedStatements = booleanOption('postgres', 'preparedStatements', options.preparedStatements, true);
 
     this.table = qualifiedName(schemaName, tableName);
     this.layout = layout;
@@ -98,34 +100,38 @@ export class PostgresStore extends SessionStore {
     ) as Queries;
     // One simple-protocol round trip, one implicit transaction: concurrent creators queue on the lock.
     this.createTableStatement = `SELECT pg_advisory_xact_lock(${ADVISORY_LOCK_CLASS}, ${CREATE_LOCK_KEY});\n${ddl}`;
-    this.pool = poolOf(options, this.settings.operationTimeoutMs);
-    this.ownsPool = options.pool === undefined;
+    const operationTimeoutMs = this.settings.operationTimeoutMs;
+    this.pool = this.adopt(
+      connectionOf('postgres', options, {
+        given: 'pool',
+        what: 'a pg.Pool',
+        accepts: (pool) => typeof (pool as Pool).query === 'function' && typeof (pool as Pool).on === 'function',
+        opened: ['connectionString'],
+        open: ({ connectionString }) => openPool(connectionString, operationTimeoutMs),
+      }),
+      (pool) => {
+        // Our pool keeps a listener: a client still closing when the server goes away reports an error after end().
+        pool.on('error', () => undefined);
+        return pool.end();
+      },
+    );
     // An idle client's error would otherwise be an uncaughtException when the pool has no listener.
     this.pool.on('error', this.onPoolError);
-    this.setup = new SharedAttempt(
-      () => this.prepareTable(),
-      (error) => error instanceof SessionStoreError && error.code === 'ERR_SESSION_OPTIONS',
-    );
-    this.setup.start();
-    this.startReaper();
   }
 
-  // The column holds whole milliseconds, so a clock or ttl with fractions is rounded: `now` down (for
-  // an integer x, x > now exactly when x > floor(now)) and an expiry up (a live session stays live).
   protected async readRecord(key: string, now: number): Promise<StoredSession | undefined> {
-    const { rows } = await this.query<{ data: string; expires_at: string | number }>(this.statements.read, [key, Math.floor(now)]);
+    const { rows } = await this.query<{ data: string; expires_at: string | number }>(this.statements.read, [key, now]);
     const row = rows[0];
     return row && { payload: row.data, expiresAt: Number(row.expires_at) };
   }
 
   protected async writeRecord(key: string, payload: string, expiresAt: number): Promise<void> {
-    await this.query(this.statements.write, [key, payload, Math.ceil(expiresAt)]);
+    await this.query(this.statements.write, [key, payload, expiresAt]);
   }
 
   protected async extendRecord(key: string, expiresAt: number, now: number, unlessExpiresAfter: number | undefined): Promise<void> {
-    const values = [key, Math.ceil(expiresAt), Math.floor(now)];
-    if (unlessExpiresAfter === undefined) await this.query(this.statements.extend, values);
-    else await this.query(this.statements.extendUnlessRecent, [...values, Math.ceil(unlessExpiresAfter)]);
+    if (unlessExpiresAfter === undefined) await this.query(this.statements.extend, [key, expiresAt, now]);
+    else await this.query(this.statements.extendUnlessRecent, [key, expiresAt, now, unlessExpiresAfter]);
   }
 
   protected async removeRecord(key: string): Promise<void> {
@@ -136,11 +142,7 @@ export class PostgresStore extends SessionStore {
     const statement = withPayload ? this.statements.scanSessions : this.statements.scanIds;
     let after = '';
     for (;;) {
-      const { rows } = await this.query<{ sid: string; expires_at: string | number; data?: string }>(statement, [
-        Math.floor(now),
-        after,
-        SCAN_PAGE_SIZE,
-      ]);
+      const { rows } = await this.query<{ sid: string; expires_at: string | number; data?: string }>(statement, [now, after, SCAN_PAGE_SIZE]);
       if (rows.length === 0) return;
       yield rows.map((row) => ({ key: row.sid, expiresAt: Number(row.expires_at), payload: row.data }));
       if (rows.length < SCAN_PAGE_SIZE) return;
@@ -149,7 +151,7 @@ export class PostgresStore extends SessionStore {
   }
 
   protected async countRecords(now: number): Promise<number> {
-    const { rows } = await this.query<{ count: number }>(this.statements.count, [Math.floor(now)]);
+    const { rows } = await this.query<{ count: number }>(this.statements.count, [now]);
     return rows[0].count;
   }
 
@@ -158,7 +160,7 @@ export class PostgresStore extends SessionStore {
   }
 
   protected async removeExpiredRecords(now: number, limit: number): Promise<number> {
-    const result = await this.query(this.statements.removeExpired, [Math.floor(now), limit, ADVISORY_LOCK_CLASS, this.table]);
+    const result = await this.query(this.statements.removeExpired, [now, limit, ADVISORY_LOCK_CLASS, this.table]);
     return result.rowCount ?? 0;
   }
 
@@ -166,33 +168,28 @@ export class PostgresStore extends SessionStore {
     await this.pool.query('SELECT 1');
   }
 
-  protected async closeBackend(): Promise<void> {
-    if (!this.ownsPool) {
-      this.pool.off('error', this.onPoolError);
-      return;
-    }
-    // Our pool keeps a listener: a client still closing when the server goes away reports an error after end().
-    this.pool.on('error', () => undefined);
-    await this.pool.end();
+  protected closeBackend(): void {
+    this.pool.off('error', this.onPoolError);
   }
 
   protected isUnavailableError(error: unknown): boolean {
     if (super.isUnavailableError(error)) return true;
     const code = (error as { code?: unknown } | null)?.code;
-    // SQLSTATE class 08 is "connection exception".
-    if (typeof code === 'string' && code.startsWith('08')) return true;
+    // SQLSTATE class 08 is "connection exception"; 57P01-57P03 are the server shutting down or starting up.
+    if (typeof code === 'string' && (code.startsWith('08') || SHUTDOWN_STATES.has(code))) return true;
     const message = error instanceof Error ? error.message : '';
     return /not queryable|timeout exceeded when trying to connect/i.test(message);
   }
 
-  /** Sends one statement, first waiting (once) for the table to be ready and checked. */
   private query<R extends QueryResultRow = QueryResultRow>(statement: Query, values: unknown[]): Promise<QueryResult<R>> {
-    const config = { ...statement, values };
-    if (this.setup.isDone) return this.pool.query<R>(config);
-    return this.setup.ready().then(() => this.pool.query<R>(config));
+    return this.pool.query<R>({ ...statement, values });
   }
 
-  private async prepareTable(): Promise<void> {
+  /**
+   * Creates the table when allowed and missing, then checks it is a session table in this store's
+   * layout. A table that is not ours is refused for good.
+   */
+  protected async ready(): Promise<void> {
     // Looked at first, so a role without CREATE privilege can use a table that already exists.
     let shape = await this.tableShape();
     if (shape === undefined) {
@@ -223,19 +220,9 @@ function layoutOf(options: PostgresStoreOptions): Layout {
   throw optionError('postgres', `compat must be 'connect-pg-simple' or absent, got ${String(compat)}`);
 }
 
-function poolOf(options: PostgresStoreOptions, operationTimeoutMs: number): Pool {
-  const { pool, connectionString } = options;
-  if (pool !== undefined && connectionString !== undefined) {
-    throw optionError('postgres', 'give either pool or connectionString, not both');
-  }
-  if (pool !== undefined) {
-    if (pool === null || typeof pool.query !== 'function' || typeof pool.on !== 'function') {
-      throw optionError('postgres', 'pool must be a pg.Pool');
-    }
-    return pool;
-  }
+function openPool(connectionString: unknown, operationTimeoutMs: number): Pool {
   if (typeof connectionString !== 'string' || connectionString.length === 0) {
-    throw optionError('postgres', 'give a pg.Pool as pool or a connection string as connectionString');
+    throw optionError('postgres', 'connectionString must be a non-empty string');
   }
   try {
     // pg parses the string only when the pool opens its first connection; a Client parses it now, and connects nothing.

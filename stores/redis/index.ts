@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { SessionStore, SessionStoreError, optionError, ownOptionNames, validateIdentifier } from '../../shared';
+import { SessionStore, SessionStoreError, booleanOption, connectionOf, optionError, ownOptionNames, positiveIntegerOption, validateIdentifier } from '../../shared';
 import type { BaseStoreOptions, StoredEntry, StoredSession } from '../../shared';
 import type { RedisAdapter, RedisNode } from './adapter';
 import type { RedisClient } from './client-types';
@@ -75,7 +75,6 @@ export class RedisStore<Client extends RedisClient = RedisClient> extends Sessio
   readonly client: Client;
   /** The commands and events of `client`, in its driver's words (ioredis or node-redis). */
   protected readonly adapter: RedisAdapter;
-  private readonly ownsClient: boolean;
   /** Redis expires keys at the very instants the base computes, so on `'redis'` its expiry alone decides liveness. */
   private readonly redisClockDecides: boolean;
   private readonly scanCount: number;
@@ -85,7 +84,7 @@ export class RedisStore<Client extends RedisClient = RedisClient> extends Sessio
   private readonly unwatch: () => void;
 
   constructor(options: RedisStoreOptions<Client>) {
-    const { client, url, prefix = DEFAULT_PREFIX, scanCount = DEFAULT_SCAN_COUNT, allowClearWithoutPrefix = false } = options ?? {};
+    const { prefix = DEFAULT_PREFIX } = options ?? {};
     const { expiryClock = options?.now === undefined ? 'redis' : 'now' } = options ?? {};
     validateIdentifier('redis', 'prefix', prefix, PREFIX_PATTERN, PREFIX_RULE);
     super('redis', options, { keyPrefix: prefix, ownOptions: ownOptionNames<RedisStoreOptions<Client>>({ client: true, url: true, prefix: true, allowClearWithoutPrefix: true, scanCount: true, expiryClock: true }) });
@@ -93,40 +92,21 @@ export class RedisStore<Client extends RedisClient = RedisClient> extends Sessio
       throw optionError('redis', `expiryClock must be 'redis' or 'now', got ${typeof expiryClock === 'string' ? `'${expiryClock}'` : String(expiryClock)}`);
     }
     this.redisClockDecides = expiryClock === 'redis';
-    if (!Number.isSafeInteger(scanCount) || scanCount < 1) {
-      throw optionError('redis', `scanCount must be a positive integer, got ${String(scanCount)}`);
-    }
-    this.scanCount = scanCount;
-    if (typeof allowClearWithoutPrefix !== 'boolean') throw optionError('redis', 'allowClearWithoutPrefix must be a boolean');
-    this.allowClearWithoutPrefix = allowClearWithoutPrefix;
+    this.scanCount = positiveIntegerOption('redis', 'scanCount', options.scanCount, DEFAULT_SCAN_COUNT);
+    this.allowClearWithoutPrefix = booleanOption('redis', 'allowClearWithoutPrefix', options.allowClearWithoutPrefix, false);
     this.prefix = prefix;
     this.matchPattern = `${escapeGlob(prefix)}*`;
-    if ((client === undefined) === (url === undefined)) {
-      throw optionError('redis', 'pass exactly one of client (an ioredis Redis or Cluster, or a node-redis client) and url');
-    }
-    if (client !== undefined) {
-      this.adapter = adapterOf(client);
-      this.client = client;
-      this.ownsClient = false;
-    } else {
-      if (typeof url !== 'string' || !/^rediss?:\/\//.test(url)) {
-        throw optionError('redis', 'url must be a redis:// or rediss:// URL');
-      }
-      const IORedis = loadIORedis();
-      let own: Redis;
-      try {
-        // ioredis backs off to 2 s between reconnects; a quarter second keeps recovery after an outage quick.
-        own = new IORedis(url, { retryStrategy: (attempt) => Math.min(attempt * 50, RECONNECT_CAP_MS) });
-      } catch {
-        // ioredis' error quotes the URL, password included: none of it goes into ours.
-        throw optionError('redis', 'url is not a valid redis:// or rediss:// URL');
-      }
-      // Failures reach callers through each call's error; without a listener ioredis logs every reconnect attempt.
-      own.on('error', () => undefined);
-      this.adapter = adapterOf(own);
-      this.client = own as RedisClient as Client;
-      this.ownsClient = true;
-    }
+    this.client = this.adopt(
+      connectionOf<Client, RedisStoreOptions<Client>>('redis', options, {
+        given: 'client',
+        what: 'an ioredis Redis or Cluster, or a node-redis v5 or v6 client or cluster',
+        accepts: (client) => isIORedisClient(client) || isNodeRedisClient(client) || isNodeRedisCluster(client),
+        opened: ['url'],
+        open: ({ url }) => openClient(url) as RedisClient as Client,
+      }),
+      (client) => quit(client as RedisClient as Redis),
+    );
+    this.adapter = adapterOf(this.client);
     this.unwatch = this.adapter.watch(
       () => this.markAvailable(),
       () => this.markUnavailable(),
@@ -152,13 +132,13 @@ export class RedisStore<Client extends RedisClient = RedisClient> extends Sessio
   // The write primitives hand back the client's own promise: the base discards what it resolves to.
 
   protected writeRecord(key: string, payload: string, expiresAt: number): Promise<unknown> {
-    return this.adapter.setPxat(key, payload, Math.ceil(expiresAt));
+    return this.adapter.setPxat(key, payload, expiresAt);
   }
 
   protected extendRecord(key: string, expiresAt: number, now: number, unlessExpiresAfter: number | undefined): Promise<unknown> {
     // PEXPIREAT never creates a key, and when Redis' clock decides a key Redis still holds is live.
-    if (this.redisClockDecides && unlessExpiresAfter === undefined) return this.adapter.pexpireat(key, Math.ceil(expiresAt));
-    return this.runScript(EXTEND, key, [Math.ceil(expiresAt), now, unlessExpiresAfter ?? '']);
+    if (this.redisClockDecides && unlessExpiresAfter === undefined) return this.adapter.pexpireat(key, expiresAt);
+    return this.runScript(EXTEND, key, [expiresAt, now, unlessExpiresAfter ?? '']);
   }
 
   protected removeRecord(key: string): Promise<unknown> {
@@ -196,23 +176,8 @@ export class RedisStore<Client extends RedisClient = RedisClient> extends Sessio
     await this.adapter.ping();
   }
 
-  protected async closeBackend(): Promise<void> {
+  protected closeBackend(): void {
     this.unwatch();
-    if (!this.ownsClient) return;
-    const client = this.client as RedisClient as Redis;
-    if (client.status === 'end') return;
-    if (client.status === 'ready') {
-      const ended = new Promise((resolve) => client.once('end', resolve));
-      try {
-        await client.quit();
-        await ended;
-        return;
-      } catch {
-        // The connection dropped during QUIT: the disconnect below stops the reconnection.
-      }
-    }
-    // Also cancels a pending reconnection; ioredis then emits no 'end', so there is nothing to wait for.
-    client.disconnect();
   }
 
   protected isUnavailableError(error: unknown): boolean {
@@ -299,4 +264,40 @@ function explain(error: unknown): never {
 /** SCAN MATCH treats `* ? [ ] \` as glob syntax; the prefix is matched literally. */
 export function escapeGlob(text: string): string {
   return text.replace(/[*?[\]\\]/g, '\\$&');
+}
+
+/** An ioredis client of the store's own, from `url`. */
+function openClient(url: unknown): Redis {
+  if (typeof url !== 'string' || !/^rediss?:\/\//.test(url)) {
+    throw optionError('redis', 'url must be a redis:// or rediss:// URL');
+  }
+  const IORedis = loadIORedis();
+  let own: Redis;
+  try {
+    // ioredis backs off to 2 s between reconnects; a quarter second keeps recovery after an outage quick.
+    own = new IORedis(url, { retryStrategy: (attempt) => Math.min(attempt * 50, RECONNECT_CAP_MS) });
+  } catch {
+    // ioredis' error quotes the URL, password included: none of it goes into ours.
+    throw optionError('redis', 'url is not a valid redis:// or rediss:// URL');
+  }
+  // Failures reach callers through each call's error; without a listener ioredis logs every reconnect attempt.
+  own.on('error', () => undefined);
+  return own;
+}
+
+/** Ends the ioredis client the store opened from `url`, cleanly when it is connected. */
+async function quit(client: Redis): Promise<void> {
+  if (client.status === 'end') return;
+  if (client.status === 'ready') {
+    const ended = new Promise((resolve) => client.once('end', resolve));
+    try {
+      await client.quit();
+      await ended;
+      return;
+    } catch {
+      // The connection dropped during QUIT: the disconnect below stops the reconnection.
+    }
+  }
+  // Also cancels a pending reconnection; ioredis then emits no 'end', so there is nothing to wait for.
+  client.disconnect();
 }

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import Database from 'better-sqlite3';
-import { SessionStore, optionError, ownOptionNames, resolvePruneInterval, validateIdentifier } from '../../shared';
+import { SessionStore, connectionOf, optionError, ownOptionNames, validateIdentifier } from '../../shared';
 import type { BaseStoreOptions, ReaperOptions, StoredEntry, StoredSession } from '../../shared';
 
 export interface SqliteStoreOptions extends BaseStoreOptions, ReaperOptions {
@@ -65,40 +65,32 @@ export class SqliteStore extends SessionStore {
   /** The database the store works on, opened by it or handed in. */
   readonly db: Database.Database;
   readonly tableName: string;
-  private readonly ownsDb: boolean;
   private readonly statements: Statements;
 
   constructor(options: SqliteStoreOptions) {
     super('sqlite', options, {
-      pruneIntervalMs: resolvePruneInterval('sqlite', options ?? undefined),
-      ownOptions: ownOptionNames<SqliteStoreOptions>({ db: true, filename: true, tableName: true, synchronous: true, busyTimeout: true, fileMode: true, pruneInterval: true }),
+      ownOptions: ownOptionNames<SqliteStoreOptions>({ db: true, filename: true, tableName: true, synchronous: true, busyTimeout: true, fileMode: true }),
     });
-    const { db, filename, tableName = 'sessions', synchronous, busyTimeout, fileMode } = options ?? {};
-    this.tableName = validateIdentifier('sqlite', 'tableName', tableName, TABLE_NAME_PATTERN, TABLE_NAME_RULE);
-    if ((db === undefined) === (filename === undefined)) {
-      throw optionError('sqlite', 'exactly one of db (an open better-sqlite3 Database) or filename must be given');
-    }
-    if (db !== undefined) {
-      if (!isDatabase(db)) throw optionError('sqlite', 'db must be an open better-sqlite3 Database');
-      if (synchronous !== undefined || busyTimeout !== undefined || fileMode !== undefined) {
-        throw optionError('sqlite', 'synchronous, busyTimeout and fileMode apply to a database the store opens; set them on your own db');
-      }
-      if (db.readonly) throw optionError('sqlite', 'db is open read-only: the store writes sessions');
-      this.db = db;
-      this.ownsDb = false;
-    } else {
-      const timeoutMs = this.settings.operationTimeoutMs;
-      const busyTimeoutMs = busyTimeout ?? Math.min(MAX_BUSY_TIMEOUT_MS, timeoutMs / 2);
-      this.db = openDatabase(filename, synchronous ?? 'normal', busyTimeoutMs, timeoutMs, fileMode ?? DEFAULT_FILE_MODE);
-      this.ownsDb = true;
-    }
+    options ??= {};
+    this.tableName = validateIdentifier('sqlite', 'tableName', options.tableName ?? 'sessions', TABLE_NAME_PATTERN, TABLE_NAME_RULE);
+    const timeoutMs = this.settings.operationTimeoutMs;
+    const connection = connectionOf('sqlite', options, {
+      given: 'db',
+      what: 'an open better-sqlite3 Database',
+      accepts: isDatabase,
+      opened: ['filename'],
+      openOnly: ['synchronous', 'busyTimeout', 'fileMode'],
+      open: ({ filename, synchronous = 'normal', busyTimeout = Math.min(MAX_BUSY_TIMEOUT_MS, timeoutMs / 2), fileMode = DEFAULT_FILE_MODE }) =>
+        openDatabase(filename, synchronous, busyTimeout, timeoutMs, fileMode),
+    });
+    if (connection.handle.readonly) throw optionError('sqlite', 'db is open read-only: the store writes sessions');
+    this.db = this.adopt(connection, (db) => db.close());
     try {
       this.statements = this.prepare();
     } catch (error) {
-      if (this.ownsDb) this.db.close();
+      if (connection.owned) this.db.close();
       throw error;
     }
-    this.startReaper();
   }
 
   protected readRecord(key: string, now: number): StoredSession | undefined {
@@ -144,10 +136,6 @@ export class SqliteStore extends SessionStore {
 
   protected removeExpiredRecords(now: number, limit: number): number {
     return this.statements.removeExpired.run(now, limit).changes;
-  }
-
-  protected closeBackend(): void {
-    if (this.ownsDb) this.db.close();
   }
 
   /** Creates the table when missing, refuses one that is not in our layout, then prepares every statement. */
