@@ -1,5 +1,5 @@
 import type { IndexDescriptionInfo } from 'mongodb';
-import { TTL_INDEX_NAME } from './documents';
+import { TTL_INDEX_NAME } from './ttl-index';
 
 /** Server error codes for a refused createIndex; anything else (network, timeouts) is retried by the next call. */
 const UNAUTHORIZED = 13;

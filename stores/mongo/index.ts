@@ -1,30 +1,24 @@
 import { MongoClient, type Collection, type MongoClientOptions } from 'mongodb';
-import { SessionStore, SessionStoreError, SharedAttempt, optionError, ownOptionNames, resolvePruneInterval, validateIdentifier } from '../../shared';
-import type { BaseStoreOptions, StoredEntry, StoredSession } from '../../shared';
-import {
-  ALL_FILTER,
-  EXTEND_OPTIONS,
-  READ_PROJECTION,
-  TTL_INDEX,
-  TTL_INDEX_NAME,
-  WRITE_OPTIONS,
-  entryOf,
-  extendFilter,
-  extendUpdate,
-  findIndexOnExpires,
-  idFilter,
-  isTtlIndexOnExpires,
-  liveFilter,
-  readFilter,
-  recordOf,
-  scanProjection,
-  writeUpdate,
-  type ProjectedSession,
-  type SessionDocument,
-} from './documents';
+import { SessionStore, SessionStoreError, booleanOption, connectionOf, optionError, ownOptionNames, validateIdentifier } from '../../shared';
+import type { BaseStoreOptions, ReaperOptions, StoredEntry, StoredSession } from '../../shared';
 import { indexRefusalMessage, isIndexRefusal, isIndexUnsupported, isMissingCollection, isUnreachableError } from './errors';
+import { TTL_INDEX, TTL_INDEX_NAME, findIndexOnExpires, isTtlIndexOnExpires } from './ttl-index';
 
-export interface MongoStoreOptions extends BaseStoreOptions {
+/**
+ * One session as MongoDB holds it: connect-mongo's default layout, so either store reads the
+ * other's documents. `lastModified` is written only by connect-mongo (with its `touchAfter`).
+ */
+export interface SessionDocument {
+  _id: string;
+  /** The session encoded by the store's serializer (JSON by default), as connect-mongo's `stringify: true`. */
+  session: string;
+  expires: Date;
+  lastModified?: Date;
+}
+
+type ProjectedSession = Partial<Pick<SessionDocument, '_id' | 'session' | 'expires'>>;
+
+export interface MongoStoreOptions extends BaseStoreOptions, ReaperOptions {
   /** A MongoClient the caller owns: the store never closes it. */
   client?: MongoClient;
   /** A connection string for a client the store opens itself and closes in `close()`. */
@@ -41,15 +35,7 @@ export interface MongoStoreOptions extends BaseStoreOptions {
    * A server without TTL indexes (FerretDB v1, some managed services) gets the reaper instead.
    */
   createIndex?: boolean;
-  /**
-   * Milliseconds between runs of the reaper, which deletes expired sessions in batches. Default:
-   * the reaper runs (every 15 minutes) only when the server refuses TTL indexes as not implemented.
-   * A number runs it whatever the index; 0 never runs it.
-   */
-  pruneInterval?: number;
 }
-
-export type { SessionDocument } from './documents';
 
 const COLLECTION_NAME_PATTERN = /^(?!system\.)[A-Za-z0-9_][A-Za-z0-9_.-]{0,119}$/;
 const DB_NAME_PATTERN = /^[A-Za-z0-9_-]{1,63}$/;
@@ -66,30 +52,21 @@ export class MongoStore extends SessionStore {
   /** The client the store works through, opened by it or handed in. */
   readonly client: MongoClient;
   readonly collection: Collection<SessionDocument>;
-  private readonly ownsClient: boolean;
   private readonly namespace: string;
-  private readonly setup: SharedAttempt;
+  private readonly createIndex: boolean;
   /**
    * Each per-request command carries the operation timeout as the driver's own `timeoutMS`, so a
    * call the store has given up on is abandoned by the driver too: it cannot wait for a connection
    * through an outage and land after a later write of the same session.
    */
-  private readonly options: {
-    read: { projection: typeof READ_PROJECTION; timeoutMS?: number };
-    write: typeof WRITE_OPTIONS & { timeoutMS?: number };
-    extend: typeof EXTEND_OPTIONS & { timeoutMS?: number };
-    remove: { timeoutMS?: number };
-  };
-  /** No pruneInterval given: the reaper starts if the server turns out to have no TTL indexes. */
-  private readonly pruneByDefault: boolean;
-  private readonly pruneOff: boolean;
+  private readonly bound: { timeoutMS?: number };
 
   constructor(options: MongoStoreOptions) {
     super('mongo', options, {
-      pruneIntervalMs: resolvePruneInterval('mongo', options),
-      ownOptions: ownOptionNames<MongoStoreOptions>({ client: true, url: true, clientOptions: true, dbName: true, collectionName: true, createIndex: true, pruneInterval: true }),
+      ownOptions: ownOptionNames<MongoStoreOptions>({ client: true, url: true, clientOptions: true, dbName: true, collectionName: true, createIndex: true }),
     });
-    const { client, url, clientOptions, dbName, collectionName = 'sessions', createIndex = true, pruneInterval } = options ?? {};
+    options ??= {};
+    const { dbName, collectionName = 'sessions' } = options;
     const collection = validateIdentifier(
       'mongo',
       'collectionName',
@@ -100,74 +77,62 @@ export class MongoStore extends SessionStore {
     if (dbName !== undefined) {
       validateIdentifier('mongo', 'dbName', dbName, DB_NAME_PATTERN, 'letters, digits, _ and -, at most 63 characters');
     }
-    if (typeof createIndex !== 'boolean') throw optionError('mongo', `createIndex must be a boolean, got ${typeof createIndex}`);
-    if ((client === undefined) === (url === undefined)) {
-      throw optionError('mongo', 'exactly one of client (a MongoClient) or url must be given');
-    }
-    if (client !== undefined) {
-      if (typeof (client as { db?: unknown } | null)?.db !== 'function') throw optionError('mongo', 'client must be a MongoClient');
-      if (clientOptions !== undefined) throw optionError('mongo', 'clientOptions apply to a client the store opens from url; set them on your own client');
-      this.client = client;
-      this.ownsClient = false;
-    } else {
-      if (typeof url !== 'string' || url.length === 0) throw optionError('mongo', 'url must be a non-empty connection string');
-      this.client = openClient(url, clientOptions);
-      this.ownsClient = true;
-    }
+    this.createIndex = booleanOption('mongo', 'createIndex', options.createIndex, true);
+    this.client = this.adopt(
+      connectionOf('mongo', options, {
+        given: 'client',
+        what: 'a MongoClient',
+        accepts: (client) => typeof (client as { db?: unknown }).db === 'function',
+        opened: ['url'],
+        openOnly: ['clientOptions'],
+        open: ({ url, clientOptions }) => openClient(url, clientOptions),
+      }),
+      (client) => client.close(),
+    );
     // A little after the store's own deadline, so a caller sees ERR_SESSION_TIMEOUT, then the driver lets go.
-    const bound = this.settings.operationTimeoutMs === Infinity ? {} : { timeoutMS: this.settings.operationTimeoutMs + DRIVER_TIMEOUT_MARGIN_MS };
-    this.options = {
-      read: { projection: READ_PROJECTION, ...bound },
-      write: { ...WRITE_OPTIONS, ...bound },
-      extend: { ...EXTEND_OPTIONS, ...bound },
-      remove: bound,
-    };
+    this.bound = this.settings.operationTimeoutMs === Infinity ? {} : { timeoutMS: this.settings.operationTimeoutMs + DRIVER_TIMEOUT_MARGIN_MS };
     const db = this.client.db(dbName);
     if (SYSTEM_DATABASES.has(db.databaseName)) {
       throw optionError('mongo', `the database ${db.databaseName} is one of the server's own; name another with dbName or in the connection string`);
     }
     this.collection = db.collection<SessionDocument>(collection);
     this.namespace = `${db.databaseName}.${collection}`;
-    // A refusal (foreign documents, privilege, conflicting index) is the answer of every call until it is fixed and the store restarted.
-    this.setup = new SharedAttempt(() => this.prepare(createIndex), (error) => error instanceof SessionStoreError);
-    // Started now so the index exists before the first request; calls wait for it within their own deadline.
-    this.setup.start();
-    if (pruneInterval !== undefined && pruneInterval > 0) this.startReaper();
-    this.pruneByDefault = pruneInterval === undefined;
-    this.pruneOff = pruneInterval === 0;
   }
 
   protected async readRecord(key: string, now: number): Promise<StoredSession | null> {
-    await this.indexed();
-    const document = await this.collection.findOne<ProjectedSession>(readFilter(key, now), this.options.read);
-    return recordOf(document);
+    const document = await this.collection.findOne<ProjectedSession>(
+      { _id: key, expires: { $gt: new Date(now) } },
+      { projection: { _id: 0, session: 1, expires: 1 }, ...this.bound },
+    );
+    return document && { payload: document.session, expiresAt: expiresAtOf(document) };
   }
 
+  /** Fields other tools added (connect-mongo's timestamps) are kept. */
   protected async writeRecord(key: string, payload: string, expiresAt: number): Promise<void> {
-    await this.indexed();
-    await this.collection.updateOne(idFilter(key), writeUpdate(payload, expiresAt), this.options.write);
+    await this.collection.updateOne({ _id: key }, { $set: { session: payload, expires: new Date(expiresAt) } }, { upsert: true, ...this.bound });
   }
 
+  /** Matches only a live document and, with `touchAfter`, one whose expiry is before `unlessExpiresAfter`: a skipped touch writes nothing. */
   protected async extendRecord(key: string, expiresAt: number, now: number, unlessExpiresAfter: number | undefined): Promise<void> {
-    await this.indexed();
-    await this.collection.updateOne(extendFilter(key, now, unlessExpiresAfter), extendUpdate(expiresAt), this.options.extend);
+    const expires = unlessExpiresAfter === undefined ? { $gt: new Date(now) } : { $gt: new Date(now), $lt: new Date(unlessExpiresAfter) };
+    await this.collection.updateOne({ _id: key, expires }, { $set: { expires: new Date(expiresAt) } }, { upsert: false, ...this.bound });
   }
 
   protected async removeRecord(key: string): Promise<void> {
-    await this.indexed();
-    await this.collection.deleteOne(idFilter(key), this.options.remove);
+    await this.collection.deleteOne({ _id: key }, this.bound);
   }
 
   protected async *scanRecords(now: number, withPayload: boolean): AsyncIterable<StoredEntry[]> {
-    await this.indexed();
-    const cursor = this.collection.find<ProjectedSession>(liveFilter(now), {
-      projection: scanProjection(withPayload),
-      batchSize: SCAN_BATCH,
-    });
+    const cursor = this.collection.find<ProjectedSession>(
+      { expires: { $gt: new Date(now) } },
+      { projection: withPayload ? { _id: 1, session: 1, expires: 1 } : { _id: 1, expires: 1 }, batchSize: SCAN_BATCH },
+    );
     try {
       let batch: StoredEntry[] = [];
       for await (const document of cursor) {
-        batch.push(entryOf(document, withPayload));
+        const entry: StoredEntry = { key: String(document._id), expiresAt: expiresAtOf(document) };
+        if (withPayload) entry.payload = document.session;
+        batch.push(entry);
         if (batch.length === SCAN_BATCH) {
           yield batch;
           batch = [];
@@ -180,18 +145,19 @@ export class MongoStore extends SessionStore {
   }
 
   protected async countRecords(now: number): Promise<number> {
-    await this.indexed();
-    return this.collection.countDocuments(liveFilter(now));
+    return this.collection.countDocuments({ expires: { $gt: new Date(now) } });
   }
 
+  /** The collection is the store's namespace, checked to hold sessions only before this runs. */
   protected async removeAllRecords(): Promise<void> {
-    await this.indexed();
-    await this.collection.deleteMany(ALL_FILTER);
+    await this.collection.deleteMany({});
   }
 
-  /** Without TTL indexes: the ids of at most `limit` expired sessions, then those of them still expired. */
+  /**
+   * The ids of at most `limit` expired sessions, then those of them still expired. The server's TTL
+   * monitor leaves few, where it has TTL indexes; FerretDB v1 has none.
+   */
   protected async removeExpiredRecords(now: number, limit: number): Promise<number> {
-    await this.indexed();
     const expired = await this.collection.find(expiredFilter(now), { projection: { _id: 1 }, limit }).toArray();
     if (expired.length === 0) return 0;
     const ids = expired.map((document) => document._id);
@@ -200,26 +166,18 @@ export class MongoStore extends SessionStore {
     return expired.length === limit ? limit : deletedCount;
   }
 
-  /** Waits for the one-time setup (layout check, TTL index) until it is done; nothing to wait for after that. */
-  private indexed(): Promise<void> | undefined {
-    return this.setup.isDone ? undefined : this.setup.ready();
-  }
-
   protected async ping(): Promise<void> {
     await this.client.db('admin').command({ ping: 1 });
-  }
-
-  protected async closeBackend(): Promise<void> {
-    if (this.ownsClient) await this.client.close();
   }
 
   protected isUnavailableError(error: unknown): boolean {
     return isUnreachableError(error) || super.isUnavailableError(error);
   }
 
-  private async prepare(createIndex: boolean): Promise<void> {
+  /** The layout check, then the TTL index; a refusal (foreign documents, privilege, conflicting index) is the answer of every call until fixed. */
+  protected async ready(): Promise<void> {
     await this.checkLayout();
-    if (createIndex) await this.createTtlIndex();
+    if (this.createIndex) await this.createTtlIndex();
   }
 
   /**
@@ -258,22 +216,17 @@ export class MongoStore extends SessionStore {
     }
   }
 
-  /**
-   * The server has no TTL indexes: a plain index on `expires` for the reaper's query, one warning,
-   * and the reaper deletes expired sessions unless told otherwise.
-   */
+  /** The server has no TTL indexes: a plain index on `expires` for the reaper's query, and one warning. */
   private async withoutTtlIndex(): Promise<void> {
     await this.collection.createIndex(TTL_INDEX.key, { name: TTL_INDEX_NAME });
-    const prune = this.pruneByDefault
-      ? 'its reaper deletes expired sessions instead (pruneInterval, default every 15 minutes)'
-      : this.pruneOff
-        ? 'nothing deletes expired sessions (pruneInterval: 0): call prune() from a job'
-        : 'its reaper deletes expired sessions (pruneInterval)';
     this.emit(
       'warning',
-      new SessionStoreError('ERR_SESSION_UNSUPPORTED', `the server of ${this.namespace} has no TTL indexes; ${prune}`, { store: this.storeName }),
+      new SessionStoreError(
+        'ERR_SESSION_UNSUPPORTED',
+        `the server of ${this.namespace} has no TTL indexes; only the reaper deletes expired sessions (pruneInterval, default every 15 minutes; with 0, call prune() from a job)`,
+        { store: this.storeName },
+      ),
     );
-    if (this.pruneByDefault) this.startReaper();
   }
 }
 
@@ -281,11 +234,17 @@ function expiredFilter(now: number): { expires: { $lte: Date } } {
   return { expires: { $lte: new Date(now) } };
 }
 
+/** A document whose `expires` is not a Date reads as already expired. */
+function expiresAtOf(document: ProjectedSession): number {
+  return document.expires instanceof Date ? document.expires.getTime() : NaN;
+}
+
 function isSessionShaped(document: { _id?: unknown; session?: unknown; expires?: unknown }): boolean {
   return typeof document._id === 'string' && 'session' in document && 'expires' in document;
 }
 
-function openClient(url: string, clientOptions: MongoClientOptions | undefined): MongoClient {
+function openClient(url: unknown, clientOptions: MongoClientOptions | undefined): MongoClient {
+  if (typeof url !== 'string' || url.length === 0) throw optionError('mongo', 'url must be a non-empty connection string');
   try {
     return new MongoClient(url, clientOptions);
   } catch (error) {

@@ -214,7 +214,7 @@ describeBackend('mongo', 'MongoStore on a real server', (url) => {
       expect(await store.get('sid-1')).toMatchObject({ n: 1 });
       expect(warnings).toHaveLength(1);
       expect(warnings[0]).toMatchObject({ code: 'ERR_SESSION_UNSUPPORTED' });
-      expect(warnings[0]!.message).toContain('has no TTL indexes; its reaper deletes expired sessions instead');
+      expect(warnings[0]!.message).toContain('has no TTL indexes; only the reaper deletes expired sessions');
       const indexes = await raw(name).listIndexes().toArray();
       expect(indexes.find((index) => index.name === 'expires_1')).toEqual(expect.objectContaining({ key: { expires: 1 } }));
       expect(indexes.find((index) => index.name === 'expires_1')).not.toHaveProperty('expireAfterSeconds');

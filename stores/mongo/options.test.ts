@@ -48,12 +48,12 @@ describe('MongoStore options', () => {
   });
 
   it('requires a client or a url', () => {
-    expect(optionsError(() => new MongoStore({})).message).toContain('exactly one of client');
-    expect(optionsError(() => new MongoStore(undefined as never)).message).toContain('exactly one of client');
+    expect(optionsError(() => new MongoStore({})).message).toMatch(/client,? or url/);
+    expect(optionsError(() => new MongoStore(undefined as never)).message).toMatch(/client,? or url/);
   });
 
   it('refuses a client and a url together', () => {
-    expect(optionsError(() => new MongoStore({ client, url: URL })).message).toContain('exactly one of client');
+    expect(optionsError(() => new MongoStore({ client, url: URL })).message).toMatch(/client,? or url/);
   });
 
   it('refuses something that is not a MongoClient', () => {

@@ -1,0 +1,39 @@
+import type { IndexDescriptionInfo } from 'mongodb';
+import { TTL_INDEX, findIndexOnExpires, isTtlIndexOnExpires } from './ttl-index';
+
+describe('MongoStore TTL index', () => {
+  describe('the TTL index', () => {
+    it('is connect-mongo\'s index with its options: { expires: 1 }, expireAfterSeconds 0, background, named expires_1', () => {
+      expect(TTL_INDEX.key).toEqual({ expires: 1 });
+      expect(TTL_INDEX.options).toEqual({ name: 'expires_1', expireAfterSeconds: 0, background: true });
+    });
+
+    it('accepts an existing index on expires alone with expireAfterSeconds 0, whatever its name', () => {
+      const existing = { v: 2, key: { expires: 1 }, name: 'sessions_ttl', expireAfterSeconds: 0, background: true };
+      expect(isTtlIndexOnExpires(existing as IndexDescriptionInfo)).toBe(true);
+    });
+
+    it('does not accept an index on expires with another expireAfterSeconds', () => {
+      expect(isTtlIndexOnExpires({ key: { expires: 1 }, name: 'expires_1', expireAfterSeconds: 3600 })).toBe(false);
+    });
+
+    it('does not accept a plain (non-TTL) index on expires', () => {
+      expect(isTtlIndexOnExpires({ key: { expires: 1 }, name: 'expires_1' })).toBe(false);
+    });
+
+    it('does not accept a descending or compound index on expires', () => {
+      expect(isTtlIndexOnExpires({ key: { expires: -1 }, name: 'expires_-1', expireAfterSeconds: 0 })).toBe(false);
+      expect(isTtlIndexOnExpires({ key: { expires: 1, user: 1 }, name: 'c', expireAfterSeconds: 0 })).toBe(false);
+    });
+
+    it('finds an index on expires alone among the collection\'s indexes', () => {
+      const indexes: IndexDescriptionInfo[] = [
+        { key: { _id: 1 }, name: '_id_' },
+        { key: { expires: 1, user: 1 }, name: 'compound' },
+        { key: { expires: 1 }, name: 'plain' },
+      ];
+      expect(findIndexOnExpires(indexes)?.name).toBe('plain');
+      expect(findIndexOnExpires(indexes.slice(0, 2))).toBeUndefined();
+    });
+  });
+});
