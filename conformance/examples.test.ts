@@ -34,6 +34,7 @@ const JEST_CONFIG = {
     '^session-stores/conformance/(jest|vitest|node-test)$': '<rootDir>/conformance/$1.ts',
     '^session-stores/conformance$': '<rootDir>/conformance/index.ts',
     '^session-stores/memory$': '<rootDir>/stores/memory/index.ts',
+    '^session-stores$': '<rootDir>/shared/index.ts',
   },
 };
 
@@ -44,6 +45,13 @@ const nodeTest = (file: string) =>
 describe('the documented conformance examples', () => {
   it('the jest example passes every case it runs', async () => {
     const { code, output } = await run([JEST_BIN, '--config', JSON.stringify(JEST_CONFIG)]);
+    expect(output).toMatch(/Tests:\s+\d+ skipped, \d+ passed, \d+ total/);
+    expect(code).toBe(0);
+  }, 120_000);
+
+  it('the worked store of docs/writing-a-store.md passes every case it runs', async () => {
+    const config = { ...JEST_CONFIG, testMatch: ['**/map-store.jest.test.ts'] };
+    const { code, output } = await run([JEST_BIN, '--config', JSON.stringify(config)]);
     expect(output).toMatch(/Tests:\s+\d+ skipped, \d+ passed, \d+ total/);
     expect(code).toBe(0);
   }, 120_000);
