@@ -368,12 +368,11 @@ describeBackend('redis', 'RedisStore', (url) => {
       }
     });
 
-    it('close() of a store whose own client never connected resolves at once', async () => {
+    it('close() of a store whose own client never connected resolves without a server', async () => {
       const store = new RedisStore({ url: `redis://127.0.0.1:${await freePort()}`, prefix, operationTimeout: 300 });
       await expect(store.get('abc')).rejects.toMatchObject({ code: 'ERR_SESSION_TIMEOUT' });
-      const started = Date.now();
-      await store.close();
-      expect(Date.now() - started).toBeLessThan(100);
+      // Nothing listens on the port, so a close() that waited for QUIT's answer would never resolve.
+      await expect(store.close()).resolves.toBeUndefined();
     });
 
     it('lets native expiry remove the key in real time', async () => {
