@@ -7,10 +7,14 @@ import { expiresAtOf } from './expiry';
 import { DEFAULT_PRUNE_INTERVAL_MS, resolveBaseOptions, resolvePruneInterval, type BaseStoreOptions, type CorruptRecordEvent, type ReaperOptions, type ResolvedBaseOptions } from './options';
 import type { Connection } from './ownership';
 import { Reaper } from './reaper';
+import { RecentReads } from './recent-reads';
 
 type MaybePromise<T> = T | Promise<T>;
 
-/** A record as a backend holds it: the encoded session and its absolute expiry in epoch ms. */
+/**
+ * A record as a backend holds it: the encoded session and its absolute expiry in epoch ms, or
+ * `Infinity` where the read did not fetch it (then a `touch` after this read goes to the backend).
+ */
 export interface StoredSession {
   payload: unknown;
   expiresAt: number;
@@ -68,6 +72,8 @@ export abstract class SessionStore extends Store {
   private readonly reaper: Reaper | undefined;
   private readonly pruneBatchSize: number;
   private readonly calls: CallRunner;
+  /** With `touchAfter`: the expiry each `get` just read, so the `touch` that follows can skip without a round trip. */
+  private readonly recentReads: RecentReads | undefined;
   /** What the store opened itself (a pool, a client, a file), closed by `close()` after `closeBackend`. */
   private readonly ownedClosers: Array<() => unknown> = [];
   private closing: Promise<void> | undefined;
@@ -82,6 +88,7 @@ export abstract class SessionStore extends Store {
     this.codec = new Codec(storeName, this.settings.serializer, this.settings.maxSessionBytes);
     this.keyPrefix = backend.keyPrefix ?? '';
     this.pruneBatchSize = backend.pruneBatchSize ?? 1000;
+    this.recentReads = this.settings.touchAfterMs > 0 && !this.settings.disableTouch ? new RecentReads() : undefined;
     this.calls = new CallRunner({
       storeName,
       operationTimeoutMs: this.settings.operationTimeoutMs,
@@ -170,6 +177,14 @@ export abstract class SessionStore extends Store {
 
   protected markAvailable(): void {
     this.calls.markAvailable();
+  }
+
+  /**
+   * Whether `touch` decides from the expiry that the `get` before it read (`touchAfter` set, touch
+   * not disabled): a backend whose read can leave the expiry out (`Infinity`) fetches it then.
+   */
+  protected get touchUsesReadExpiry(): boolean {
+    return this.recentReads !== undefined;
   }
 
   /**
@@ -286,7 +301,13 @@ export abstract class SessionStore extends Store {
         'get',
         sid,
         () => this.readRecord(key, now),
-        (record) => (record && record.expiresAt > now ? this.decodeRead(sid, key, record.payload) : null),
+        (record) => {
+          if (!record || !(record.expiresAt > now)) return null;
+          const session = this.decodeRead(sid, key, record.payload);
+          // A record that onCorrupt removes (the promise) leaves no session for a touch to skip.
+          if (!(session instanceof Promise)) this.recentReads?.remember(key, record.expiresAt, now);
+          return session;
+        },
       ) as Promise<SessionData | null>;
     } catch (error) {
       return Promise.reject(error);
@@ -296,6 +317,7 @@ export abstract class SessionStore extends Store {
   private doSet(sid: string, session: SessionData): Promise<void> {
     try {
       const key = this.openKey(sid);
+      this.recentReads?.forget(key);
       if (session === null || typeof session !== 'object') {
         throw new SessionStoreError('ERR_SESSION_ENCODE', `session must be an object, got ${session === null ? 'null' : typeof session}`, {
           store: this.storeName,
@@ -319,6 +341,9 @@ export abstract class SessionStore extends Store {
       const now = this.wholeNow();
       const expiresAt = this.expiresAt(sid, session, now);
       const unlessExpiresAfter = this.settings.touchAfterMs > 0 ? Math.ceil(expiresAt - this.settings.touchAfterMs) : undefined;
+      // The backend would skip this write by the expiry that this request's get just read: a skip writes
+      // nothing, so it can neither shorten what another process extended nor revive what it destroyed.
+      if (unlessExpiresAfter !== undefined && (this.recentReads?.take(key, now) ?? -Infinity) >= unlessExpiresAfter) return Promise.resolve();
       return this.call('touch', sid, () => this.extendRecord(key, expiresAt, now, unlessExpiresAfter), nothing);
     } catch (error) {
       return Promise.reject(error);
@@ -328,6 +353,7 @@ export abstract class SessionStore extends Store {
   private doDestroy(sid: string): Promise<void> {
     try {
       const key = this.openKey(sid);
+      this.recentReads?.forget(key);
       return this.call('destroy', sid, () => this.removeRecord(key), nothing);
     } catch (error) {
       return Promise.reject(error);

@@ -1,0 +1,56 @@
+import { RecentReads } from './recent-reads';
+
+describe('RecentReads', () => {
+  it('hands the expiry read for a key to one take, then has nothing for it', () => {
+    const reads = new RecentReads(2000, 10);
+    reads.remember('a', 5000, 100);
+    expect(reads.take('a', 150)).toBe(5000);
+    expect(reads.take('a', 150)).toBeUndefined();
+    expect(reads.size).toBe(0);
+  });
+
+  it('keeps the latest read of a key', () => {
+    const reads = new RecentReads(2000, 10);
+    reads.remember('a', 5000, 100);
+    reads.remember('a', 7000, 200);
+    expect(reads.size).toBe(1);
+    expect(reads.take('a', 200)).toBe(7000);
+  });
+
+  it('hands out nothing for a read older than its lifetime', () => {
+    const reads = new RecentReads(2000, 10);
+    reads.remember('a', 5000, 100);
+    expect(reads.take('a', 2101)).toBeUndefined();
+    reads.remember('b', 5000, 100);
+    expect(reads.take('b', 2100)).toBe(5000);
+  });
+
+  it('drops reads older than its lifetime as new ones come, without a timer', () => {
+    const reads = new RecentReads(2000, 100);
+    for (let i = 0; i < 50; i++) reads.remember(`old${i}`, 5000, 0);
+    reads.remember('new', 5000, 2001);
+    expect(reads.size).toBe(1);
+  });
+
+  it('holds at most its capacity, dropping the oldest reads first', () => {
+    const reads = new RecentReads(2000, 3);
+    for (const key of ['a', 'b', 'c', 'd']) reads.remember(key, 5000, 0);
+    expect(reads.size).toBe(3);
+    expect(reads.take('a', 0)).toBeUndefined();
+    expect(reads.take('d', 0)).toBe(5000);
+  });
+
+  it('forgets a key on demand', () => {
+    const reads = new RecentReads();
+    reads.remember('a', 5000, 0);
+    reads.forget('a');
+    expect(reads.take('a', 0)).toBeUndefined();
+  });
+
+  it('keeps nothing for an expiry the backend did not read (Infinity), and drops an earlier read of that key', () => {
+    const reads = new RecentReads();
+    reads.remember('a', 5000, 0);
+    reads.remember('a', Infinity, 0);
+    expect(reads.size).toBe(0);
+  });
+});

@@ -1,0 +1,52 @@
+/** How long a read's expiry stays usable: express-session touches a few milliseconds after its get. */
+export const RECENT_READ_LIFETIME_MS = 2000;
+/** Most reads kept at once: one per request between its get and its touch, and then some. */
+export const RECENT_READ_CAPACITY = 10_000;
+
+interface Read {
+  expiresAt: number;
+  readAt: number;
+}
+
+/**
+ * The stored expiry that each recent `get` read, by storage key, kept for the `touch` that the same
+ * request sends next: with it, a touch that `touchAfter` skips needs no round trip. Bounded in
+ * count and in age, without timers: the oldest reads go as new ones come, and a touch takes its read.
+ */
+export class RecentReads {
+  /** In reading order, oldest first: a key read again moves to the end. */
+  private readonly reads = new Map<string, Read>();
+
+  constructor(
+    private readonly lifetimeMs = RECENT_READ_LIFETIME_MS,
+    private readonly capacity = RECENT_READ_CAPACITY,
+  ) {}
+
+  get size(): number {
+    return this.reads.size;
+  }
+
+  /** Keeps the expiry read for `key` at `now`; one the backend did not read (Infinity) is not kept. */
+  remember(key: string, expiresAt: number, now: number): void {
+    this.reads.delete(key);
+    if (!Number.isFinite(expiresAt)) return;
+    this.reads.set(key, { expiresAt, readAt: now });
+    for (const [oldest, read] of this.reads) {
+      if (this.reads.size <= this.capacity && now - read.readAt <= this.lifetimeMs) break;
+      this.reads.delete(oldest);
+    }
+  }
+
+  /** The expiry read for `key` within the lifetime, if any; the read is used up either way. */
+  take(key: string, now: number): number | undefined {
+    const read = this.reads.get(key);
+    if (read === undefined) return undefined;
+    this.reads.delete(key);
+    return now - read.readAt <= this.lifetimeMs ? read.expiresAt : undefined;
+  }
+
+  /** Drops the read of `key`: this process is writing or deleting it, so the read no longer says what is stored. */
+  forget(key: string): void {
+    this.reads.delete(key);
+  }
+}
