@@ -35,7 +35,9 @@ export interface RedisStoreOptions<Client extends RedisClient = RedisClient> ext
    * Whose clock decides that a session has expired. `'redis'`: Redis' own expiry of the key (set to
    * the instant the store computed), so `get` is a plain GET and `touch` a plain PEXPIREAT. `'now'`:
    * the store's `now` clock, so `get` also reads the key's PEXPIRETIME and `touch` checks it in a
-   * script. Default: `'now'` when the `now` option is given (a clock that tests move), else `'redis'`.
+   * script. With `touchAfter`, `get` reads PEXPIRETIME on either clock (in the same round trip), so
+   * that a touch it makes unnecessary sends nothing, and the store's clock decides.
+   * Default: `'now'` when the `now` option is given (a clock that tests move), else `'redis'`.
    */
   expiryClock?: RedisExpiryClock;
 }
@@ -115,12 +117,13 @@ export class RedisStore<Client extends RedisClient = RedisClient> extends Sessio
 
   /**
    * When Redis' own expiry (set with PXAT to the instant the base computed) decides, a plain GET
-   * serves. The store's clock needs the key's expiry too: PEXPIRETIME then GET, sent in the same
-   * tick, one round trip. The expiry goes first: a value replaced between the two was written by a set,
+   * serves. The store's clock needs the key's expiry too, and so does a touch decided by the read:
+   * PEXPIRETIME then GET, sent in the same tick, one round trip (a quarter of the Redis CPU of one
+   * script that runs both). The expiry goes first: a value replaced between the two was written by a set,
    * with a live expiry of its own.
    */
   protected async readRecord(key: string): Promise<StoredSession | null> {
-    if (this.redisClockDecides) {
+    if (this.redisClockDecides && !this.touchUsesReadExpiry) {
       const payload = await this.adapter.get(key);
       return payload === null ? null : { payload, expiresAt: Infinity };
     }

@@ -188,6 +188,58 @@ describeBackend('redis', 'RedisStore', (url) => {
       expect(await client.pexpiretime(`${prefix}abc`)).toBe(T0 + HOUR + 60_001);
     });
 
+    it('with touchAfter, on the system clock, reads PEXPIRETIME beside GET in one socket write and sends nothing for the touch that read makes unnecessary', async () => {
+      const store = new RedisStore({ client, prefix, touchAfter: 60_000 });
+      stores.push(store);
+      const expiresAt = Date.now() + HOUR;
+      await store.set('abc', sessionExpiringAt(expiresAt));
+      const commands = await recordCommands(url, prefix, async () => {
+        const writes = await socketWritesDuring(client, async () => {
+          expect(await store.get('abc')).not.toBeNull();
+        });
+        expect(writes).toEqual([2]);
+        await store.touch('abc', sessionExpiringAt(expiresAt + 59_999));
+      });
+      expect(commands).toEqual([
+        ['pexpiretime', `${prefix}abc`],
+        ['get', `${prefix}abc`],
+      ]);
+      expect(await client.pexpiretime(`${prefix}abc`)).toBe(expiresAt);
+    });
+
+    it('with touchAfter, sends the touch that its read says is due, and it moves the expiry', async () => {
+      const store = makeStore({ touchAfter: 60_000 });
+      await store.set('abc', sessionExpiringAt(T0 + HOUR));
+      const commands = await recordCommands(url, prefix, async () => {
+        await store.get('abc');
+        await store.touch('abc', sessionExpiringAt(T0 + HOUR + 60_001));
+      });
+      // MONITOR also shows the commands the script runs, after it.
+      expect(commands.map(([name]) => name).slice(0, 3)).toEqual(['pexpiretime', 'get', 'evalsha']);
+      expect(await client.pexpiretime(`${prefix}abc`)).toBe(T0 + HOUR + 60_001);
+    });
+
+    it('with touchAfter, a touch skipped by its read neither shortens an expiry another client extended nor brings back a session another client destroyed', async () => {
+      const other = new Redis(url);
+      try {
+        const store = makeStore({ touchAfter: 60_000 });
+        const elsewhere = makeStore({ client: other, touchAfter: 60_000 });
+        await store.set('extended', sessionExpiringAt(T0 + HOUR));
+        await store.set('destroyed', sessionExpiringAt(T0 + HOUR));
+        await store.get('extended');
+        await store.get('destroyed');
+        await elsewhere.touch('extended', sessionExpiringAt(T0 + 3 * HOUR));
+        await elsewhere.destroy('destroyed');
+        await store.touch('extended', sessionExpiringAt(T0 + HOUR));
+        await store.touch('destroyed', sessionExpiringAt(T0 + HOUR));
+        expect(await client.pexpiretime(`${prefix}extended`)).toBe(T0 + 3 * HOUR);
+        expect(await client.exists(`${prefix}destroyed`)).toBe(0);
+      } finally {
+        await Promise.all(stores.splice(0).map((store) => store.close()));
+        await other.quit();
+      }
+    });
+
     it('gives a key without expiry the expiry of the touching session', async () => {
       await client.set(`${prefix}abc`, JSON.stringify(sessionExpiringAt(T0 + HOUR)));
       await makeStore().touch('abc', sessionExpiringAt(T0 + HOUR));
