@@ -17,32 +17,32 @@ describe('Codec.decode', () => {
     ['an ISO date without milliseconds', '2026-12-01T10:20:30Z'],
   ])('reads back a cookie whose expires is %s', (_form, expires) => {
     const text = JSON.stringify({ cookie: { ...cookie, expires } });
-    expect(codec.decode('sid', text).cookie.expires).toBe(expires);
+    expect(codec.decode('sid', text, 'sid').cookie.expires).toBe(expires);
   });
 
   it.each(['2026-13-01T10:20:30.400Z', 'not a date', ''])('refuses a cookie whose expires is %j', (expires) => {
     const text = JSON.stringify({ cookie: { ...cookie, expires } });
-    expect(() => codec.decode('sid', text)).toThrow(expect.objectContaining({ code: 'ERR_SESSION_CORRUPT' }));
+    expect(() => codec.decode('sid', text, 'sid')).toThrow(expect.objectContaining({ code: 'ERR_SESSION_CORRUPT' }));
   });
 
   it('reads back a session nested exactly as deep as the limit', () => {
     // The session itself is the first level.
     const text = JSON.stringify({ cookie, tree: nested(MAX_SESSION_DEPTH - 1) });
-    expect(codec.decode('sid', text)).toHaveProperty('tree');
+    expect(codec.decode('sid', text, 'sid')).toHaveProperty('tree');
   });
 
   it('refuses a session nested one level deeper than the limit', () => {
     const text = JSON.stringify({ cookie, tree: nested(MAX_SESSION_DEPTH) });
-    expect(() => codec.decode('sid', text)).toThrow(/nested deeper than 100 levels/);
+    expect(() => codec.decode('sid', text, 'sid')).toThrow(/nested deeper than 100 levels/);
   });
 
   it('refuses deep nesting of arrays as of objects', () => {
     const text = JSON.stringify({ cookie, tree: JSON.parse('['.repeat(MAX_SESSION_DEPTH) + ']'.repeat(MAX_SESSION_DEPTH)) });
-    expect(() => codec.decode('sid', text)).toThrow(/nested deeper than 100 levels/);
+    expect(() => codec.decode('sid', text, 'sid')).toThrow(/nested deeper than 100 levels/);
   });
 
   it('reads back a shallow session whose strings hold more brackets than the depth limit', () => {
     const text = JSON.stringify({ cookie, note: '{['.repeat(MAX_SESSION_DEPTH) });
-    expect(codec.decode('sid', text)).toHaveProperty('note');
+    expect(codec.decode('sid', text, 'sid')).toHaveProperty('note');
   });
 });

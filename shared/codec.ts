@@ -1,4 +1,5 @@
 import type { SessionData } from 'express-session';
+import { Cipher, UnopenedPayload } from './encryption';
 import { SessionStoreError, sidPrefixOf } from './errors';
 
 /** Turns a session into the string a backend stores, and back. */
@@ -23,15 +24,20 @@ const PRIORITY = new Set(['low', 'medium', 'high']);
 /** Keys that would replace a method or the prototype of the Cookie that express-session builds from the stored fields. */
 const SHADOWING_COOKIE_KEYS = new Set([...Object.getOwnPropertyNames(Object.prototype), 'serialize', 'toJSON', 'data', '_expires']);
 
+/**
+ * Serialization, size limits and optional encryption, in one place. `storageId` is the id the record
+ * is stored under (the session id, or its hash): an encrypted payload is bound to it.
+ */
 export class Codec {
   constructor(
     private readonly store: string,
     private readonly serializer: Serializer = jsonSerializer,
     private readonly maxSessionBytes: number = Infinity,
+    private readonly cipher?: Cipher,
   ) {}
 
-  /** Refuses what the store could not read back, before writing anything. */
-  encode(sid: string, session: SessionData): string {
+  /** Refuses what the store could not read back, before writing anything. `maxSessionBytes` counts the serialized session, before encryption. */
+  encode(sid: string, session: SessionData, storageId: string): string {
     let problem: string | undefined;
     let text: unknown;
     try {
@@ -52,18 +58,17 @@ export class Codec {
     if (bytes !== undefined) {
       throw this.failure('ERR_SESSION_TOO_LARGE', `session is ${bytes} bytes encoded, more than maxSessionBytes (${this.maxSessionBytes})`, sid);
     }
-    return text;
+    return this.cipher ? this.cipher.seal(text, storageId) : text;
   }
 
   /** Only the parser's error class is reported: parser messages quote the input, and the input is the session. */
-  decode(sid: string, text: unknown): SessionData {
-    if (typeof text !== 'string') {
-      throw this.failure('ERR_SESSION_CORRUPT', `stored session is ${describeStored(text)}, not a string`, sid);
-    }
+  decode(sid: string, payload: unknown, storageId: string): SessionData {
+    const text = this.opened(sid, payload, storageId);
     let session: unknown;
     try {
       session = this.serializer.parse(text);
     } catch (error) {
+      if (!this.cipher && Cipher.isSealed(text)) throw this.failure('ERR_SESSION_CORRUPT', 'stored session is encrypted, and the store has no encryptionKeys', sid);
       throw this.failure('ERR_SESSION_CORRUPT', `stored session could not be decoded (${errorName(error)})`, sid);
     }
     // express-session would throw on these outside any callback, and the request would never be answered.
@@ -72,6 +77,35 @@ export class Codec {
       (this.mayNestTooDeep(text) && deeperThan(session as object, MAX_SESSION_DEPTH) ? `is nested deeper than ${MAX_SESSION_DEPTH} levels` : undefined);
     if (problem !== undefined) throw this.failure('ERR_SESSION_CORRUPT', `stored session ${problem}`, sid);
     return session as SessionData;
+  }
+
+  /**
+   * The payload stored under `fromId`, for storing under `toId`: as it is without encryption; with
+   * it, sealed again for `toId` under the first key, or as it is when it does not open (it is then
+   * as corrupt under `toId` as it was).
+   */
+  rebind(payload: string, fromId: string, toId: string): string {
+    if (!this.cipher) return payload;
+    try {
+      return this.cipher.seal(this.cipher.open(payload, fromId), toId);
+    } catch (error) {
+      if (error instanceof UnopenedPayload) return payload;
+      throw error;
+    }
+  }
+
+  /** The serialized session a stored payload holds: the payload itself, or what it decrypts to. */
+  private opened(sid: string, payload: unknown, storageId: string): string {
+    if (typeof payload !== 'string') {
+      throw this.failure('ERR_SESSION_CORRUPT', `stored session is ${describeStored(payload)}, not a string`, sid);
+    }
+    if (!this.cipher) return payload;
+    try {
+      return this.cipher.open(payload, storageId);
+    } catch (error) {
+      if (error instanceof UnopenedPayload) throw this.failure('ERR_SESSION_CORRUPT', `stored session ${error.reason}`, sid);
+      throw error;
+    }
   }
 
   /** JSON nested deeper than the limit needs an opening bracket per level: a text with fewer cannot be. */

@@ -8,6 +8,9 @@ export { SharedAttempt } from './setup';
 export { connectionOf } from './ownership';
 export type { Connection, ConnectionChoice } from './ownership';
 export type { Serializer } from './codec';
+export { STORAGE_ID_MARK } from './ids';
+export type { HashIds } from './ids';
+export type { EncryptionKey } from './encryption';
 export {
   DEFAULT_TTL_MS,
   DEFAULT_OPERATION_TIMEOUT_MS,
@@ -18,6 +21,7 @@ export {
   DEFAULT_MAX_SESSION_BYTES,
   optionError,
   ownOptionNames,
+  refuseWithSharedLayout,
 } from './options';
 export type { BaseStoreOptions, ReaperOptions, TtlFunction, OnCorrupt, CorruptRecordEvent } from './options';
 export type { Callback } from './callbacks';

@@ -1,6 +1,8 @@
 import type { SessionData } from 'express-session';
 import { SessionStoreError } from './errors';
 import type { Serializer } from './codec';
+import { Cipher, type EncryptionKey } from './encryption';
+import type { HashIds } from './ids';
 
 /** Milliseconds a session lives, computed from the session itself; wins over `cookie.expires`. */
 export type TtlFunction = (session: SessionData, sid: string) => number;
@@ -37,6 +39,21 @@ export interface BaseStoreOptions {
   onCorrupt?: OnCorrupt;
   /** Largest encoded session `set` accepts, in UTF-8 bytes; larger fails with `ERR_SESSION_TOO_LARGE`. Default 1 MiB. */
   maxSessionBytes?: number;
+  /**
+   * Store each session under the SHA-256 of its id, so a copy of the database holds no id a cookie
+   * could carry. `'migrate'`: also read, once, a record stored under the id itself (written before
+   * hashing was on) and move it under the hash; `destroy` removes both. With hashing, `ids()`,
+   * `all()` and `sessions()` name records by their storage id, marked by a leading NUL, which only
+   * `destroy` accepts. Default: false.
+   */
+  hashIds?: HashIds;
+  /**
+   * Encrypt every stored session with AES-256-GCM, bound to the id it is stored under. The first key
+   * encrypts, every key decrypts: rotate by putting a new key first, and drop the old one once no
+   * session saved under it can still be live. Each key is 32 bytes: a Buffer, or a string of 64 hex
+   * digits or 44 base64 characters. A payload that does not authenticate is corrupt (see `onCorrupt`).
+   */
+  encryptionKeys?: readonly EncryptionKey[];
 }
 
 export type OnCorrupt = 'error' | 'treat-as-missing';
@@ -61,7 +78,7 @@ export const DEFAULT_PRUNE_INTERVAL_MS = 15 * 60 * 1000;
 export const DEFAULT_MAX_SESSION_BYTES = 1024 * 1024;
 
 /** The option names every store accepts; a store adds its own through `BackendSettings.ownOptions`. */
-const BASE_OPTION_NAMES = ['ttl', 'disableTouch', 'touchAfter', 'serializer', 'now', 'operationTimeout', 'onCorrupt', 'maxSessionBytes'];
+const BASE_OPTION_NAMES = ['ttl', 'disableTouch', 'touchAfter', 'serializer', 'now', 'operationTimeout', 'onCorrupt', 'maxSessionBytes', 'hashIds', 'encryptionKeys'];
 
 export interface ResolvedBaseOptions {
   ttl: number | TtlFunction;
@@ -72,6 +89,9 @@ export interface ResolvedBaseOptions {
   operationTimeoutMs: number;
   onCorrupt: OnCorrupt;
   maxSessionBytes: number;
+  hashIds: HashIds;
+  /** The `encryptionKeys`, as key objects only the cipher can read. */
+  cipher: Cipher | undefined;
 }
 
 /** Throws a `SessionStoreError` naming the store and the option; never returns a silent default for a bad value. */
@@ -106,7 +126,29 @@ export function resolveBaseOptions(store: string, options: BaseStoreOptions = {}
     throw optionError(store, `onCorrupt must be 'error' or 'treat-as-missing', got ${describe(onCorrupt)}`);
   }
   positiveIntegerOption(store, 'maxSessionBytes', maxSessionBytes, DEFAULT_MAX_SESSION_BYTES, { infinity: true });
-  return { ttl, disableTouch, touchAfterMs: touchAfter, serializer, now, operationTimeoutMs: operationTimeout, onCorrupt, maxSessionBytes };
+  const hashIds = resolveHashIds(store, options.hashIds);
+  const cipher = Cipher.of(store, options.encryptionKeys);
+  return { ttl, disableTouch, touchAfterMs: touchAfter, serializer, now, operationTimeoutMs: operationTimeout, onCorrupt, maxSessionBytes, hashIds, cipher };
+}
+
+function resolveHashIds(store: string, value: unknown): HashIds {
+  if (value === undefined) return false;
+  if (value === true || value === false || value === 'migrate') return value;
+  throw optionError(store, `hashIds must be true, false or 'migrate', got ${describe(value)}`);
+}
+
+/**
+ * Refuses, for a compat layout (whose point is that another store reads the same records), the
+ * options that change what the other store reads: its own encoding, hashed ids, encryption.
+ */
+export function refuseWithSharedLayout(store: string, layout: string, options: BaseStoreOptions): void {
+  if (options.serializer !== undefined) throw optionError(store, `compat '${layout}' stores sessions as JSON: a serializer cannot be used with it`);
+  if (options.hashIds !== undefined && options.hashIds !== false) {
+    throw optionError(store, `compat '${layout}' shares its records with ${layout}, which looks sessions up by their ids: hashIds cannot be used with it`);
+  }
+  if (options.encryptionKeys !== undefined) {
+    throw optionError(store, `compat '${layout}' shares its records with ${layout}, which reads sessions as JSON: encryptionKeys cannot be used with it`);
+  }
 }
 
 /**

@@ -4,6 +4,7 @@ import { CallRunner } from './calls';
 import { Codec } from './codec';
 import { SessionStoreError, sidPrefixOf, type SessionStoreErrorCode } from './errors';
 import { expiresAtOf } from './expiry';
+import { MAX_SID_LENGTH, SessionIds } from './ids';
 import { DEFAULT_PRUNE_INTERVAL_MS, resolveBaseOptions, resolvePruneInterval, type BaseStoreOptions, type CorruptRecordEvent, type ReaperOptions, type ResolvedBaseOptions } from './options';
 import type { Connection } from './ownership';
 import { Reaper } from './reaper';
@@ -52,7 +53,7 @@ export interface ListedSession {
   expiresAt: number;
 }
 
-export const MAX_SID_LENGTH = 1024;
+export { MAX_SID_LENGTH };
 const DEFAULT_PROBE_INTERVAL_MS = 250;
 
 /** Node's socket error codes that mean the backend cannot be reached. */
@@ -68,6 +69,7 @@ export abstract class SessionStore extends Store {
   readonly storeName: string;
   protected readonly settings: ResolvedBaseOptions;
   private readonly codec: Codec;
+  private readonly sessionIds: SessionIds;
   private readonly keyPrefix: string;
   private readonly reaper: Reaper | undefined;
   private readonly pruneBatchSize: number;
@@ -85,7 +87,8 @@ export abstract class SessionStore extends Store {
     const reaps = typeof this.removeExpiredRecords === 'function';
     const ownOptions = backend.ownOptions && (reaps ? [...backend.ownOptions, 'pruneInterval'] : backend.ownOptions);
     this.settings = resolveBaseOptions(storeName, options, ownOptions);
-    this.codec = new Codec(storeName, this.settings.serializer, this.settings.maxSessionBytes);
+    this.codec = new Codec(storeName, this.settings.serializer, this.settings.maxSessionBytes, this.settings.cipher);
+    this.sessionIds = new SessionIds(storeName, this.settings.hashIds);
     this.keyPrefix = backend.keyPrefix ?? '';
     this.pruneBatchSize = backend.pruneBatchSize ?? 1000;
     this.recentReads = this.settings.touchAfterMs > 0 && !this.settings.disableTouch ? new RecentReads() : undefined;
@@ -273,22 +276,58 @@ export abstract class SessionStore extends Store {
     return settle(this.doClose(), callback);
   }
 
-  /** Maps a session id to its storage key: the one place where ids meet the backend. */
+  /** Maps a session id to its storage key (validated, hashed with `hashIds`, namespaced): the one place where ids meet the backend. */
   protected keyFor(sid: unknown): string {
-    if (typeof sid !== 'string' || sid.length === 0 || sid.length > MAX_SID_LENGTH || sid.includes('\0') || !isWellFormed(sid)) {
-      throw new SessionStoreError(
-        'ERR_SESSION_ID',
-        `session id must be a non-empty, well-formed UTF-16 string of at most ${MAX_SID_LENGTH} characters without NUL, got ${
-          typeof sid === 'string' ? `a string of ${sid.length} characters` : typeof sid
-        }`,
-        { store: this.storeName, sidPrefix: sidPrefixOf(sid) },
-      );
-    }
-    return this.keyPrefix + sid;
+    return this.keyPrefix + this.sessionIds.storageIdOf(sid);
   }
 
+  /** The id a listing gives for the record at `key`: its session id, or with `hashIds` its marked storage id. */
   protected sidFor(key: string): string {
+    return this.sessionIds.listedIdOf(this.storageIdOf(key));
+  }
+
+  /** The id the record at `key` is stored under, below the namespace: what an encrypted payload is bound to. */
+  private storageIdOf(key: string): string {
     return key.slice(this.keyPrefix.length);
+  }
+
+  /**
+   * The record at `key`, the hashed key of `sid`. With `hashIds: 'migrate'`, one that is only under
+   * the raw id is moved first: written under `key` with its expiry, then removed from the raw id,
+   * so a failure between the two leaves it in one place at least. Two requests moving it at once
+   * write the same record twice. One that saves the session within the round trip between another's
+   * read and write loses that save, as with any two requests that write one session at once.
+   */
+  private readSession(sid: string, key: string, now: number): MaybePromise<StoredSession | null | undefined> {
+    const unhashed = this.sessionIds.unhashedIdOf(sid);
+    return unhashed === undefined ? this.readRecord(key, now) : this.readMigrating(unhashed, key, now);
+  }
+
+  private async readMigrating(unhashed: string, key: string, now: number): Promise<StoredSession | null | undefined> {
+    const record = await this.readRecord(key, now);
+    if (record) return record;
+    const rawKey = this.keyPrefix + unhashed;
+    const old = await this.readRecord(rawKey, now);
+    // A payload no write primitive could have stored stays where it is, and is reported corrupt.
+    if (!old || !(old.expiresAt > now) || typeof old.payload !== 'string') return old;
+    const payload = this.codec.rebind(old.payload, unhashed, this.storageIdOf(key));
+    await this.writeRecord(key, payload, old.expiresAt, now);
+    await this.removeRecord(rawKey);
+    return { payload, expiresAt: old.expiresAt };
+  }
+
+  /**
+   * Removes the session `sid` stored at `key`. With `hashIds: 'migrate'` the record under the raw id
+   * goes first: were the hashed one removed first and the other removal failed, the next `get`
+   * would move the session back.
+   */
+  private removeSession(sid: string, key: string): MaybePromise<unknown> {
+    const unhashed = this.sessionIds.unhashedIdOf(sid);
+    if (unhashed === undefined) return this.removeRecord(key);
+    return (async () => {
+      await this.removeRecord(this.keyPrefix + unhashed);
+      await this.removeRecord(key);
+    })();
   }
 
   // The four per-request operations are plain functions around one call(): no extra promise per request.
@@ -300,7 +339,7 @@ export abstract class SessionStore extends Store {
       return this.call(
         'get',
         sid,
-        () => this.readRecord(key, now),
+        () => this.readSession(sid, key, now),
         (record) => {
           if (!record || !(record.expiresAt > now)) return null;
           const session = this.decodeRead(sid, key, record.payload);
@@ -326,8 +365,8 @@ export abstract class SessionStore extends Store {
       }
       const now = this.wholeNow();
       const expiresAt = this.expiresAt(sid, session, now);
-      if (!(expiresAt > now)) return this.call('set', sid, () => this.removeRecord(key), nothing);
-      const payload = this.codec.encode(sid, session);
+      if (!(expiresAt > now)) return this.call('set', sid, () => this.removeSession(sid, key), nothing);
+      const payload = this.codec.encode(sid, session, this.storageIdOf(key));
       return this.call('set', sid, () => this.writeRecord(key, payload, expiresAt, now), nothing);
     } catch (error) {
       return Promise.reject(error);
@@ -352,9 +391,9 @@ export abstract class SessionStore extends Store {
 
   private doDestroy(sid: string): Promise<void> {
     try {
-      const key = this.openKey(sid);
+      const key = this.openKey(sid, true);
       this.recentReads?.forget(key);
-      return this.call('destroy', sid, () => this.removeRecord(key), nothing);
+      return this.call('destroy', sid, () => this.removeSession(sid, key), nothing);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -363,11 +402,11 @@ export abstract class SessionStore extends Store {
   /** The session at `sid`, or what `onCorrupt` makes of a record that is not one. */
   private decodeRead(sid: string, key: string, payload: unknown): SessionData | Promise<null> {
     try {
-      return this.codec.decode(sid, payload);
+      return this.codec.decode(sid, payload, this.storageIdOf(key));
     } catch (error) {
       this.reportCorrupt('get', sid);
       if (this.settings.onCorrupt === 'error') throw error;
-      return this.call('get', sid, () => this.removeRecord(key), () => null);
+      return this.call('get', sid, () => this.removeSession(sid, key), () => null);
     }
   }
 
@@ -389,7 +428,7 @@ export abstract class SessionStore extends Store {
         const id = this.sidFor(entry.key);
         let session: SessionData;
         try {
-          session = this.codec.decode(id, entry.payload);
+          session = this.codec.decode(id, entry.payload, this.storageIdOf(entry.key));
         } catch {
           this.reportCorrupt(operation, id);
           continue;
@@ -495,10 +534,11 @@ export abstract class SessionStore extends Store {
     if (this.closing) throw new SessionStoreError('ERR_SESSION_CLOSED', 'store is closed', { store: this.storeName });
   }
 
-  /** Refuses work after close(), validates the id and returns its key. */
-  private openKey(sid: unknown): string {
+  /** Refuses work after close(), validates the id and returns its key; `listed` also takes an id as a listing gives it. */
+  private openKey(sid: unknown, listed = false): string {
     this.open();
-    return this.keyFor(sid);
+    const storageId = listed ? this.sessionIds.storageIdOfListed(sid) : undefined;
+    return storageId === undefined ? this.keyFor(sid) : this.keyPrefix + storageId;
   }
 
   private unsupported(operation: string): SessionStoreError {
@@ -521,11 +561,6 @@ export abstract class SessionStore extends Store {
   private wholeNow(): number {
     return Math.floor(this.settings.now());
   }
-}
-
-/** Ids with lone surrogates would collide: a backend that stores UTF-8 turns every one into U+FFFD. */
-function isWellFormed(sid: string): boolean {
-  return (sid as string & { isWellFormed(): boolean }).isWellFormed();
 }
 
 /** What the write operations resolve to, whatever the backend answered. */

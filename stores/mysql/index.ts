@@ -1,6 +1,6 @@
 import { createPool, type Pool as CallbackPool, type PoolOptions } from 'mysql2';
 import type { Pool as PromisePool } from 'mysql2/promise';
-import { SessionStore, SessionStoreError, booleanOption, connectionOf, optionError, ownOptionNames, positiveIntegerOption, sidPrefixOf, validateIdentifier } from '../../shared';
+import { SessionStore, refuseWithSharedLayout, SessionStoreError, booleanOption, connectionOf, optionError, ownOptionNames, positiveIntegerOption, sidPrefixOf, validateIdentifier } from '../../shared';
 import type { BaseStoreOptions, ReaperOptions, StoredEntry, StoredSession } from '../../shared';
 import { CLEAR_BATCH_SIZE, COLUMNS, SCAN_PAGE_SIZE, UNITS, statementsFor, type Layout, type Statements, type Units } from './schema';
 
@@ -72,9 +72,7 @@ export class MySqlStore extends SessionStore {
 
   constructor(options: MySqlStoreOptions) {
     const layout = layoutOf(options);
-    if (layout === 'express-mysql-session' && options.serializer !== undefined) {
-      throw optionError('mysql', "compat 'express-mysql-session' stores sessions as JSON: a serializer cannot be used with it");
-    }
+    if (layout === 'express-mysql-session') refuseWithSharedLayout('mysql', layout, options);
     const pruneBatchSize = positiveIntegerOption('mysql', 'pruneBatchSize', options.pruneBatchSize, DEFAULT_PRUNE_BATCH_SIZE);
     super('mysql', options, {
       pruneBatchSize,

@@ -1,5 +1,5 @@
 import { Client, Pool, type QueryConfig, type QueryResult, type QueryResultRow } from 'pg';
-import { SessionStore, booleanOption, connectionOf, optionError, ownOptionNames, positiveIntegerOption, validateIdentifier } from '../../shared';
+import { SessionStore, refuseWithSharedLayout, booleanOption, connectionOf, optionError, ownOptionNames, positiveIntegerOption, validateIdentifier } from '../../shared';
 import type { BaseStoreOptions, ReaperOptions, StoredEntry, StoredSession } from '../../shared';
 import { layoutMismatch, qualifiedName, statementName, statementsFor, SYSTEM_SCHEMA, TABLE_SHAPE_QUERY, type Layout, type Statements, type TableShape } from './schema';
 
@@ -56,9 +56,7 @@ export class PostgresStore extends SessionStore {
 
   constructor(options: PostgresStoreOptions) {
     const layout = layoutOf(options);
-    if (layout === 'connect-pg-simple' && options.serializer !== undefined) {
-      throw optionError('postgres', "compat 'connect-pg-simple' stores sessions as JSON: a serializer cannot be used with it");
-    }
+    if (layout === 'connect-pg-simple') refuseWithSharedLayout('postgres', layout, options);
     const pruneBatchSize = positiveIntegerOption('postgres', 'pruneBatchSize', options.pruneBatchSize, DEFAULT_PRUNE_BATCH_SIZE);
     super('postgres', options, {
       pruneBatchSize,
