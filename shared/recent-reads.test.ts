@@ -1,12 +1,12 @@
 import { RecentReads } from './recent-reads';
 
 describe('RecentReads', () => {
-  it('hands the expiry read for a key to one take, then has nothing for it', () => {
+  it('recalls the expiry read for a key as often as asked within its lifetime', () => {
     const reads = new RecentReads(2000, 10);
     reads.remember('a', 5000, 100);
-    expect(reads.take('a', 150)).toBe(5000);
-    expect(reads.take('a', 150)).toBeUndefined();
-    expect(reads.size).toBe(0);
+    expect(reads.recall('a', 150)).toBe(5000);
+    expect(reads.recall('a', 150)).toBe(5000);
+    expect(reads.recall('b', 150)).toBeUndefined();
   });
 
   it('keeps the latest read of a key', () => {
@@ -14,15 +14,15 @@ describe('RecentReads', () => {
     reads.remember('a', 5000, 100);
     reads.remember('a', 7000, 200);
     expect(reads.size).toBe(1);
-    expect(reads.take('a', 200)).toBe(7000);
+    expect(reads.recall('a', 200)).toBe(7000);
   });
 
   it('hands out nothing for a read older than its lifetime', () => {
     const reads = new RecentReads(2000, 10);
     reads.remember('a', 5000, 100);
-    expect(reads.take('a', 2101)).toBeUndefined();
+    expect(reads.recall('a', 2101)).toBeUndefined();
     reads.remember('b', 5000, 100);
-    expect(reads.take('b', 2100)).toBe(5000);
+    expect(reads.recall('b', 2100)).toBe(5000);
   });
 
   it('drops reads older than its lifetime as new ones come, without a timer', () => {
@@ -36,15 +36,15 @@ describe('RecentReads', () => {
     const reads = new RecentReads(2000, 3);
     for (const key of ['a', 'b', 'c', 'd']) reads.remember(key, 5000, 0);
     expect(reads.size).toBe(3);
-    expect(reads.take('a', 0)).toBeUndefined();
-    expect(reads.take('d', 0)).toBe(5000);
+    expect(reads.recall('a', 0)).toBeUndefined();
+    expect(reads.recall('d', 0)).toBe(5000);
   });
 
   it('forgets a key on demand', () => {
     const reads = new RecentReads();
     reads.remember('a', 5000, 0);
     reads.forget('a');
-    expect(reads.take('a', 0)).toBeUndefined();
+    expect(reads.recall('a', 0)).toBeUndefined();
   });
 
   it('keeps nothing for an expiry the backend did not read (Infinity), and drops an earlier read of that key', () => {

@@ -1,6 +1,6 @@
 /** How long a read's expiry stays usable: express-session touches a few milliseconds after its get. */
 export const RECENT_READ_LIFETIME_MS = 2000;
-/** Most reads kept at once: one per request between its get and its touch, and then some. */
+/** Most reads kept at once: at 5,000 requests a second, every read of the last two seconds. */
 export const RECENT_READ_CAPACITY = 10_000;
 
 interface Read {
@@ -10,8 +10,8 @@ interface Read {
 
 /**
  * The stored expiry that each recent `get` read, by storage key, kept for the `touch` that the same
- * request sends next: with it, a touch that `touchAfter` skips needs no round trip. Bounded in
- * count and in age, without timers: the oldest reads go as new ones come, and a touch takes its read.
+ * request sends next (and those of its concurrent requests): with it, a touch that `touchAfter`
+ * skips needs no round trip. Bounded in count and in age, without timers: the oldest reads go as new ones come.
  */
 export class RecentReads {
   /** In reading order, oldest first: a key read again moves to the end. */
@@ -37,12 +37,10 @@ export class RecentReads {
     }
   }
 
-  /** The expiry read for `key` within the lifetime, if any; the read is used up either way. */
-  take(key: string, now: number): number | undefined {
+  /** The expiry read for `key` within the lifetime, if any. */
+  recall(key: string, now: number): number | undefined {
     const read = this.reads.get(key);
-    if (read === undefined) return undefined;
-    this.reads.delete(key);
-    return now - read.readAt <= this.lifetimeMs ? read.expiresAt : undefined;
+    return read !== undefined && now - read.readAt <= this.lifetimeMs ? read.expiresAt : undefined;
   }
 
   /** Drops the read of `key`: this process is writing or deleting it, so the read no longer says what is stored. */

@@ -382,7 +382,7 @@ export abstract class SessionStore extends Store {
       const unlessExpiresAfter = this.settings.touchAfterMs > 0 ? Math.ceil(expiresAt - this.settings.touchAfterMs) : undefined;
       // The backend would skip this write by the expiry that this request's get just read: a skip writes
       // nothing, so it can neither shorten what another process extended nor revive what it destroyed.
-      if (unlessExpiresAfter !== undefined && (this.recentReads?.take(key, now) ?? -Infinity) >= unlessExpiresAfter) return Promise.resolve();
+      if (unlessExpiresAfter !== undefined && (this.recentReads?.recall(key, now) ?? -Infinity) >= unlessExpiresAfter) return Promise.resolve();
       return this.call('touch', sid, () => this.extendRecord(key, expiresAt, now, unlessExpiresAfter), nothing);
     } catch (error) {
       return Promise.reject(error);
