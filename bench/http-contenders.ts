@@ -19,7 +19,7 @@ export interface AppSpec {
     lacksTtl?: boolean;
   };
   /** The driver whose statements the app counts as round trips, where the server gives no count of its own. */
-  countQueries?: 'pg' | 'mysql2';
+  countQueries?: 'pg' | 'mysql2' | 'better-sqlite3';
 }
 
 export type Build =
@@ -229,7 +229,7 @@ export async function openContender(spec: AppSpec): Promise<OpenStore> {
  * Counts the statements the app sends through `driver` (every copy of it installed: express-mysql-session
  * has its own mysql2), by wrapping the methods every pool ends in; returns the running count.
  */
-export function countStatements(driver: 'pg' | 'mysql2'): () => number {
+export function countStatements(driver: NonNullable<AppSpec['countQueries']>): () => number {
   let count = 0;
   const wrap = (prototype: Record<string, unknown>, method: string) => {
     let owner: Record<string, unknown> | null = prototype;
@@ -243,6 +243,13 @@ export function countStatements(driver: 'pg' | 'mysql2'): () => number {
   };
   if (driver === 'pg') {
     wrap((require('pg') as { Client: { prototype: Record<string, unknown> } }).Client.prototype, 'query');
+  } else if (driver === 'better-sqlite3') {
+    // Statement is a native class that the package does not export: its prototype is that of any prepared statement.
+    const Database = require('better-sqlite3') as new (filename: string) => { prepare(sql: string): object; close(): void };
+    const scratch = new Database(':memory:');
+    const prototype = Object.getPrototypeOf(scratch.prepare('SELECT 1')) as Record<string, unknown>;
+    scratch.close();
+    for (const method of ['run', 'get', 'all', 'iterate']) wrap(prototype, method);
   } else {
     const copies = new Set([require.resolve('mysql2'), require.resolve('mysql2', { paths: [path.dirname(require.resolve('express-mysql-session'))] })]);
     for (const copy of copies) {

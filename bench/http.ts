@@ -63,6 +63,8 @@ interface ServerCounters {
   commands: number;
   /** Client socket reads by the server: one per batch of commands a client wrote. */
   reads: number;
+  /** Commands the server ran, by name (those a script ran included). */
+  byName: Record<string, number>;
 }
 
 /** One store's contenders, on the backend the bench set up for them, and how to read that backend. */
@@ -95,6 +97,7 @@ export interface RoundRecord {
   calls: Record<StoreCall, number>;
   statements?: number;
   serverCommands?: number;
+  serverCommandsByName?: Record<string, number>;
   serverReads?: number;
   appCpuUs: number;
   serverCpuUs?: number;
@@ -123,6 +126,8 @@ export interface ContenderSummary {
   roundTripsPerRequest: number | null;
   /** Backend commands per request, where the server counts them; else null. */
   commandsPerRequest: number | null;
+  /** The same, by command name: which commands a request costs (a skipped touch sends none). */
+  commandsPerRequestByName: Record<string, number> | null;
   appCpuUsPerRequest: number;
   serverCpuUsPerRequest: number | null;
   /** Median over the rounds of the time per request above the floor's (1/req/s − 1/floor req/s), µs. */
@@ -392,7 +397,12 @@ async function measure(group: Group, app: App, load: LoadGenerator, options: Htt
     appRequests: statsAfter.requests - statsBefore.requests,
     calls,
     ...(statsBefore.statements !== undefined && { statements: statsAfter.statements! - statsBefore.statements }),
-    ...(countersBefore && countersAfter && { serverCommands: countersAfter.commands - countersBefore.commands, serverReads: countersAfter.reads - countersBefore.reads }),
+    ...(countersBefore &&
+      countersAfter && {
+        serverCommands: countersAfter.commands - countersBefore.commands,
+        serverCommandsByName: Object.fromEntries(Object.entries(countersAfter.byName).map(([name, calls]) => [name, calls - (countersBefore.byName[name] ?? 0)]).filter(([, calls]) => calls !== 0)),
+        serverReads: countersAfter.reads - countersBefore.reads,
+      }),
     appCpuUs: statsAfter.cpuUs - statsBefore.cpuUs,
     ...(serverTicks !== undefined && { serverCpuUs: (serverTicks * 1e6) / clockTicksPerSecond }),
     loadCpuUs: result.cpuUs,
@@ -453,6 +463,14 @@ function perRound(rounds: RoundRecord[], mine: string, theirs: string, value: (m
 
 const usPerRequest = (record: RoundRecord) => 1e6 / record.reqPerSec;
 
+/** Each command's calls per request over `records`, most frequent first; null where the server does not count them. */
+function commandsByNameOf(records: RoundRecord[], requests: number): Record<string, number> | null {
+  if (records.length === 0 || records.some((r) => r.serverCommandsByName === undefined)) return null;
+  const totals: Record<string, number> = {};
+  for (const record of records) for (const [name, calls] of Object.entries(record.serverCommandsByName!)) totals[name] = (totals[name] ?? 0) + calls;
+  return Object.fromEntries(Object.entries(totals).sort(([, a], [, b]) => b - a).map(([name, calls]) => [name, calls / requests]));
+}
+
 function summarize(group: Group, rounds: RoundRecord[]): ContenderSummary[] {
   const floor = group.contenders.find((c) => c.kind === 'floor')!;
   return group.contenders.map((spec) => {
@@ -473,6 +491,7 @@ function summarize(group: Group, rounds: RoundRecord[]): ContenderSummary[] {
       callsPerRequest: { ...callsPerRequest, total: STORE_CALLS.reduce((total, call) => total + callsPerRequest[call], 0) },
       roundTripsPerRequest: perRequest((r) => r.statements ?? r.serverReads),
       commandsPerRequest: perRequest((r) => r.serverCommands),
+      commandsPerRequestByName: commandsByNameOf(records, requests),
       appCpuUsPerRequest: sum((r) => r.appCpuUs) / requests,
       serverCpuUsPerRequest: perRequest((r) => r.serverCpuUs),
       aboveFloorUs: spec.kind === 'floor' ? null : perRound(rounds, spec.name, floor.name, (m, f) => usPerRequest(m) - usPerRequest(f)).median,
@@ -539,18 +558,21 @@ async function sqliteGroup(): Promise<Group> {
     dirs.push(dir);
     return path.join(dir, 'sessions.db');
   };
+  const contenders: AppSpec[] = [
+    ...oursTwice('SqliteStore', 'sqlite', (label) => ({ filename: file(label) })),
+    { name: 'better-sqlite3-session-store', kind: 'anchor', build: 'better-sqlite3-session-store', config: { filename: file('anchor') } },
+    FLOOR,
+  ];
+  for (const spec of contenders.filter((c) => c.kind !== 'floor')) spec.countQueries = 'better-sqlite3';
   return {
     store: 'sqlite',
     notes: [
       `better-sqlite3 ${versionOf('better-sqlite3')}, better-sqlite3-session-store ${versionOf('better-sqlite3-session-store')}, a file of its own per contender in ${os.tmpdir()}`,
       'SqliteStore with its defaults (WAL, synchronous=NORMAL); better-sqlite3-session-store as its README: a better-sqlite3 database with its defaults, expired: { clear: true, intervalMs: 900000 }',
+      "round trips: statements run through better-sqlite3's run, get, all and iterate, in the app process",
     ],
-    contenders: [
-      ...oursTwice('SqliteStore', 'sqlite', (label) => ({ filename: file(label) })),
-      { name: 'better-sqlite3-session-store', kind: 'anchor', build: 'better-sqlite3-session-store', config: { filename: file('anchor') } },
-      FLOOR,
-    ],
-    roundTrips: 'none (in process)',
+    contenders,
+    roundTrips: 'statements run through better-sqlite3 (in process)',
     cleanup: async () => {
       for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
     },
@@ -582,7 +604,7 @@ async function redisGroup(): Promise<Group | string> {
     ],
     contenders: [
       ...oursTwice('RedisStore', 'redis-ioredis', (label) => ({ url: server.url, prefix: prefix(label) })),
-      { name: 'RedisStore (node-redis)', kind: 'ours', build: 'redis-node-redis', config: { url: server.url, prefix: prefix('node') } },
+      ...oursTwice('RedisStore (node-redis)', 'redis-node-redis', (label) => ({ url: server.url, prefix: prefix(`node_${label}`) })),
       { name: 'connect-redis', kind: 'anchor', build: 'connect-redis', config: { url: server.url, prefix: prefix('anchor') } },
       FLOOR,
     ],
@@ -590,8 +612,13 @@ async function redisGroup(): Promise<Group | string> {
     serverCounters: async () => {
       const commandstats = await probe.info('commandstats');
       let commands = 0;
-      for (const match of commandstats.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) if (match[1] !== 'info') commands += Number(match[2]);
-      return { commands, reads: (await info('stats'))('total_reads_processed') };
+      const byName: Record<string, number> = {};
+      for (const match of commandstats.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) {
+        if (match[1] === 'info') continue;
+        commands += Number(match[2]);
+        byName[match[1]!] = Number(match[2]);
+      }
+      return { commands, byName, reads: (await info('stats'))('total_reads_processed') };
     },
     serverTicks: async () => {
       const ticks = ticksOf(`/proc/${pid}/stat`);
@@ -835,6 +862,11 @@ export function formatHttpReport(report: HttpReport): string {
         ]),
       ),
     );
+    const byName = group.contenders.filter((c) => c.commandsPerRequestByName !== null);
+    if (byName.length > 0) {
+      lines.push('', '  commands per request, by name (a script counted with the commands it ran)');
+      for (const c of byName) lines.push(`  ${c.name}: ${Object.entries(c.commandsPerRequestByName!).map(([name, calls]) => `${name} ${fmt(calls, 2)}`).join(', ')}`);
+    }
     lines.push('', '  ratios (req/s, round by round: median, lowest-highest; cost above floor: ours over theirs, at most 0.5 is the target)');
     lines.push(
       ...table(
