@@ -29,6 +29,8 @@ const OPTION_CAPABILITIES: Partial<Record<Capability, (config: ConformanceConfig
   ttlFunction: (c) => (c.supports?.ttlFunction ? undefined : 'the factory does not declare supports.ttlFunction'),
   touchAfter: (c) => (c.supports?.touchAfter ? undefined : 'the factory does not declare supports.touchAfter'),
   disableTouch: (c) => (c.supports?.disableTouch ? undefined : 'the factory does not declare supports.disableTouch'),
+  hashedIds: (c) => (c.supports?.hashedIds ? undefined : 'the factory does not declare supports.hashedIds'),
+  encryptedPayloads: (c) => (c.supports?.encryptedPayloads ? undefined : 'the factory does not declare supports.encryptedPayloads'),
   injectableClock: (c) => (c.clock === 'injectable' ? undefined : "it needs clock: 'injectable' (an exact instant)"),
   realClock: (c) => (c.clock === 'injectable' ? 'on the injectable clock expiry-is-exact-to-the-millisecond checks this exactly' : undefined),
   writeRaw: (c) => (c.writeRaw ? undefined : 'the config gives no writeRaw hook'),

@@ -34,6 +34,13 @@ export interface StoreSupport {
   touchAfter?: boolean;
   /** `disableTouch` is honoured. */
   disableTouch?: boolean;
+  /**
+   * The factory's stores key each record by a hash of its session id, never the id (our `hashIds`):
+   * `ids()` and `all()` then name records by storage ids, which `destroy()` takes.
+   */
+  hashedIds?: boolean;
+  /** The factory's stores encrypt every stored session, bound to its id (our `encryptionKeys`). */
+  encryptedPayloads?: boolean;
 }
 
 /** The optional methods a case may need; each is detected on a store made by the factory. */
@@ -110,6 +117,8 @@ export type Capability =
   | 'ttlFunction'
   | 'touchAfter'
   | 'disableTouch'
+  | 'hashedIds'
+  | 'encryptedPayloads'
   | 'injectableClock'
   | 'realClock'
   | 'writeRaw'

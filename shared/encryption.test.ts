@@ -1,6 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
 import Database from 'better-sqlite3';
+import express from 'express';
+import expressSession from 'express-session';
+import request from 'supertest';
 import type { SessionData } from 'express-session';
 import { SqliteStore, type SqliteStoreOptions } from '../stores/sqlite';
 import { Codec } from './codec';
@@ -211,5 +214,34 @@ describe('Codec with encryption', () => {
     expect(serialized).toBeLessThanOrEqual(200);
     expect(codec.encode('sid', fits, 'sid').length).toBeGreaterThan(200);
     expect(() => codec.encode('sid', session({ pad: 'x'.repeat(200) }), 'sid')).toThrow(expect.objectContaining({ code: 'ERR_SESSION_TOO_LARGE' }));
+  });
+});
+
+describe('an express app on a store with hashIds and encryptionKeys', () => {
+  it('keeps a user logged in across requests, with neither the session id nor the data in the database', async () => {
+    const db = new Database(':memory:');
+    const store = new SqliteStore({ db, pruneInterval: 0, hashIds: true, encryptionKeys: [keyB, keyA] });
+    const app = express();
+    app.use(express.json());
+    app.use(expressSession({ secret: 'app-secret', resave: false, saveUninitialized: false, store }));
+    app.post('/login', (req, res) => {
+      (req.session as unknown as { user: string }).user = req.body.user;
+      res.json({ ok: true });
+    });
+    app.get('/me', (req, res) => res.json({ user: (req.session as unknown as { user?: string }).user ?? null }));
+    try {
+      const login = await request(app).post('/login').send({ user: SECRET }).expect(200);
+      const cookie = login.headers['set-cookie']![0]!.split(';')[0]!;
+      for (let visit = 0; visit < 3; visit++) expect((await request(app).get('/me').set('Cookie', cookie).expect(200)).body).toEqual({ user: SECRET });
+      const sid = decodeURIComponent(cookie.slice(cookie.indexOf('=') + 1)).replace(/^s:/, '').replace(/\.[^.]*$/, '');
+      expect(sid).toHaveLength(32);
+      const dump = JSON.stringify(db.prepare('SELECT * FROM sessions').all());
+      expect(dump).not.toContain(sid);
+      expect(dump).not.toContain(SECRET);
+      expect(await request(app).get('/me').expect(200)).toHaveProperty('body', { user: null });
+    } finally {
+      await store.close();
+      db.close();
+    }
   });
 });

@@ -1,4 +1,5 @@
 import type { ConformanceCase } from '../types';
+import { atRestCases } from './at-rest';
 import { basicCases } from './basics';
 import { bulkCases } from './bulk';
 import { callbackCases } from './callbacks';
@@ -24,6 +25,7 @@ export const cases: readonly ConformanceCase[] = [
   ...callbackCases,
   ...lifecycleCases,
   ...storedCases,
+  ...atRestCases,
   ...httpCases,
   ...errorCases,
   ...hardeningCases,

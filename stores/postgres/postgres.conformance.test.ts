@@ -1,6 +1,10 @@
 import { runConformance } from '../../conformance/jest';
 import { describeBackend } from '../../test/support/backends';
 import { conformanceOf } from '../../test/support/own-stores';
+import { atRestConformanceOf } from '../../shared/fixtures/at-rest';
 import * as postgres from './fixtures/factory';
 
-describeBackend('postgres', 'PostgresStore', () => runConformance(conformanceOf(postgres)));
+describeBackend('postgres', 'PostgresStore', () => {
+  runConformance(conformanceOf(postgres));
+  runConformance(atRestConformanceOf(postgres.atRest));
+});
