@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
 import type { SessionData } from 'express-session';
 import { MemoryStore } from '../stores/memory';
@@ -155,6 +156,24 @@ describe('copySessions', () => {
     expect(result.failures[0]).toContain('too-la');
     expect(inspect(result, { depth: 10 })).not.toContain(secretSid);
     expect(inspect(result, { depth: 10 })).not.toContain('xxxxxxxx');
+  });
+
+  it('copies from a store of plain ids into one that hashes them, each session found by its id there', async () => {
+    const from = memoryStore();
+    const to = new MemoryStore({ pruneInterval: 0, hashIds: true, encryptionKeys: [randomBytes(32)] });
+    stores.push(to);
+    await from.set('ada-session', aSession({ user: 'ada' }));
+    expect(await copySessions(from, to)).toMatchObject({ read: 1, copied: 1, failed: 0 });
+    expect((await to.get('ada-session'))?.['user' as keyof SessionData]).toBe('ada');
+  });
+
+  it('refuses a source that hashes its ids before copying anything, and names MigratingStore', async () => {
+    const from = new MemoryStore({ pruneInterval: 0, hashIds: true });
+    stores.push(from);
+    const to = memoryStore();
+    await from.set('ada-session', aSession({ user: 'ada' }));
+    await expect(copySessions(from, to)).rejects.toMatchObject({ code: 'ERR_SESSION_UNSUPPORTED', message: expect.stringContaining('MigratingStore') });
+    expect(await to.length()).toBe(0);
   });
 
   it('refuses what is not a store, the same store twice and an unknown option with ERR_SESSION_OPTIONS', async () => {

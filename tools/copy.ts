@@ -1,6 +1,7 @@
 import type { SessionData, Store } from 'express-session';
 import { SessionStoreError, sidPrefixOf } from '../shared/errors';
 import { cleanCause } from '../shared/causes';
+import { STORAGE_ID_MARK } from '../shared/ids';
 import { callStore, hasMethod } from './calls';
 
 /** Where a copy stands, handed to `onProgress` after each session and returned at the end. */
@@ -67,6 +68,8 @@ export async function copySessions(from: Store, to: Store, options: CopyOptions 
   try {
     for await (const listed of liveSessionsOf(from)) {
       if (progressError) break;
+      // The first one listed says it: a store with hashIds lists every record by its storage id, and set() would hash that again.
+      if (listed.id.startsWith(STORAGE_ID_MARK)) throw hashedSource();
       progress.read++;
       const task: Promise<void> = copyOne(listed, from, to, now, progress)
         .catch((error: unknown) => {
@@ -147,6 +150,14 @@ async function* liveSessionsOf(store: Store): AsyncGenerator<ListedSession, void
   throw new SessionStoreError('ERR_SESSION_UNSUPPORTED', 'the source store lists no sessions: it has none of sessions(), ids() and all()', {
     store: 'copy',
   });
+}
+
+function hashedSource(): SessionStoreError {
+  return new SessionStoreError(
+    'ERR_SESSION_UNSUPPORTED',
+    'the source store hashes its session ids (hashIds), so it lists no session id to copy a session under; switch stores with MigratingStore instead, which moves each session when its visitor comes back',
+    { store: 'copy' },
+  );
 }
 
 function cookieExpiresOf(session: SessionData): number | undefined {

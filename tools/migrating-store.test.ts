@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { SessionData } from 'express-session';
 import { MemoryStore } from '../stores/memory';
@@ -50,6 +51,19 @@ describe('MigratingStore', () => {
     expect(new Date(moved!.cookie.expires as Date | string).getTime()).toBe(clock.now + 60_000);
     expect(userOf(await next.get('touched'))).toBe('ada');
     await Promise.all([old.close(), next.close()]);
+  });
+
+  it('moves a session between stores that hash their ids and encrypt under keys of their own', async () => {
+    const [hashedFrom, hashedTo] = [randomBytes(32), randomBytes(32)].map((key) => new MemoryStore({ pruneInterval: 0, hashIds: true, encryptionKeys: [key] }));
+    const migrating = new MigratingStore({ from: hashedFrom!, to: hashedTo! });
+    try {
+      await hashedFrom!.set('hashed', aSession({ user: 'ada' }));
+      expect(userOf(await migrating.get('hashed'))).toBe('ada');
+      expect(userOf(await hashedTo!.get('hashed'))).toBe('ada');
+      expect(await hashedFrom!.length()).toBe(0);
+    } finally {
+      await Promise.all([hashedFrom!.close(), hashedTo!.close()]);
+    }
   });
 
   it('answers null for a session neither store holds', async () => {
