@@ -1,11 +1,11 @@
-import { createCipheriv, createDecipheriv, createHash, createSecretKey, hkdfSync, randomBytes, type KeyObject } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, createHmac, createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 import { SessionStoreError } from './errors';
 
 /** A 32-byte key: a Buffer or Uint8Array, or a string of 64 hex digits or of 43 or 44 base64 or base64url characters. */
 export type EncryptionKey = Buffer | Uint8Array | string;
 
 /**
- * The stored form of an encrypted session: `sse1.<key id>.<salt ‖ ciphertext ‖ tag>`, in base64url, so
+ * The stored form of an encrypted session: `sse1.<key id>.<nonce ‖ ciphertext ‖ tag>`, in base64url, so
  * it fits every backend's text column. No JSON text starts with `s`, so it is never taken for one.
  */
 const FORMAT = 'sse1.';
@@ -13,11 +13,13 @@ const KEY_BYTES = 32;
 const KEY_ID_BYTES = 6;
 const KEY_ID_LENGTH = 8;
 const HEADER_LENGTH = FORMAT.length + KEY_ID_LENGTH + 1;
-const SALT_BYTES = 16;
-const IV_BYTES = 12;
+/** The first half of the nonce picks the payload's key, the second half is its GCM IV. */
+const NONCE_BYTES = 24;
+const KEY_NONCE_BYTES = 12;
 const TAG_BYTES = 16;
 const KEY_ID_CONTEXT = 'session-stores key id\0';
-const MESSAGE_KEY_CONTEXT = Buffer.from('session-stores sse1 aes-256-gcm');
+const MESSAGE_KEY_CONTEXT = Buffer.from('session-stores sse1 aes-256-gcm\0');
+const HKDF_FIRST_BLOCK = Buffer.from([1]);
 const HEX_KEY = /^[0-9a-fA-F]{64}$/;
 const BASE64_KEY = /^(?:[A-Za-z0-9+/]{43}=?|[A-Za-z0-9_-]{43})$/;
 
@@ -33,10 +35,11 @@ export class UnopenedPayload extends Error {
  * its key id names, so a key is rotated by putting a new one first and dropping the old one once no
  * session saved under it can still be live.
  *
- * Each payload gets a key of its own, HKDF-SHA-256 of the key and a random 128-bit salt, with its
- * IV: random 96-bit IVs under one key are safe for about 2^32 payloads, which a busy site's saves
- * reach; salts collide only after about 2^64. The associated data is the header and the storage id,
- * so a payload copied to another id, or given another key id, does not authenticate.
+ * Random 96-bit IVs under one key are safe for about 2^32 payloads, which a busy site's saves reach,
+ * so each payload has a random 192-bit nonce, as XAES-256-GCM does: its first 96 bits derive the
+ * payload's key (HKDF-Expand with SHA-256, the key being uniformly random already), its last 96 bits
+ * are the IV under that key; that holds for about 2^80 payloads. The associated data is the header
+ * and the storage id, so a payload copied to another id, or given another key id, does not authenticate.
  */
 export class Cipher {
   // Key objects in private fields: util.inspect of a store, its settings or its codec shows no key material.
@@ -71,11 +74,10 @@ export class Cipher {
   seal(text: string, storageId: string): string {
     const { id, key } = this.#keys[0]!;
     const header = `${FORMAT}${id}.`;
-    const salt = randomBytes(SALT_BYTES);
-    const [messageKey, iv] = messageKeyOf(key, salt);
-    const cipher = createCipheriv('aes-256-gcm', messageKey, iv);
+    const nonce = randomBytes(NONCE_BYTES);
+    const cipher = createCipheriv('aes-256-gcm', messageKeyOf(key, nonce), nonce.subarray(KEY_NONCE_BYTES));
     cipher.setAAD(associatedData(header, storageId));
-    const body = Buffer.concat([salt, cipher.update(text, 'utf8'), cipher.final(), cipher.getAuthTag()]);
+    const body = Buffer.concat([nonce, cipher.update(text, 'utf8'), cipher.final(), cipher.getAuthTag()]);
     return header + body.toString('base64url');
   }
 
@@ -84,17 +86,16 @@ export class Cipher {
     if (!payload.startsWith(FORMAT)) throw new UnopenedPayload('is not encrypted');
     const header = payload.slice(0, HEADER_LENGTH);
     const body = Buffer.from(payload.slice(HEADER_LENGTH), 'base64url');
-    if (header[HEADER_LENGTH - 1] !== '.' || body.length < SALT_BYTES + TAG_BYTES) throw new UnopenedPayload('is not a well-formed encrypted payload');
+    if (header[HEADER_LENGTH - 1] !== '.' || body.length < NONCE_BYTES + TAG_BYTES) throw new UnopenedPayload('is not a well-formed encrypted payload');
     const keyId = header.slice(FORMAT.length, FORMAT.length + KEY_ID_LENGTH);
     const candidates = this.#keys.filter((entry) => entry.id === keyId);
     if (candidates.length === 0) throw new UnopenedPayload('was encrypted under a key that is not in encryptionKeys');
-    const salt = body.subarray(0, SALT_BYTES);
-    const ciphertext = body.subarray(SALT_BYTES, body.length - TAG_BYTES);
+    const nonce = body.subarray(0, NONCE_BYTES);
+    const ciphertext = body.subarray(NONCE_BYTES, body.length - TAG_BYTES);
     const tag = body.subarray(body.length - TAG_BYTES);
     // Two keys share a key id once in 2^48 pairs: each is tried.
     for (const { key } of candidates) {
-      const [messageKey, iv] = messageKeyOf(key, salt);
-      const decipher = createDecipheriv('aes-256-gcm', messageKey, iv);
+      const decipher = createDecipheriv('aes-256-gcm', messageKeyOf(key, nonce), nonce.subarray(KEY_NONCE_BYTES));
       decipher.setAAD(associatedData(header, storageId));
       decipher.setAuthTag(tag);
       try {
@@ -112,9 +113,9 @@ export class Cipher {
   }
 }
 
-function messageKeyOf(key: KeyObject, salt: Buffer): [Buffer, Buffer] {
-  const material = Buffer.from(hkdfSync('sha256', key, salt, MESSAGE_KEY_CONTEXT, KEY_BYTES + IV_BYTES));
-  return [material.subarray(0, KEY_BYTES), material.subarray(KEY_BYTES)];
+/** HKDF-Expand(key, context ‖ first half of the nonce, 32 bytes): one HMAC-SHA-256 block. */
+function messageKeyOf(key: KeyObject, nonce: Buffer): Buffer {
+  return createHmac('sha256', key).update(MESSAGE_KEY_CONTEXT).update(nonce.subarray(0, KEY_NONCE_BYTES)).update(HKDF_FIRST_BLOCK).digest();
 }
 
 function associatedData(header: string, storageId: string): Buffer {
