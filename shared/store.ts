@@ -47,6 +47,7 @@ export interface BackendSettings {
 
 /** One live session met by `sessions()`. */
 export interface ListedSession {
+  /** The session id; with `hashIds`, the storage id after `STORAGE_ID_MARK`, which only `destroy` takes. */
   id: string;
   session: SessionData;
   /** The expiry the backend holds, in epoch ms: later than `session.cookie.expires` once a touch extended it. */
@@ -241,7 +242,7 @@ export abstract class SessionStore extends Store {
     return this.decodedSessions('sessions');
   }
 
-  /** The ids of every live session. */
+  /** The ids of every live session; with `hashIds`, their storage ids after `STORAGE_ID_MARK`, as `all()` and `sessions()` give them. */
   ids(): Promise<string[]>;
   ids(callback: Callback<string[]>): void;
   ids(callback?: Callback<string[]>): Promise<string[]> | void {
