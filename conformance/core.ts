@@ -31,6 +31,8 @@ const OPTION_CAPABILITIES: Partial<Record<Capability, (config: ConformanceConfig
   disableTouch: (c) => (c.supports?.disableTouch ? undefined : 'the factory does not declare supports.disableTouch'),
   hashedIds: (c) => (c.supports?.hashedIds ? undefined : 'the factory does not declare supports.hashedIds'),
   encryptedPayloads: (c) => (c.supports?.encryptedPayloads ? undefined : 'the factory does not declare supports.encryptedPayloads'),
+  // A store with hashed ids lists storage ids by design; the at-rest cases check what it lists instead.
+  sessionIdListings: (c) => (c.supports?.hashedIds ? 'with supports.hashedIds, ids(), all() and sessions() list storage ids, not session ids' : undefined),
   injectableClock: (c) => (c.clock === 'injectable' ? undefined : "it needs clock: 'injectable' (an exact instant)"),
   realClock: (c) => (c.clock === 'injectable' ? 'on the injectable clock expiry-is-exact-to-the-millisecond checks this exactly' : undefined),
   writeRaw: (c) => (c.writeRaw ? undefined : 'the config gives no writeRaw hook'),

@@ -119,6 +119,7 @@ export type Capability =
   | 'disableTouch'
   | 'hashedIds'
   | 'encryptedPayloads'
+  | 'sessionIdListings'
   | 'injectableClock'
   | 'realClock'
   | 'writeRaw'

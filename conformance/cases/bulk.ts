@@ -43,7 +43,7 @@ export const bulkCases: ConformanceCase[] = [
     id: 'all-returns-sessions-keyed-by-sid',
     group: 'bulk',
     level: 'recommended',
-    needs: ['all'],
+    needs: ['all', 'sessionIdListings'],
     rule: 'all() calls back a plain object mapping each sid to its session, like express-session’s MemoryStore.',
     async run(ctx) {
       const { store, exact } = await ownStore(ctx);
@@ -63,7 +63,7 @@ export const bulkCases: ConformanceCase[] = [
     id: 'ids-returns-an-array-of-sids',
     group: 'bulk',
     level: 'recommended',
-    needs: ['ids'],
+    needs: ['ids', 'sessionIdListings'],
     rule: 'ids() calls back an array holding the sid of every live session.',
     async run(ctx) {
       const { store, exact } = await ownStore(ctx);
@@ -155,7 +155,7 @@ export const bulkCases: ConformanceCase[] = [
     id: 'namespaces-isolate-ids',
     group: 'namespaces',
     level: 'recommended',
-    needs: ['namespaces', 'ids'],
+    needs: ['namespaces', 'ids', 'sessionIdListings'],
     rule: 'ids() returns only the sids of the store’s own namespace.',
     async run(ctx) {
       const { first, shared, onlyFirst } = await twoNamespaces(ctx);

@@ -170,7 +170,11 @@ export const callbackCases: ConformanceCase[] = [
       assertSameSession(await viaPromise(store, 'get', sid), stored, 'get() as a promise');
       if (ctx.methods.has('touch')) await viaPromise(store, 'touch', sid, stored);
       if (ctx.methods.has('all')) assert.ok(holdsMarker(entriesOfAll(await viaPromise(store, 'all')), sid), 'all() as a promise');
-      if (ctx.methods.has('ids')) assert.ok(((await viaPromise(store, 'ids')) as string[]).includes(sid), 'ids() as a promise');
+      if (ctx.methods.has('ids')) {
+        const ids = await viaPromise(store, 'ids');
+        // With hashed ids a listing names storage ids, which the at-rest cases check.
+        assert.ok(Array.isArray(ids) && (ctx.config.supports?.hashedIds || ids.includes(sid)), 'ids() as a promise');
+      }
       if (ctx.methods.has('length')) assert.equal(typeof (await viaPromise(store, 'length')), 'number', 'length() as a promise');
       await viaPromise(store, 'destroy', sid);
       assertMissing(await viaPromise(store, 'get', sid), 'get() as a promise after destroy()');

@@ -187,7 +187,7 @@ export const expiryCases: ConformanceCase[] = [
     id: 'expired-sessions-not-in-ids',
     group: 'expiry',
     level: 'recommended',
-    needs: ['ids'],
+    needs: ['ids', 'sessionIdListings'],
     waits: true,
     rule: 'ids() leaves out sessions whose expiry has passed.',
     async run(ctx) {

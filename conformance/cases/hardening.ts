@@ -181,7 +181,7 @@ export const hardeningCases: ConformanceCase[] = [
     id: 'all-lists-a-sid-named-like-a-prototype-as-its-own',
     group: 'bulk',
     level: 'recommended',
-    needs: ['all'],
+    needs: ['all', 'sessionIdListings'],
     rule: "all() after set('__proto__', session) lists that session under its own key, and the result's prototype stays what it was (none, or Object.prototype).",
     async run(ctx) {
       const store = ctx.config.supports?.namespaces ? await ctx.isolatedStore() : await ctx.store();
@@ -208,7 +208,7 @@ export const hardeningCases: ConformanceCase[] = [
     id: 'sessions-iterator-streams-every-live-session',
     group: 'bulk',
     level: 'recommended',
-    needs: ['writeRaw'],
+    needs: ['writeRaw', 'sessionIdListings'],
     rule: 'A store with a sessions() async iterator yields every live session of its namespace once as { id, session }, skipping a corrupt record instead of failing.',
     async run(ctx) {
       const store = ctx.config.supports?.namespaces ? await ctx.isolatedStore() : await ctx.store();
