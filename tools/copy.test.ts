@@ -143,6 +143,18 @@ describe('copySessions', () => {
     expect(await to.get('from-array')).toEqual(session);
   });
 
+  it('refuses a source whose all() lists sessions without their ids, before copying anything', async () => {
+    const to = memoryStore();
+    const session = aSession({ user: 'ada' });
+    const idlessStore = {
+      get: (_sid: string, cb: (error: unknown, value?: unknown) => void) => cb(null, null),
+      set: (_sid: string, _value: SessionData, cb: (error: unknown) => void) => cb(null),
+      all: (cb: (error: unknown, value?: unknown) => void) => cb(null, [{ ...session, id: 'with-id' }, session]),
+    };
+    await expect(copySessions(idlessStore as never, to)).rejects.toMatchObject({ code: 'ERR_SESSION_UNSUPPORTED' });
+    expect(await to.length()).toBe(0);
+  });
+
   it('counts a session the target refuses as failed, names it by a prefix only, and copies the rest', async () => {
     const from = memoryStore();
     const to = new MemoryStore({ pruneInterval: 0, maxSessionBytes: 200 });

@@ -137,9 +137,18 @@ async function* liveSessionsOf(store: Store): AsyncGenerator<ListedSession, void
     const all = await callStore<unknown>(store, 'all');
     // connect-redis and others answer an array of sessions, each with its id added as `id`.
     if (Array.isArray(all)) {
-      for (const entry of all as Array<SessionData & { id?: unknown }>) {
-        if (entry === null || typeof entry !== 'object' || typeof entry.id !== 'string') continue;
-        const { id, ...session } = entry;
+      const entries = all as Array<SessionData & { id?: unknown }>;
+      // Checked before the first copy: a listing without ids would otherwise copy nothing and call that success.
+      if (entries.some((entry) => entry !== null && typeof entry === 'object' && typeof entry.id !== 'string')) {
+        throw new SessionStoreError(
+          'ERR_SESSION_UNSUPPORTED',
+          'the source store lists sessions without their ids (all() gives an array of sessions with no id): give it a sessions() or ids() to copy from',
+          { store: 'copy' },
+        );
+      }
+      for (const entry of entries) {
+        if (entry === null || typeof entry !== 'object') continue;
+        const { id, ...session } = entry as SessionData & { id: string };
         yield { id, session: session as SessionData };
       }
     } else if (all !== null && typeof all === 'object') {
