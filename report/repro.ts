@@ -356,8 +356,9 @@ export const checks: Record<string, Check> = {
     let last = '';
     for (let attempt = 1; attempt <= 3; attempt++) {
       const id = sid('subsecond');
-      // Half-way through a second, at least 1.5 s away.
-      const expiresAt = Math.ceil(Date.now() / 1000) * 1000 + 1500;
+      // Set on a whole second with 1.5 s to live, so rounding to seconds up, down or from the time of set() misses by 0.5 s.
+      await sleep(1000 - (Date.now() % 1000));
+      const expiresAt = Date.now() + 1500;
       await call(store, 'set', id, sessionExpiringAt(expiresAt, { user: 'ana' }));
       await sleep(expiresAt - 400 - Date.now());
       const beforeAt = Date.now() - expiresAt;
