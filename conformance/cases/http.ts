@@ -141,11 +141,7 @@ export const httpDefinitions: HttpCaseDefinition[] = [
     rule: 'With resave: false, a request that leaves the session unchanged calls touch() instead of set(), the data stays as stored and the expiry slides forward.',
     async run(ctx, http) {
       const { unit, injectable } = ctx.clock;
-      if (injectable && !ctx.config.supports?.ttl) {
-        ctx.skip('under an injectable clock the sliding expiry is observed through ttl, which the factory does not support');
-      }
-      // A fake clock slides a ttl-based expiry; on the real clock the cookie's maxAge slides.
-      const store = injectable ? await ctx.store({ ttl: 5 * unit }) : await ctx.store();
+      const store = await slidingStore(ctx);
       const calls = countingView(store);
       const { app, sid, cookie } = await loggedIn(ctx, http, injectable ? {} : { cookie: { maxAge: 5 * unit } }, calls.view);
       const before = dataOf(await ctx.call(store, 'get', sid));
@@ -174,11 +170,7 @@ export const httpDefinitions: HttpCaseDefinition[] = [
     },
     async run(ctx, http) {
       const { unit, injectable } = ctx.clock;
-      if (injectable && !ctx.config.supports?.ttl) {
-        ctx.skip('under an injectable clock the sliding expiry is observed through ttl, which the factory does not support');
-      }
-      // As in unmodified-session-is-touched-not-saved: a fake clock slides a ttl-based expiry, the real one the cookie's maxAge.
-      const store = injectable ? await ctx.store({ ttl: 5 * unit }) : await ctx.store();
+      const store = await slidingStore(ctx);
       const calls = countingView(store);
       const options: AppOptions = { ...(http.framework.name === 'express' && { resave: true }), ...(!injectable && { cookie: { maxAge: 5 * unit } }) };
       const { app, sid, cookie } = await loggedIn(ctx, http, options, calls.view);
@@ -358,6 +350,14 @@ async function secureCookieCase(ctx: CaseContext, http: HttpRun, options: AppOpt
   assert.ok(cookie, 'no cookie over forwarded https');
   assert.equal(cookie!.attributes.secure, true, 'the cookie is not Secure');
   assert.deepEqual((await me(app, cookie!, https)).data, { user: { name: 'ana' } });
+}
+
+/** A store whose expiry a request can slide: a fake clock slides a ttl-based expiry, the real one the cookie's maxAge (5 units). */
+async function slidingStore(ctx: CaseContext): Promise<Store> {
+  if (ctx.clock.injectable && !ctx.config.supports?.ttl) {
+    ctx.skip('under an injectable clock the sliding expiry is observed through ttl, which the factory does not support');
+  }
+  return ctx.clock.injectable ? ctx.store({ ttl: 5 * ctx.clock.unit }) : ctx.store();
 }
 
 export const httpCases = httpCasesOf(httpDefinitions);
