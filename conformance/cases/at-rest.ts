@@ -14,6 +14,13 @@ async function storedRecord(ctx: CaseContext, store: Store, sid: string): Promis
   return record;
 }
 
+/** The stored payload of `sid`, which an encrypting store writes as a string. */
+async function storedPayload(ctx: CaseContext, store: Store, sid: string): Promise<string> {
+  const { payload } = await storedRecord(ctx, store, sid);
+  assert.equal(typeof payload, 'string', 'the stored payload is not a string');
+  return payload as string;
+}
+
 /** Problems with what get() answered for a record that must not load: an Error or no session, never a session. */
 async function refusedRead(ctx: CaseContext, store: Store, sid: string, what: string): Promise<string[]> {
   const answer = await ctx.call(store, 'get', sid).then(
@@ -125,9 +132,7 @@ export const atRestCases: ConformanceCase[] = [
       const [owner, victim] = [ctx.sid('owner'), ctx.sid('victim')];
       await ctx.call(store, 'set', owner, ctx.session({ marker: MARKER, user: 'owner' }));
       await ctx.call(store, 'set', victim, ctx.session({ user: 'victim' }));
-      const { payload } = await storedRecord(ctx, store, owner);
-      assert.equal(typeof payload, 'string', 'the stored payload is not a string');
-      await ctx.config.writeRaw!(store, victim, payload);
+      await ctx.config.writeRaw!(store, victim, await storedPayload(ctx, store, owner));
       assertNoProblems(await refusedRead(ctx, store, victim, "the owner's payload under the victim's id"));
     },
   },
@@ -141,9 +146,7 @@ export const atRestCases: ConformanceCase[] = [
       const store = await ctx.store();
       const sid = ctx.sid('altered');
       await ctx.call(store, 'set', sid, ctx.session({ marker: MARKER }));
-      const { payload } = await storedRecord(ctx, store, sid);
-      assert.equal(typeof payload, 'string', 'the stored payload is not a string');
-      await ctx.config.writeRaw!(store, sid, altered(payload));
+      await ctx.config.writeRaw!(store, sid, altered(await storedPayload(ctx, store, sid)));
       assertNoProblems(await refusedRead(ctx, store, sid, 'the altered payload'));
     },
   },

@@ -1,10 +1,9 @@
 import { runConformance } from '../../conformance/jest';
 import { describeBackend } from '../../test/support/backends';
 import { conformanceOf } from '../../test/support/own-stores';
-import { atRestConformanceOf } from '../../shared/fixtures/at-rest';
 import * as mysql from './fixtures/factory';
 
 describeBackend('mysql', 'MySqlStore', () => {
   runConformance(conformanceOf(mysql));
-  runConformance(atRestConformanceOf(mysql.atRest));
+  runConformance(conformanceOf(mysql.atRest));
 });

@@ -1,10 +1,9 @@
 import { runConformance } from '../../conformance/jest';
 import { describeBackend } from '../../test/support/backends';
 import { conformanceOf } from '../../test/support/own-stores';
-import { atRestConformanceOf } from '../../shared/fixtures/at-rest';
 import * as postgres from './fixtures/factory';
 
 describeBackend('postgres', 'PostgresStore', () => {
   runConformance(conformanceOf(postgres));
-  runConformance(atRestConformanceOf(postgres.atRest));
+  runConformance(conformanceOf(postgres.atRest));
 });

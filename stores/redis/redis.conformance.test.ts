@@ -1,12 +1,11 @@
 import { runConformance } from '../../conformance/jest';
 import { describeBackend } from '../../test/support/backends';
 import { conformanceOf } from '../../test/support/own-stores';
-import { atRestConformanceOf } from '../../shared/fixtures/at-rest';
 import * as redis from './fixtures/factory';
 
 describeBackend('redis', 'RedisStore on one Redis server', () => {
   runConformance(conformanceOf(redis));
-  runConformance(atRestConformanceOf(redis.atRest));
+  runConformance(conformanceOf(redis.atRest));
   for (const nodeRedis of redis.NODE_REDIS_MAJORS) {
     runConformance(conformanceOf(redis.redisFactory({ name: `RedisStore (node-redis v${nodeRedis.major})`, open: (url) => redis.openNodeRedis(url, nodeRedis) })));
   }
