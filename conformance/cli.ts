@@ -46,7 +46,8 @@ honours options.namespace. At the start it makes stores in two fresh namespaces 
 length(), ids() or all(), that the first holds nothing and that a session written in it is not seen
 from the second (that session is then destroyed). Only when both hold are the cases that call
 clear() run (clear() deletes every session of a namespace), and the case that loads the module in a
-child process. At the end it destroys every id it wrote. Ids and sessions that all() or ids() return
+child process. At the end it destroys every id it wrote or destroyed, through a store made with
+tombstoneTtl: 0, so a store that honours it keeps no tombstone of the run. Ids and sessions that all() or ids() return
 and that it did not write are never printed nor written to a report: they show as
 <not written by this run: abcdef…> (the first 6 characters).
 
@@ -248,7 +249,8 @@ export async function runCli(options: CliOptions, out: (line: string) => void = 
   const clock = mod.clock === 'injectable' ? 'injectable' : 'real';
   const supports = mod.supports ?? {};
   const dispose = (made: Store) => (mod.disposeStore ? mod.disposeStore(made) : closeIfClosable(made));
-  const ledger = new Ledger(makeStore);
+  // With tombstones off, the clean-up's destroy() leaves none behind where the run destroyed or wrote a session.
+  const ledger = new Ledger(makeStore, { tombstoneTtl: 0 });
   const config: ConformanceConfig = {
     name: store,
     makeStore: ledger.factory,
@@ -376,7 +378,7 @@ async function checkNamespacesOf(ledger: Ledger, dispose: (made: Store) => unkno
 
 /**
  * Every store the run makes passes through here: it notes each id written (by set() or writeRaw)
- * per namespace, so the run can destroy them at the end; it shows ids that all() and ids() return
+ * or destroyed (which may leave a tombstone) per namespace, so the run can destroy them at the end; it shows ids that all() and ids() return
  * and that the run did not write only by a short prefix, with no session data; and it can refuse clear().
  */
 class Ledger {
@@ -388,7 +390,11 @@ class Ledger {
   private readonly namespaces = new WeakMap<Store, string | undefined>();
   private clearRefused = false;
 
-  constructor(private readonly makeStore: StoreFactory) {}
+  constructor(
+    private readonly makeStore: StoreFactory,
+    /** What the store that destroys the run's ids at the end is made with, besides its namespace. */
+    private readonly cleanupOptions: StoreFactoryOptions = {},
+  ) {}
 
   readonly factory: StoreFactory = async (options: StoreFactoryOptions) => {
     const made = await this.makeStore(options);
@@ -438,7 +444,7 @@ class Ledger {
   async removeWritten(dispose: (made: Store) => unknown): Promise<number> {
     let failed = 0;
     for (const [namespace, sids] of this.written) {
-      const made = await this.makeStore(namespace === undefined ? {} : { namespace });
+      const made = await this.makeStore({ ...this.cleanupOptions, ...(namespace !== undefined && { namespace }) });
       try {
         for (const sid of sids) {
           // An id the store refused at set() (the id cases try invalid ones) is refused here too, and was never written.
@@ -500,6 +506,10 @@ class Ledger {
     wrap('set', (original, args) => {
       this.noteSession(args[1]);
       return this.noteWrite(namespace, args[0], (passed) => original(...passed), args);
+    });
+    wrap('destroy', (original, args) => {
+      this.note(namespace, args[0]);
+      return original(...args);
     });
     wrap('clear', (original, args) => {
       if (!this.clearRefused) return original(...args);

@@ -24,6 +24,7 @@ const STOP_DEADLINE_MS = 15_000;
 
 const OPTION_CAPABILITIES: Partial<Record<Capability, (config: ConformanceConfig) => string | undefined>> = {
   namespaces: (c) => (c.supports?.namespaces ? undefined : 'the factory does not declare supports.namespaces'),
+  sharedData: (c) => (c.supports?.sharedData ? undefined : 'the factory does not declare supports.sharedData'),
   ttl: (c) => (c.supports?.ttl ? undefined : 'the factory does not declare supports.ttl'),
   // Declared on its own: a store whose ttl option takes only a number must not be judged on a function.
   ttlFunction: (c) => (c.supports?.ttlFunction ? undefined : 'the factory does not declare supports.ttlFunction'),
@@ -31,6 +32,8 @@ const OPTION_CAPABILITIES: Partial<Record<Capability, (config: ConformanceConfig
   disableTouch: (c) => (c.supports?.disableTouch ? undefined : 'the factory does not declare supports.disableTouch'),
   hashedIds: (c) => (c.supports?.hashedIds ? undefined : 'the factory does not declare supports.hashedIds'),
   encryptedPayloads: (c) => (c.supports?.encryptedPayloads ? undefined : 'the factory does not declare supports.encryptedPayloads'),
+  tombstones: (c) => (c.supports?.tombstones ? undefined : 'the factory does not declare supports.tombstones'),
+  maxLifetime: (c) => (c.supports?.maxLifetime ? undefined : 'the factory does not declare supports.maxLifetime'),
   // A store with hashed ids lists storage ids by design; the at-rest cases check what it lists instead.
   sessionIdListings: (c) => (c.supports?.hashedIds ? 'with supports.hashedIds, ids(), all() and sessions() list storage ids, not session ids' : undefined),
   injectableClock: (c) => (c.clock === 'injectable' ? undefined : "it needs clock: 'injectable' (an exact instant)"),

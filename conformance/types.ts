@@ -14,6 +14,13 @@ export interface StoreFactoryOptions {
   /** Make touch a no-op. */
   disableTouch?: boolean;
   /**
+   * How long destroy() leaves a tombstone, in ms: passed when `supports.tombstones` is set, and as 0
+   * (tombstones off) to the store with which the CLI destroys what its run wrote.
+   */
+  tombstoneTtl?: number;
+  /** Absolute lifetime of a session after its first set(), in ms (passed when `supports.maxLifetime` is set). */
+  maxLifetime?: number;
+  /**
    * A name unique to this store instance's data (key prefix, table or collection suffix).
    * Always matches `/^[a-z][a-z0-9_]{0,39}$/`, so it can be used as an identifier as is.
    */
@@ -26,6 +33,8 @@ export type StoreFactory = (options: StoreFactoryOptions) => Store | Promise<Sto
 export interface StoreSupport {
   /** `namespace` isolates two stores' data from each other. */
   namespaces?: boolean;
+  /** Two stores the factory makes with the same namespace share their data, as two processes on one backend do. */
+  sharedData?: boolean;
   /** `ttl` is honoured. */
   ttl?: boolean;
   /** `ttl` may also be a function `(session, sid) => ms`, which wins over `cookie.expires`. Not implied by `ttl`. */
@@ -41,6 +50,13 @@ export interface StoreSupport {
   hashedIds?: boolean;
   /** The factory's stores encrypt every stored session, bound to its id (our `encryptionKeys`). */
   encryptedPayloads?: boolean;
+  /**
+   * destroy() leaves a tombstone for `tombstoneTtl` ms (the factory's default when not passed, at
+   * least a minute): a set() of that id meanwhile writes nothing, and nothing lists it.
+   */
+  tombstones?: boolean;
+  /** `maxLifetime` is honoured: no set() or touch() keeps a session past that long after its first set(). */
+  maxLifetime?: boolean;
 }
 
 /** The optional methods a case may need; each is detected on a store made by the factory. */
@@ -113,12 +129,15 @@ export type HttpFramework = 'express' | 'fastify';
 export type Capability =
   | StoreMethod
   | 'namespaces'
+  | 'sharedData'
   | 'ttl'
   | 'ttlFunction'
   | 'touchAfter'
   | 'disableTouch'
   | 'hashedIds'
   | 'encryptedPayloads'
+  | 'tombstones'
+  | 'maxLifetime'
   | 'sessionIdListings'
   | 'injectableClock'
   | 'realClock'

@@ -50,6 +50,8 @@ export class Codec {
     if (typeof text !== 'string') {
       throw this.failure('ERR_SESSION_ENCODE', `serializer.stringify returned ${typeof text}, not a string`, sid);
     }
+    // The empty payload marks a tombstone.
+    if (text.length === 0) throw this.failure('ERR_SESSION_ENCODE', 'serializer.stringify returned an empty string', sid);
     // Checked after stringify, which has already refused a cycle that this walk would go round.
     if (this.mayNestTooDeep(text) && deeperThan(session, MAX_SESSION_DEPTH)) {
       throw this.failure('ERR_SESSION_ENCODE', `session cannot be stored: it is nested deeper than ${MAX_SESSION_DEPTH} levels`, sid);

@@ -22,12 +22,14 @@ function tables() {
     stores.push(store);
     return store;
   };
-  const rows = () => db.prepare('SELECT sid, sess, expires_at FROM sessions ORDER BY sid').all() as Array<{ sid: string; sess: string; expires_at: number }>;
+  // The sessions held; a destroy leaves a tombstone (an empty sess), listed by tombstones().
+  const rows = () => db.prepare(`SELECT sid, sess, expires_at FROM sessions WHERE sess <> '' ORDER BY sid`).all() as Array<{ sid: string; sess: string; expires_at: number }>;
+  const tombstones = () => db.prepare(`SELECT sid FROM sessions WHERE sess = '' ORDER BY sid`).pluck().all() as string[];
   const close = async () => {
     for (const store of stores) await store.close();
     db.close();
   };
-  return { db, open, rows, close };
+  return { db, open, rows, tombstones, close };
 }
 
 describe('SessionStore hashIds', () => {
@@ -52,6 +54,7 @@ describe('SessionStore hashIds', () => {
     expect(backend.rows()[0]!.expires_at).toBe(later.getTime());
     await store.destroy(SID);
     expect(backend.rows()).toEqual([]);
+    expect(backend.tombstones()).toEqual([hashOf(SID)]);
     expect(await store.get(SID)).toBeNull();
   });
 

@@ -1,4 +1,4 @@
-export { SessionStore, MAX_SID_LENGTH } from './store';
+export { SessionStore, MAX_SID_LENGTH, TOMBSTONE } from './store';
 export type { StoredSession, StoredEntry, BackendSettings, ListedSession } from './store';
 export { SessionStoreError, isSessionStoreError, sidPrefixOf } from './errors';
 export { cleanCause } from './causes';
@@ -19,9 +19,10 @@ export {
   booleanOption,
   positiveIntegerOption,
   DEFAULT_MAX_SESSION_BYTES,
+  DEFAULT_TOMBSTONE_TTL_MS,
   optionError,
   ownOptionNames,
   refuseWithSharedLayout,
 } from './options';
-export type { BaseStoreOptions, ReaperOptions, TtlFunction, OnCorrupt, CorruptRecordEvent } from './options';
+export type { BaseStoreOptions, ReaperOptions, TombstoneOptions, LifetimeOptions, TtlFunction, OnCorrupt, CorruptRecordEvent } from './options';
 export type { Callback } from './callbacks';

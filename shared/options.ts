@@ -56,6 +56,27 @@ export interface BaseStoreOptions {
   encryptionKeys?: readonly EncryptionKey[];
 }
 
+/** Options of stores whose backend can hold a tombstone where a destroyed session was. */
+export interface TombstoneOptions {
+  /**
+   * How long `destroy` leaves a tombstone where the session was: while it stands, a `set` of that id
+   * (a slow request finishing after a logout or a `regenerate`) writes nothing, so a destroyed
+   * session stays destroyed. It is longer than any request should take. 0 turns tombstones off.
+   * Default 5 minutes.
+   */
+  tombstoneTtl?: number;
+}
+
+/** Options of stores that keep each session's creation instant beside it. */
+export interface LifetimeOptions {
+  /**
+   * Absolute timeout: a session lives at most this long after its first `set`, however often it is
+   * saved or touched. The stored expiry never passes it, so a backend's own expiry enforces it too;
+   * `regenerate` starts a new lifetime. Default: none.
+   */
+  maxLifetime?: number;
+}
+
 export type OnCorrupt = 'error' | 'treat-as-missing';
 
 /** The payload of a store's `'corrupt'` event: which session, never its data. */
@@ -76,9 +97,18 @@ export const DEFAULT_TTL_MS = 24 * 60 * 60 * 1000;
 export const DEFAULT_OPERATION_TIMEOUT_MS = 3000;
 export const DEFAULT_PRUNE_INTERVAL_MS = 15 * 60 * 1000;
 export const DEFAULT_MAX_SESSION_BYTES = 1024 * 1024;
+export const DEFAULT_TOMBSTONE_TTL_MS = 5 * 60 * 1000;
 
 /** The option names every store accepts; a store adds its own through `BackendSettings.ownOptions`. */
 const BASE_OPTION_NAMES = ['ttl', 'disableTouch', 'touchAfter', 'serializer', 'now', 'operationTimeout', 'onCorrupt', 'maxSessionBytes', 'hashIds', 'encryptionKeys'];
+
+/** What a backend can hold beyond sessions and their expiry, which decides the options it accepts. */
+export interface BackendFeatures {
+  /** `tombstoneTtl`: the backend implements `entombRecord`, and its writes never cover a live tombstone. */
+  tombstones?: boolean;
+  /** `maxLifetime`: the backend keeps each record's creation instant and caps its expiry by it. */
+  maxLifetime?: boolean;
+}
 
 export interface ResolvedBaseOptions {
   ttl: number | TtlFunction;
@@ -92,14 +122,38 @@ export interface ResolvedBaseOptions {
   hashIds: HashIds;
   /** The `encryptionKeys`, as key objects only the cipher can read. */
   cipher: Cipher | undefined;
+  /** 0 where the backend keeps no tombstones or they are off. */
+  tombstoneTtlMs: number;
+  /** Undefined without `maxLifetime`. */
+  maxLifetimeMs: number | undefined;
 }
 
 /** Throws a `SessionStoreError` naming the store and the option; never returns a silent default for a bad value. */
-export function resolveBaseOptions(store: string, options: BaseStoreOptions = {}, ownOptions?: readonly string[]): ResolvedBaseOptions {
+export function resolveBaseOptions(
+  store: string,
+  options: BaseStoreOptions & TombstoneOptions & LifetimeOptions = {},
+  ownOptions?: readonly string[],
+  features: BackendFeatures = {},
+): ResolvedBaseOptions {
   if (options === null || typeof options !== 'object') {
     throw optionError(store, `options must be an object, got ${describe(options)}`);
   }
-  if (ownOptions !== undefined) refuseUnknownOptions(store, options, [...BASE_OPTION_NAMES, ...ownOptions]);
+  const featureOptions = [...(features.tombstones ? ['tombstoneTtl'] : []), ...(features.maxLifetime ? ['maxLifetime'] : [])];
+  if (ownOptions !== undefined) refuseUnknownOptions(store, options, [...BASE_OPTION_NAMES, ...featureOptions, ...ownOptions]);
+  // A store whose options are not checked by name still refuses a protection it cannot give.
+  if (!features.tombstones && options.tombstoneTtl !== undefined && options.tombstoneTtl !== 0) {
+    throw optionError(store, 'tombstoneTtl is not supported by this store: it keeps no tombstones');
+  }
+  if (!features.maxLifetime && options.maxLifetime !== undefined) {
+    throw optionError(store, 'maxLifetime is not supported by this store: it keeps no creation time');
+  }
+  const { tombstoneTtl = features.tombstones ? DEFAULT_TOMBSTONE_TTL_MS : 0, maxLifetime } = options;
+  if (!isNonNegativeDuration(tombstoneTtl)) {
+    throw optionError(store, `tombstoneTtl must be 0 (off) or a positive number of milliseconds, got ${describe(tombstoneTtl)}`);
+  }
+  if (maxLifetime !== undefined && !isPositiveDuration(maxLifetime)) {
+    throw optionError(store, `maxLifetime must be a positive number of milliseconds, got ${describe(maxLifetime)}`);
+  }
   const { ttl = DEFAULT_TTL_MS, disableTouch = false, touchAfter = 0, now = Date.now } = options;
   const { operationTimeout = DEFAULT_OPERATION_TIMEOUT_MS, serializer, onCorrupt = 'error', maxSessionBytes = DEFAULT_MAX_SESSION_BYTES } = options;
 
@@ -128,7 +182,11 @@ export function resolveBaseOptions(store: string, options: BaseStoreOptions = {}
   positiveIntegerOption(store, 'maxSessionBytes', maxSessionBytes, DEFAULT_MAX_SESSION_BYTES, { infinity: true });
   const hashIds = resolveHashIds(store, options.hashIds);
   const cipher = Cipher.of(store, options.encryptionKeys);
-  return { ttl, disableTouch, touchAfterMs: touchAfter, serializer, now, operationTimeoutMs: operationTimeout, onCorrupt, maxSessionBytes, hashIds, cipher };
+  return {
+    ttl, disableTouch, touchAfterMs: touchAfter, serializer, now, operationTimeoutMs: operationTimeout, onCorrupt, maxSessionBytes, hashIds, cipher,
+    tombstoneTtlMs: Math.ceil(tombstoneTtl),
+    maxLifetimeMs: maxLifetime === undefined ? undefined : Math.ceil(maxLifetime),
+  };
 }
 
 function resolveHashIds(store: string, value: unknown): HashIds {
@@ -149,6 +207,13 @@ export function refuseWithSharedLayout(store: string, layout: string, options: B
   if (options.encryptionKeys !== undefined) {
     throw optionError(store, `compat '${layout}' shares its records with ${layout}, which reads sessions as JSON: encryptionKeys cannot be used with it`);
   }
+  const { tombstoneTtl, maxLifetime } = options as TombstoneOptions & LifetimeOptions;
+  if (tombstoneTtl !== undefined && tombstoneTtl !== 0) {
+    throw optionError(store, `compat '${layout}' shares its records with ${layout}, which would read a tombstone as a session: tombstoneTtl cannot be used with it`);
+  }
+  if (maxLifetime !== undefined) {
+    throw optionError(store, `compat '${layout}' has no place for a session's creation time: maxLifetime cannot be used with it`);
+  }
 }
 
 /**
@@ -156,7 +221,9 @@ export function refuseWithSharedLayout(store: string, layout: string, options: B
  * every option of `Options` that the base does not define: the compiler rejects one left out or
  * one the type lacks, so the list cannot drift from the options type.
  */
-export function ownOptionNames<Options extends object>(names: Record<Exclude<keyof Options, keyof BaseStoreOptions | keyof ReaperOptions>, true>): string[] {
+export function ownOptionNames<Options extends object>(
+  names: Record<Exclude<keyof Options, keyof BaseStoreOptions | keyof ReaperOptions | keyof TombstoneOptions | keyof LifetimeOptions>, true>,
+): string[] {
   return Object.keys(names);
 }
 

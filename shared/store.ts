@@ -21,6 +21,13 @@ export interface StoredSession {
   expiresAt: number;
 }
 
+/**
+ * The payload of a tombstone: what `entombRecord` leaves where a destroyed session was, until its
+ * expiry. No encoder writes it (the codec refuses an empty encoding), `get` reads it as no session,
+ * and listings and counts leave it out.
+ */
+export const TOMBSTONE = '';
+
 /** One record met while iterating a store's namespace; `payload` is present when it was asked for. */
 export interface StoredEntry {
   key: string;
@@ -43,6 +50,17 @@ export interface BackendSettings {
   probeIntervalMs?: number;
   /** The names of the store's own options; with it, the base refuses any option neither it nor the store knows. */
   ownOptions?: readonly string[];
+  /**
+   * The backend implements `entombRecord`, and its `writeRecord` writes nothing over a live
+   * tombstone: `destroy` then leaves one (`tombstoneTtl`, on by default).
+   */
+  tombstones?: boolean;
+  /**
+   * The backend keeps each record's creation instant (set by the write that creates the record, kept
+   * by every later write while the record is live) and caps an expiry that `writeRecord` or
+   * `extendRecord` stores at that instant + their `maxLifetimeMs` argument: `maxLifetime` is accepted.
+   */
+  maxLifetime?: boolean;
 }
 
 /** One live session met by `sessions()`. */
@@ -87,7 +105,8 @@ export abstract class SessionStore extends Store {
     // Prototype methods are already in place here: a backend that deletes expired records gets a reaper and its options.
     const reaps = typeof this.removeExpiredRecords === 'function';
     const ownOptions = backend.ownOptions && (reaps ? [...backend.ownOptions, 'pruneInterval'] : backend.ownOptions);
-    this.settings = resolveBaseOptions(storeName, options, ownOptions);
+    this.settings = resolveBaseOptions(storeName, options, ownOptions, { tombstones: backend.tombstones, maxLifetime: backend.maxLifetime });
+    if (backend.tombstones && typeof this.entombRecord !== 'function') throw new TypeError(`${storeName}: a backend with tombstones implements entombRecord`);
     this.codec = new Codec(storeName, this.settings.serializer, this.settings.maxSessionBytes, this.settings.cipher);
     this.sessionIds = new SessionIds(storeName, this.settings.hashIds);
     this.keyPrefix = backend.keyPrefix ?? '';
@@ -121,24 +140,34 @@ export abstract class SessionStore extends Store {
   protected abstract readRecord(key: string, now: number): MaybePromise<StoredSession | null | undefined>;
   // What the write primitives return or resolve to is discarded: a backend may hand back its driver's promise as it is.
 
-  /** Creates or replaces the record at `key`. */
-  protected abstract writeRecord(key: string, payload: string, expiresAt: number, now: number): MaybePromise<unknown>;
+  /**
+   * Creates or replaces the record at `key`, unless it is a live tombstone (with
+   * `BackendSettings.tombstones`): then it writes nothing. With `BackendSettings.maxLifetime`, a
+   * record this write creates (none was live) is created at `now`, a live one keeps its creation
+   * instant, and the expiry stored is at most that instant + `maxLifetimeMs` when it is given.
+   */
+  protected abstract writeRecord(key: string, payload: string, expiresAt: number, now: number, maxLifetimeMs: number | undefined): MaybePromise<unknown>;
   /**
    * Sets the expiry of the record at `key` to `expiresAt` when the record exists and is live
-   * (expiry after `now`) and, when `unlessExpiresAfter` is given, its expiry is before that instant.
-   * Never creates a record and never changes its payload.
+   * (expiry after `now`) and, when `unlessExpiresAfter` is given, its expiry is before that instant;
+   * with `maxLifetimeMs`, at most its creation instant + that. Never creates a record, never changes
+   * its payload, never brings a tombstone's session back (a backend that cannot tell a tombstone in
+   * this one command may lengthen it: it still holds no session).
    */
   protected abstract extendRecord(
     key: string,
     expiresAt: number,
     now: number,
     unlessExpiresAfter: number | undefined,
+    maxLifetimeMs: number | undefined,
   ): MaybePromise<unknown>;
+  /** Replaces whatever is at `key` with a tombstone (`TOMBSTONE` as its payload) that lapses at `expiresAt`. */
+  protected entombRecord?(key: string, expiresAt: number, now: number): MaybePromise<unknown>;
   /** Deletes the record at `key`; deleting a missing record is not an error. */
   protected abstract removeRecord(key: string): MaybePromise<unknown>;
-  /** Iterates this store's namespace in batches, without blocking the backend. */
+  /** Iterates this store's namespace in batches, without blocking the backend; tombstones are left out. */
   protected scanRecords?(now: number, withPayload: boolean): AsyncIterable<StoredEntry[]>;
-  /** Counts live records without fetching them. Without it, `length` counts a scan. */
+  /** Counts live records, tombstones left out, without fetching them. Without it, `length` counts a scan. */
   protected countRecords?(now: number): MaybePromise<number>;
   /**
    * Deletes every record of this store's namespace, and nothing outside it. A backend that must
@@ -312,7 +341,7 @@ export abstract class SessionStore extends Store {
     // A payload no write primitive could have stored stays where it is, and is reported corrupt.
     if (!old || !(old.expiresAt > now) || typeof old.payload !== 'string') return old;
     const payload = this.codec.rebind(old.payload, unhashed, this.storageIdOf(key));
-    await this.writeRecord(key, payload, old.expiresAt, now);
+    await this.writeRecord(key, payload, old.expiresAt, now, this.settings.maxLifetimeMs);
     await this.removeRecord(rawKey);
     return { payload, expiresAt: old.expiresAt };
   }
@@ -320,14 +349,16 @@ export abstract class SessionStore extends Store {
   /**
    * Removes the session `sid` stored at `key`. With `hashIds: 'migrate'` the record under the raw id
    * goes first: were the hashed one removed first and the other removal failed, the next `get`
-   * would move the session back.
+   * would move the session back. `entomb` leaves a tombstone under `key` where tombstones are on.
    */
-  private removeSession(sid: string, key: string): MaybePromise<unknown> {
+  private removeSession(sid: string, key: string, now: number, entomb = false): MaybePromise<unknown> {
+    const tombstoneTtlMs = entomb ? this.settings.tombstoneTtlMs : 0;
+    const remove = () => (tombstoneTtlMs > 0 ? this.entombRecord!(key, now + tombstoneTtlMs, now) : this.removeRecord(key));
     const unhashed = this.sessionIds.unhashedIdOf(sid);
-    if (unhashed === undefined) return this.removeRecord(key);
+    if (unhashed === undefined) return remove();
     return (async () => {
       await this.removeRecord(this.keyPrefix + unhashed);
-      await this.removeRecord(key);
+      await remove();
     })();
   }
 
@@ -342,7 +373,7 @@ export abstract class SessionStore extends Store {
         sid,
         () => this.readSession(sid, key, now),
         (record) => {
-          if (!record || !(record.expiresAt > now)) return null;
+          if (!record || !(record.expiresAt > now) || record.payload === TOMBSTONE) return null;
           const session = this.decodeRead(sid, key, record.payload);
           // A record that onCorrupt removes (the promise) leaves no session for a touch to skip.
           if (!(session instanceof Promise)) this.recentReads?.remember(key, record.expiresAt, now);
@@ -366,9 +397,10 @@ export abstract class SessionStore extends Store {
       }
       const now = this.wholeNow();
       const expiresAt = this.expiresAt(sid, session, now);
-      if (!(expiresAt > now)) return this.call('set', sid, () => this.removeSession(sid, key), nothing);
+      // An expired session ends as a destroyed one does: a later set of it must not bring it back either.
+      if (!(expiresAt > now)) return this.call('set', sid, () => this.removeSession(sid, key, now, true), nothing);
       const payload = this.codec.encode(sid, session, this.storageIdOf(key));
-      return this.call('set', sid, () => this.writeRecord(key, payload, expiresAt, now), nothing);
+      return this.call('set', sid, () => this.writeRecord(key, payload, expiresAt, now, this.settings.maxLifetimeMs), nothing);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -384,7 +416,7 @@ export abstract class SessionStore extends Store {
       // The backend would skip this write by the expiry that this request's get just read: a skip writes
       // nothing, so it can neither shorten what another process extended nor revive what it destroyed.
       if (unlessExpiresAfter !== undefined && (this.recentReads?.recall(key, now) ?? -Infinity) >= unlessExpiresAfter) return Promise.resolve();
-      return this.call('touch', sid, () => this.extendRecord(key, expiresAt, now, unlessExpiresAfter), nothing);
+      return this.call('touch', sid, () => this.extendRecord(key, expiresAt, now, unlessExpiresAfter, this.settings.maxLifetimeMs), nothing);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -394,7 +426,8 @@ export abstract class SessionStore extends Store {
     try {
       const key = this.openKey(sid, true);
       this.recentReads?.forget(key);
-      return this.call('destroy', sid, () => this.removeSession(sid, key), nothing);
+      const now = this.wholeNow();
+      return this.call('destroy', sid, () => this.removeSession(sid, key, now, true), nothing);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -407,7 +440,7 @@ export abstract class SessionStore extends Store {
     } catch (error) {
       this.reportCorrupt('get', sid);
       if (this.settings.onCorrupt === 'error') throw error;
-      return this.call('get', sid, () => this.removeSession(sid, key), () => null);
+      return this.call('get', sid, () => this.removeSession(sid, key, this.wholeNow()), () => null);
     }
   }
 
@@ -426,6 +459,7 @@ export abstract class SessionStore extends Store {
   private async *decodedSessions(operation: string): AsyncGenerator<ListedSession, void, undefined> {
     for await (const entries of this.liveEntries(operation, true)) {
       for (const entry of entries) {
+        if (entry.payload === TOMBSTONE) continue;
         const id = this.sidFor(entry.key);
         let session: SessionData;
         try {
@@ -526,8 +560,11 @@ export abstract class SessionStore extends Store {
     }
   }
 
+  /** The session's expiry, and with `maxLifetime` at most a lifetime from now (the backend caps it by the record's own creation). */
   private expiresAt(sid: string, session: SessionData, now: number): number {
-    return Math.ceil(expiresAtOf(this.storeName, sid, session, now, this.settings.ttl));
+    const expiresAt = Math.ceil(expiresAtOf(this.storeName, sid, session, now, this.settings.ttl));
+    const { maxLifetimeMs } = this.settings;
+    return maxLifetimeMs === undefined ? expiresAt : Math.min(expiresAt, now + maxLifetimeMs);
   }
 
   /** Refuses work after close(). */

@@ -30,11 +30,14 @@ export interface AppOptions {
   trustProxy?: boolean;
   /** Where the routes are mounted. Default '/'. */
   base?: string;
+  /** What POST /slow waits on after changing the session and before it responds (and the session is saved). */
+  hold?: () => Promise<void>;
 }
 
 /**
  * An app on a store, with one route per session operation: POST /login {user}, POST /data, GET /me
- * ({ id, data, cookie }), GET /noop, POST /regenerate, POST /logout and POST /save ({ stored }).
+ * ({ id, data, cookie }), GET /noop, POST /regenerate, POST /logout, POST /save ({ stored }) and
+ * POST /slow, which changes the session and waits on `AppOptions.hold` before it responds.
  */
 export interface HttpApp {
   request(): Agent;

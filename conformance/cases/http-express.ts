@@ -27,7 +27,7 @@ function dataOf(req: Request): Bag {
 
 /** A small express app on express-session and `store`, with one route per session operation. */
 function build(store: Store, options: AppOptions): HttpApp {
-  const { trustProxy, base = '/', ...sessionOptions } = options;
+  const { trustProxy, base = '/', hold = async () => undefined, ...sessionOptions } = options;
   const express = loadExpress();
   const session = loadSession();
   const app = express();
@@ -61,6 +61,10 @@ function build(store: Store, options: AppOptions): HttpApp {
   });
   routes.post('/logout', (req, res, next) => {
     req.session.destroy((error) => (error ? next(error) : res.json({ ok: true })));
+  });
+  routes.post('/slow', (req, res, next) => {
+    bag(req).cart = ['added by a slow request'];
+    hold().then(() => res.json({ id: req.sessionID }), next);
   });
   routes.post('/save', (req, res, next) => {
     bag(req).saved = 'explicitly';

@@ -63,7 +63,7 @@ function readBack(store: Store, sid: string): Promise<unknown> {
 
 /** The same routes as the express app's, on fastify with @fastify/cookie and @fastify/session. */
 async function build(store: Store, options: AppOptions): Promise<HttpApp> {
-  const { trustProxy, base = '/', name, secret = SECRET, cookie, resave, proxy, ...sessionOptions } = options;
+  const { trustProxy, base = '/', name, secret = SECRET, cookie, resave, proxy, hold = async () => undefined, ...sessionOptions } = options;
   if (resave !== undefined || proxy !== undefined) throw new Error(`@fastify/session has no ${resave !== undefined ? 'resave' : 'proxy'} option`);
   const app = loadFastify()({ trustProxy: trustProxy === true });
   await app.register(loadCookiePlugin());
@@ -101,6 +101,11 @@ async function build(store: Store, options: AppOptions): Promise<HttpApp> {
       routes.post('/logout', async (request) => {
         await request.session.destroy();
         return { ok: true };
+      });
+      routes.post('/slow', async (request) => {
+        request.session.cart = ['added by a slow request'];
+        await hold();
+        return { id: request.session.sessionId };
       });
       routes.post('/save', async (request) => {
         request.session.saved = 'explicitly';

@@ -34,6 +34,33 @@ function assertMaxAge(actual: unknown, expected: number, what: string): void {
   );
 }
 
+/** What POST /slow waits on: `entered` resolves once a request is held there, `release()` lets it finish. */
+function gate(): { hold: () => Promise<void>; entered: Promise<void>; release: () => void } {
+  let enter!: () => void;
+  let release!: () => void;
+  const entered = new Promise<void>((resolve) => (enter = resolve));
+  const released = new Promise<void>((resolve) => (release = resolve));
+  return { hold: () => (enter(), released), entered, release };
+}
+
+/**
+ * A slow request that loaded the session of `cookie`, held while `meanwhile` runs, then let finish,
+ * so it saves the session after whatever `meanwhile` did to it.
+ */
+async function overlappedBySlowRequest(ctx: CaseContext, http: HttpRun, meanwhile: (app: HttpApp, cookie: SetCookie) => Promise<void>) {
+  const { hold, entered, release } = gate();
+  const logged = await loggedIn(ctx, http, { hold });
+  const slow = logged.app.request().post('/slow').set('Cookie', cookieHeader(logged.cookie)).then((response) => response);
+  await entered;
+  try {
+    await meanwhile(logged.app, logged.cookie);
+  } finally {
+    release();
+  }
+  assert.equal((await slow).status, 200, 'the slow request failed');
+  return logged;
+}
+
 async function me(app: HttpApp, cookie: SetCookie, headers: Record<string, string> = {}) {
   const response = await app.request().get('/me').set('Cookie', cookieHeader(cookie)).set(headers).expect(200);
   return response.body as { id: string; data: Record<string, unknown>; cookie: { originalMaxAge: number | null; expires: string | null } };
@@ -114,6 +141,35 @@ export const httpDefinitions: HttpCaseDefinition[] = [
       await app.request().post('/logout').set('Cookie', cookieHeader(cookie)).expect(200);
       assertMissing(await ctx.call(store, 'get', sid), 'the session after destroy');
       assert.deepEqual((await me(app, cookie)).data, {}, 'the destroyed session still loads');
+    },
+  },
+  {
+    name: 'a-slow-request-cannot-undo-a-logout',
+    level: 'required',
+    needs: ['tombstones'],
+    rule: 'A request that loaded the session before a logout and saves it after cannot log the user back in: the old cookie then loads an empty session.',
+    async run(ctx, http) {
+      const { app, store, cookie, sid } = await overlappedBySlowRequest(ctx, http, async (app, cookie) => {
+        await app.request().post('/logout').set('Cookie', cookieHeader(cookie)).expect(200);
+      });
+      assertMissing(await ctx.call(store, 'get', sid), 'the session after the slow request that outlived its logout');
+      assert.deepEqual((await me(app, cookie)).data, {}, 'the logged-out cookie loads a session again');
+    },
+  },
+  {
+    name: 'a-slow-request-cannot-undo-a-regenerate',
+    level: 'required',
+    needs: ['tombstones'],
+    rule: 'A request that loaded the session before a regenerate and saves it after cannot bring the old id back: the old cookie then loads an empty session.',
+    async run(ctx, http) {
+      let renewed: SetCookie | undefined;
+      const { app, store, cookie, sid } = await overlappedBySlowRequest(ctx, http, async (app, cookie) => {
+        renewed = http.sessionCookie(await app.request().post('/regenerate').set('Cookie', cookieHeader(cookie)).expect(200));
+      });
+      assertMissing(await ctx.call(store, 'get', sid), 'the old session after the slow request that outlived its regenerate');
+      assert.deepEqual((await me(app, cookie)).data, {}, 'the old cookie loads a session again');
+      assert.ok(renewed, 'regenerate set no new cookie');
+      assert.deepEqual((await me(app, renewed!)).data, { user: { name: 'regenerated' } }, 'the regenerated session was lost');
     },
   },
   {

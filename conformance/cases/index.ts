@@ -9,6 +9,7 @@ import { httpCases } from './http';
 import { idCases } from './ids';
 import { lifecycleCases } from './lifecycle';
 import { storedCases } from './stored';
+import { endingCases } from './ending';
 import { touchCases } from './touch';
 import { hardeningCases } from './hardening';
 
@@ -25,6 +26,7 @@ export const cases: readonly ConformanceCase[] = [
   ...callbackCases,
   ...lifecycleCases,
   ...storedCases,
+  ...endingCases,
   ...atRestCases,
   ...httpCases,
   ...errorCases,

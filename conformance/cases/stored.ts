@@ -6,6 +6,7 @@ import type { CaseContext, ConformanceCase, RawRecord } from '../types';
 // These cases look at what the backend holds (the config's readRaw), where get() cannot tell: a record it would hide, an expiry it rounds.
 
 const HOUR_MS = 60 * 60 * 1000;
+const MARKER = 'stored-case-marker-7d2a';
 
 async function recordOf(ctx: CaseContext, store: Store, sid: string): Promise<RawRecord | null> {
   return (await ctx.config.readRaw!(store, sid)) ?? null;
@@ -18,6 +19,16 @@ function describeRecord(record: RawRecord): string {
 
 function assertNoRecord(record: RawRecord | null, what: string): void {
   if (record !== null) assert.fail(`${what}: the backend holds ${describeRecord(record)}`);
+}
+
+/**
+ * After the session at `sid` ended: no record, or, for a store that declares tombstones, a record
+ * that is not the session's (`stored` was its payload, `marker` in its data).
+ */
+function assertSessionGone(ctx: CaseContext, record: RawRecord | null, stored: unknown, what: string): void {
+  if (record === null) return;
+  const tombstone = ctx.config.supports?.tombstones === true && !isDeepStrictEqual(record.payload, stored) && !JSON.stringify(record.payload ?? '').includes(MARKER);
+  if (!tombstone) assert.fail(`${what}: the backend still holds the session, as ${describeRecord(record)}`);
 }
 
 function assertRecord(record: RawRecord | null, what: string): asserts record is RawRecord {
@@ -62,14 +73,15 @@ export const storedCases: ConformanceCase[] = [
     group: 'expiry',
     level: 'recommended',
     needs: ['readRaw'],
-    rule: 'set() of a session whose cookie.expires is already past deletes the record of its sid, not only hides it.',
+    rule: 'set() of a session whose cookie.expires is already past deletes the record of its sid (or, with tombstones, leaves one in its place), not only hides it.',
     async run(ctx) {
       const store = await ctx.store();
       const sid = ctx.sid();
-      await ctx.call(store, 'set', sid, ctx.session({ user: 'ana' }));
-      assertRecord(await recordOf(ctx, store, sid), 'after set() of a live session');
-      await ctx.call(store, 'set', sid, ctx.session({ user: 'ana' }, { expiresAt: ctx.clock.now() - 2 * ctx.clock.unit }));
-      assertNoRecord(await recordOf(ctx, store, sid), 'after set() of the session already expired');
+      await ctx.call(store, 'set', sid, ctx.session({ user: MARKER }));
+      const live = await recordOf(ctx, store, sid);
+      assertRecord(live, 'after set() of a live session');
+      await ctx.call(store, 'set', sid, ctx.session({ user: MARKER }, { expiresAt: ctx.clock.now() - 2 * ctx.clock.unit }));
+      assertSessionGone(ctx, await recordOf(ctx, store, sid), live.payload, 'after set() of the session already expired');
     },
   },
   {
@@ -129,14 +141,15 @@ export const storedCases: ConformanceCase[] = [
     group: 'basics',
     level: 'recommended',
     needs: ['readRaw'],
-    rule: 'After destroy(), the backend holds no record for the sid, not even one get() would hide.',
+    rule: 'After destroy(), the backend holds no record of the session, not even one get() would hide (with tombstones: a tombstone without its data).',
     async run(ctx) {
       const store = await ctx.store();
       const sid = ctx.sid();
-      await ctx.call(store, 'set', sid, ctx.session({ user: 'ana' }));
-      assertRecord(await recordOf(ctx, store, sid), 'after set()');
+      await ctx.call(store, 'set', sid, ctx.session({ user: MARKER }));
+      const live = await recordOf(ctx, store, sid);
+      assertRecord(live, 'after set()');
       await ctx.call(store, 'destroy', sid);
-      assertNoRecord(await recordOf(ctx, store, sid), 'after destroy()');
+      assertSessionGone(ctx, await recordOf(ctx, store, sid), live.payload, 'after destroy()');
     },
   },
 ];

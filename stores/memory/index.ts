@@ -1,7 +1,7 @@
-import { SessionStore, ownOptionNames, positiveIntegerOption } from '../../shared';
-import type { BaseStoreOptions, ReaperOptions, StoredEntry, StoredSession } from '../../shared';
+import { SessionStore, TOMBSTONE, ownOptionNames, positiveIntegerOption } from '../../shared';
+import type { BaseStoreOptions, LifetimeOptions, ReaperOptions, StoredEntry, StoredSession, TombstoneOptions } from '../../shared';
 
-export interface MemoryStoreOptions extends BaseStoreOptions, ReaperOptions {
+export interface MemoryStoreOptions extends BaseStoreOptions, ReaperOptions, TombstoneOptions, LifetimeOptions {
   /**
    * Most sessions held at once; writing one more evicts the least recently used (read, written or
    * touched). Default Infinity, as express-session's MemoryStore: set it for any store a public
@@ -11,6 +11,11 @@ export interface MemoryStoreOptions extends BaseStoreOptions, ReaperOptions {
 }
 
 const DEFAULT_MEMORY_PRUNE_INTERVAL_MS = 60_000;
+
+interface MemoryRecord extends StoredSession {
+  payload: string;
+  createdAt: number;
+}
 const SCAN_BATCH = 1000;
 
 /**
@@ -21,7 +26,7 @@ const SCAN_BATCH = 1000;
  */
 export class MemoryStore extends SessionStore {
   /** In order of last use, least recent first: a Map iterates in insertion order, and a use re-inserts. */
-  private readonly records = new Map<string, StoredSession & { payload: string }>();
+  private readonly records = new Map<string, MemoryRecord>();
   private readonly max: number;
 
   constructor(options: MemoryStoreOptions = {}) {
@@ -29,6 +34,8 @@ export class MemoryStore extends SessionStore {
       defaultPruneIntervalMs: DEFAULT_MEMORY_PRUNE_INTERVAL_MS,
       pruneBatchSize: 10_000,
       ownOptions: ownOptionNames<MemoryStoreOptions>({ max: true }),
+      tombstones: true,
+      maxLifetime: true,
     });
     this.max = positiveIntegerOption('memory', 'max', options?.max, Infinity, { infinity: true });
   }
@@ -43,22 +50,38 @@ export class MemoryStore extends SessionStore {
     return record;
   }
 
-  protected writeRecord(key: string, payload: string, expiresAt: number): void {
+  protected writeRecord(key: string, payload: string, expiresAt: number, now: number, maxLifetimeMs: number | undefined): void {
+    const live = this.liveRecord(key, now);
+    if (live?.payload === TOMBSTONE) return;
+    const createdAt = live?.createdAt ?? now;
+    this.put(key, { payload, expiresAt: capped(expiresAt, createdAt, maxLifetimeMs), createdAt });
+  }
+
+  protected extendRecord(key: string, expiresAt: number, now: number, unlessExpiresAfter: number | undefined, maxLifetimeMs: number | undefined): void {
+    const record = this.liveRecord(key, now);
+    if (!record || record.payload === TOMBSTONE) return;
+    this.markUsed(key, record);
+    if (unlessExpiresAfter !== undefined && record.expiresAt >= unlessExpiresAfter) return;
+    record.expiresAt = capped(expiresAt, record.createdAt, maxLifetimeMs);
+  }
+
+  protected entombRecord(key: string, expiresAt: number, now: number): void {
+    this.put(key, { payload: TOMBSTONE, expiresAt, createdAt: now });
+  }
+
+  private liveRecord(key: string, now: number): MemoryRecord | undefined {
+    const record = this.records.get(key);
+    return record && record.expiresAt > now ? record : undefined;
+  }
+
+  private put(key: string, record: MemoryRecord): void {
     if (this.max !== Infinity) this.records.delete(key);
-    this.records.set(key, { payload, expiresAt });
+    this.records.set(key, record);
     if (this.records.size > this.max) this.records.delete(this.records.keys().next().value!);
   }
 
-  protected extendRecord(key: string, expiresAt: number, now: number, unlessExpiresAfter: number | undefined): void {
-    const record = this.records.get(key);
-    if (!record || !(record.expiresAt > now)) return;
-    this.markUsed(key, record);
-    if (unlessExpiresAfter !== undefined && record.expiresAt >= unlessExpiresAfter) return;
-    record.expiresAt = expiresAt;
-  }
-
   /** Moves a record to the most recently used end; only a bounded store keeps that order. */
-  private markUsed(key: string, record: StoredSession & { payload: string }): void {
+  private markUsed(key: string, record: MemoryRecord): void {
     if (this.max === Infinity) return;
     this.records.delete(key);
     this.records.set(key, record);
@@ -71,7 +94,7 @@ export class MemoryStore extends SessionStore {
   protected async *scanRecords(now: number, withPayload: boolean): AsyncIterable<StoredEntry[]> {
     let batch: StoredEntry[] = [];
     for (const [key, record] of this.records) {
-      if (!(record.expiresAt > now)) continue;
+      if (!(record.expiresAt > now) || record.payload === TOMBSTONE) continue;
       batch.push(withPayload ? { key, expiresAt: record.expiresAt, payload: record.payload } : { key, expiresAt: record.expiresAt });
       if (batch.length === SCAN_BATCH) {
         yield batch;
@@ -83,7 +106,7 @@ export class MemoryStore extends SessionStore {
 
   protected countRecords(now: number): number {
     let count = 0;
-    for (const record of this.records.values()) if (record.expiresAt > now) count++;
+    for (const record of this.records.values()) if (record.expiresAt > now && record.payload !== TOMBSTONE) count++;
     return count;
   }
 
@@ -106,4 +129,9 @@ export class MemoryStore extends SessionStore {
   protected closeBackend(): void {
     this.records.clear();
   }
+}
+
+/** `expiresAt`, at most `maxLifetimeMs` after `createdAt`. */
+function capped(expiresAt: number, createdAt: number, maxLifetimeMs: number | undefined): number {
+  return maxLifetimeMs === undefined ? expiresAt : Math.min(expiresAt, createdAt + maxLifetimeMs);
 }

@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import Database from 'better-sqlite3';
 import { SessionStore, connectionOf, optionError, ownOptionNames, validateIdentifier } from '../../shared';
-import type { BaseStoreOptions, ReaperOptions, StoredEntry, StoredSession } from '../../shared';
+import type { BaseStoreOptions, LifetimeOptions, ReaperOptions, StoredEntry, StoredSession, TombstoneOptions } from '../../shared';
 
-export interface SqliteStoreOptions extends BaseStoreOptions, ReaperOptions {
+export interface SqliteStoreOptions extends BaseStoreOptions, ReaperOptions, TombstoneOptions, LifetimeOptions {
   /** An open better-sqlite3 database. The store never closes it and never changes its pragmas. */
   db?: Database.Database;
   /** A database file for the store to open (WAL, the `synchronous` and `busyTimeout` below) and close. */
@@ -33,15 +33,35 @@ const LAYOUT = [
   { name: 'sid', type: 'TEXT', notnull: 1, pk: 1 },
   { name: 'sess', type: 'TEXT', notnull: 1, pk: 0 },
   { name: 'expires_at', type: 'INTEGER', notnull: 1, pk: 0 },
+  { name: 'created_at', type: 'INTEGER', notnull: 0, pk: 0 },
 ];
+/** The layout before `created_at` (0.1): the store adds the column, and a row without it gets one at its next save. */
+const LAYOUT_WITHOUT_CREATED_AT = LAYOUT.slice(0, 3);
 const SCAN_BATCH = 500;
 const MAX_BUSY_TIMEOUT_MS = 1500;
 
+/** The parameters of a write: the base's arguments, by name. */
+interface WriteParameters {
+  sid: string;
+  sess: string;
+  expiresAt: number;
+  now: number;
+  maxLifetimeMs: number | null;
+}
+
+interface ExtendParameters {
+  sid: string;
+  expiresAt: number;
+  now: number;
+  maxLifetimeMs: number | null;
+}
+
 interface Statements {
   read: Database.Statement<[string, number], { sess: unknown; expires_at: number }>;
-  write: Database.Statement<[string, string, number]>;
-  extend: Database.Statement<[number, string, number]>;
-  extendUnlessRecent: Database.Statement<[number, string, number, number]>;
+  write: Database.Statement<[WriteParameters]>;
+  extend: Database.Statement<[ExtendParameters]>;
+  extendUnlessRecent: Database.Statement<[ExtendParameters & { unlessExpiresAfter: number }]>;
+  entomb: Database.Statement<[string, number, number]>;
   remove: Database.Statement<[string]>;
   scanIds: Database.Statement<[string, number, number], StoredRow>;
   scanAll: Database.Statement<[string, number, number], StoredRow>;
@@ -70,6 +90,8 @@ export class SqliteStore extends SessionStore {
   constructor(options: SqliteStoreOptions) {
     super('sqlite', options, {
       ownOptions: ownOptionNames<SqliteStoreOptions>({ db: true, filename: true, tableName: true, synchronous: true, busyTimeout: true, fileMode: true }),
+      tombstones: true,
+      maxLifetime: true,
     });
     options ??= {};
     this.tableName = validateIdentifier('sqlite', 'tableName', options.tableName ?? 'sessions', TABLE_NAME_PATTERN, TABLE_NAME_RULE);
@@ -98,13 +120,18 @@ export class SqliteStore extends SessionStore {
     return row && { payload: row.sess, expiresAt: row.expires_at };
   }
 
-  protected writeRecord(key: string, payload: string, expiresAt: number): void {
-    this.statements.write.run(key, payload, expiresAt);
+  protected writeRecord(key: string, payload: string, expiresAt: number, now: number, maxLifetimeMs: number | undefined): void {
+    this.statements.write.run({ sid: key, sess: payload, expiresAt, now, maxLifetimeMs: maxLifetimeMs ?? null });
   }
 
-  protected extendRecord(key: string, expiresAt: number, now: number, unlessExpiresAfter: number | undefined): void {
-    if (unlessExpiresAfter === undefined) this.statements.extend.run(expiresAt, key, now);
-    else this.statements.extendUnlessRecent.run(expiresAt, key, now, unlessExpiresAfter);
+  protected extendRecord(key: string, expiresAt: number, now: number, unlessExpiresAfter: number | undefined, maxLifetimeMs: number | undefined): void {
+    const parameters = { sid: key, expiresAt, now, maxLifetimeMs: maxLifetimeMs ?? null };
+    if (unlessExpiresAfter === undefined) this.statements.extend.run(parameters);
+    else this.statements.extendUnlessRecent.run({ ...parameters, unlessExpiresAfter });
+  }
+
+  protected entombRecord(key: string, expiresAt: number, now: number): void {
+    this.statements.entomb.run(key, expiresAt, now);
   }
 
   protected removeRecord(key: string): void {
@@ -142,7 +169,7 @@ export class SqliteStore extends SessionStore {
   private prepare(): Statements {
     const table = `"${this.tableName}"`;
     try {
-      this.db.exec(`CREATE TABLE IF NOT EXISTS ${table} (sid TEXT PRIMARY KEY NOT NULL, sess TEXT NOT NULL, expires_at INTEGER NOT NULL)`);
+      this.db.exec(`CREATE TABLE IF NOT EXISTS ${table} (sid TEXT PRIMARY KEY NOT NULL, sess TEXT NOT NULL, expires_at INTEGER NOT NULL, created_at INTEGER)`);
     } catch (error) {
       throw optionError('sqlite', `cannot create table ${table}: ${(error as Error).message}`);
     }
@@ -153,6 +180,10 @@ export class SqliteStore extends SessionStore {
     } catch (error) {
       throw optionError('sqlite', `cannot create the expiry index of ${table}: ${(error as Error).message}`);
     }
+    // A live row keeps its creation instant, and its expiry stays within maxLifetime of it; a live tombstone ('') is left alone.
+    const liveRow = `${table}.expires_at > @now`;
+    const createdAt = `CASE WHEN ${liveRow} THEN COALESCE(${table}.created_at, @now) ELSE @now END`;
+    const extended = 'MIN(@expiresAt, COALESCE(created_at + @maxLifetimeMs, @expiresAt))';
     const prepare = <P extends unknown[], R = unknown>(sql: string, pluck = false) => {
       // A caller's db may return BigInt integers by default; expiry instants always fit a double.
       const statement = this.db.prepare<P, R>(sql);
@@ -162,15 +193,21 @@ export class SqliteStore extends SessionStore {
     return {
       read: prepare(`SELECT sess, expires_at FROM ${table} WHERE sid = ? AND expires_at > ?`),
       write: prepare(
-        `INSERT INTO ${table} (sid, sess, expires_at) VALUES (?, ?, ?)
-         ON CONFLICT (sid) DO UPDATE SET sess = excluded.sess, expires_at = excluded.expires_at`,
+        `INSERT INTO ${table} (sid, sess, expires_at, created_at) VALUES (@sid, @sess, @expiresAt, @now)
+         ON CONFLICT (sid) DO UPDATE SET sess = excluded.sess, created_at = ${createdAt},
+           expires_at = MIN(excluded.expires_at, COALESCE(${createdAt} + @maxLifetimeMs, excluded.expires_at))
+         WHERE ${table}.sess <> '' OR NOT ${liveRow}`,
       ),
-      extend: prepare(`UPDATE ${table} SET expires_at = ? WHERE sid = ? AND expires_at > ?`),
-      extendUnlessRecent: prepare(`UPDATE ${table} SET expires_at = ? WHERE sid = ? AND expires_at > ? AND expires_at < ?`),
+      extend: prepare(`UPDATE ${table} SET expires_at = ${extended} WHERE sid = @sid AND expires_at > @now AND sess <> ''`),
+      extendUnlessRecent: prepare(`UPDATE ${table} SET expires_at = ${extended} WHERE sid = @sid AND expires_at > @now AND expires_at < @unlessExpiresAfter AND sess <> ''`),
+      entomb: prepare(
+        `INSERT INTO ${table} (sid, sess, expires_at, created_at) VALUES (?, '', ?, ?)
+         ON CONFLICT (sid) DO UPDATE SET sess = '', expires_at = excluded.expires_at, created_at = excluded.created_at`,
+      ),
       remove: prepare(`DELETE FROM ${table} WHERE sid = ?`),
-      scanIds: prepare(`SELECT sid, expires_at FROM ${table} WHERE sid > ? AND expires_at > ? ORDER BY sid LIMIT ?`),
-      scanAll: prepare(`SELECT sid, expires_at, sess FROM ${table} WHERE sid > ? AND expires_at > ? ORDER BY sid LIMIT ?`),
-      count: prepare(`SELECT COUNT(*) FROM ${table} WHERE expires_at > ?`, true),
+      scanIds: prepare(`SELECT sid, expires_at FROM ${table} WHERE sid > ? AND expires_at > ? AND sess <> '' ORDER BY sid LIMIT ?`),
+      scanAll: prepare(`SELECT sid, expires_at, sess FROM ${table} WHERE sid > ? AND expires_at > ? AND sess <> '' ORDER BY sid LIMIT ?`),
+      count: prepare(`SELECT COUNT(*) FROM ${table} WHERE expires_at > ? AND sess <> ''`, true),
       removeAll: prepare(`DELETE FROM ${table}`),
       removeExpired: prepare(
         `DELETE FROM ${table} WHERE rowid IN (SELECT rowid FROM ${table} WHERE expires_at <= ? LIMIT ?)`,
@@ -184,11 +221,16 @@ export class SqliteStore extends SessionStore {
       .prepare<[], { name: string; type: string; notnull: number; pk: number }>(`SELECT name, type, "notnull", pk FROM pragma_table_xinfo('${this.tableName}')`)
       .all()
       .map(({ name, type, notnull, pk }) => ({ name, type: type.toUpperCase(), notnull: Number(notnull), pk: Number(pk) }));
+    if (kind === 'table' && JSON.stringify(columns) === JSON.stringify(LAYOUT_WITHOUT_CREATED_AT)) {
+      // Adding a nullable column rewrites no row.
+      this.db.exec(`ALTER TABLE ${table} ADD COLUMN created_at INTEGER`);
+      return;
+    }
     if (kind !== 'table' || JSON.stringify(columns) !== JSON.stringify(LAYOUT)) {
       throw optionError(
         'sqlite',
         `${table} is ${kind === 'table' ? 'a table' : `a ${kind}`} that is not a session table of this store ` +
-          `(expected exactly sid TEXT PRIMARY KEY NOT NULL, sess TEXT NOT NULL, expires_at INTEGER NOT NULL): choose another tableName`,
+          `(expected exactly sid TEXT PRIMARY KEY NOT NULL, sess TEXT NOT NULL, expires_at INTEGER NOT NULL, created_at INTEGER): choose another tableName`,
       );
     }
   }
