@@ -34,6 +34,7 @@ const OPTION_CAPABILITIES: Partial<Record<Capability, (config: ConformanceConfig
   encryptedPayloads: (c) => (c.supports?.encryptedPayloads ? undefined : 'the factory does not declare supports.encryptedPayloads'),
   tombstones: (c) => (c.supports?.tombstones ? undefined : 'the factory does not declare supports.tombstones'),
   maxLifetime: (c) => (c.supports?.maxLifetime ? undefined : 'the factory does not declare supports.maxLifetime'),
+  userIndex: (c) => (c.supports?.userIndex ? undefined : 'the factory does not declare supports.userIndex'),
   // A store with hashed ids lists storage ids by design; the at-rest cases check what it lists instead.
   sessionIdListings: (c) => (c.supports?.hashedIds ? 'with supports.hashedIds, ids(), all() and sessions() list storage ids, not session ids' : undefined),
   injectableClock: (c) => (c.clock === 'injectable' ? undefined : "it needs clock: 'injectable' (an exact instant)"),

@@ -28,6 +28,7 @@ const GROUP_TITLES: Record<CaseGroup, string> = {
   ids: 'session ids',
   callbacks: 'callbacks and promises',
   lifecycle: 'lifecycle',
+  users: 'sessions per user',
   // One section per framework, each 'through <its session middleware>' (sectionsOf).
   http: 'http',
   errors: 'errors',

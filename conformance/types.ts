@@ -20,6 +20,8 @@ export interface StoreFactoryOptions {
   tombstoneTtl?: number;
   /** Absolute lifetime of a session after its first set(), in ms (passed when `supports.maxLifetime` is set). */
   maxLifetime?: number;
+  /** Who a session belongs to (passed when `supports.userIndex` is set): the store indexes sessions by it. */
+  userOf?: (session: SessionData) => string | undefined;
   /**
    * A name unique to this store instance's data (key prefix, table or collection suffix).
    * Always matches `/^[a-z][a-z0-9_]{0,39}$/`, so it can be used as an identifier as is.
@@ -57,6 +59,12 @@ export interface StoreSupport {
   tombstones?: boolean;
   /** `maxLifetime` is honoured: no set() or touch() keeps a session past that long after its first set(). */
   maxLifetime?: boolean;
+  /**
+   * `userOf` is honoured, and the store has `sessionsOf(user)` (the user's live sessions, as
+   * `{ id, session, expiresAt }`) and `destroySessionsOf(user, { except })`, both with a callback or
+   * a promise; `listedIdOf(sid)`, where a store has it, gives the id `sessionsOf` lists for a session id.
+   */
+  userIndex?: boolean;
 }
 
 /** The optional methods a case may need; each is detected on a store made by the factory. */
@@ -138,6 +146,7 @@ export type Capability =
   | 'encryptedPayloads'
   | 'tombstones'
   | 'maxLifetime'
+  | 'userIndex'
   | 'sessionIdListings'
   | 'injectableClock'
   | 'realClock'
@@ -155,6 +164,7 @@ export type CaseGroup =
   | 'errors'
   | 'callbacks'
   | 'lifecycle'
+  | 'users'
   | 'http';
 
 /**

@@ -37,6 +37,14 @@ export class SessionIds {
     return this.hashing === false ? valid : hashOf(valid);
   }
 
+  /**
+   * What the store's user index holds for `user`: the user id itself, or, where ids are hashed or
+   * sessions encrypted (`atRest`), the SHA-256 of it, so the index gives away no more than the rest.
+   */
+  ownerKeyOf(user: string, atRest: boolean): string {
+    return atRest || this.hashing !== false ? hashOf(`user\u0000${user}`) : user;
+  }
+
   /** The raw storage id of `sid`, where a record written before hashing was on lives; only with `'migrate'`. */
   unhashedIdOf(sid: string): string | undefined {
     return this.hashing === 'migrate' && !sid.startsWith(STORAGE_ID_MARK) ? sid : undefined;

@@ -1,5 +1,5 @@
 export { SessionStore, MAX_SID_LENGTH, TOMBSTONE } from './store';
-export type { StoredSession, StoredEntry, BackendSettings, ListedSession } from './store';
+export type { StoredSession, StoredEntry, BackendSettings, ListedSession, UserSession } from './store';
 export { SessionStoreError, isSessionStoreError, sidPrefixOf } from './errors';
 export { cleanCause } from './causes';
 export type { SessionStoreErrorCode, SessionStoreErrorDetails } from './errors';
@@ -24,5 +24,5 @@ export {
   ownOptionNames,
   refuseWithSharedLayout,
 } from './options';
-export type { BaseStoreOptions, ReaperOptions, TombstoneOptions, LifetimeOptions, TtlFunction, OnCorrupt, CorruptRecordEvent } from './options';
+export type { BaseStoreOptions, ReaperOptions, TombstoneOptions, LifetimeOptions, UserIndexOptions, UserOf, TtlFunction, OnCorrupt, CorruptRecordEvent } from './options';
 export type { Callback } from './callbacks';

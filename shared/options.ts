@@ -77,6 +77,19 @@ export interface LifetimeOptions {
   maxLifetime?: number;
 }
 
+/** Options of stores that can index sessions by their user. */
+export interface UserIndexOptions {
+  /**
+   * Who a session belongs to: its user id (a string or a number), or undefined for a session of no
+   * user, e.g. `(session) => session.passport?.user`. With it, the store keeps each session under
+   * its user's index at every `set`, and `sessionsOf(user)` and `destroySessionsOf(user)` find them
+   * without a scan. Without it the index costs nothing.
+   */
+  userOf?: UserOf;
+}
+
+export type UserOf = (session: SessionData) => string | number | null | undefined;
+
 export type OnCorrupt = 'error' | 'treat-as-missing';
 
 /** The payload of a store's `'corrupt'` event: which session, never its data. */
@@ -108,6 +121,8 @@ export interface BackendFeatures {
   tombstones?: boolean;
   /** `maxLifetime`: the backend keeps each record's creation instant and caps its expiry by it. */
   maxLifetime?: boolean;
+  /** `userOf`: the backend stores each record's owner and finds a user's records by an index. */
+  userIndex?: boolean;
 }
 
 export interface ResolvedBaseOptions {
@@ -126,19 +141,25 @@ export interface ResolvedBaseOptions {
   tombstoneTtlMs: number;
   /** Undefined without `maxLifetime`. */
   maxLifetimeMs: number | undefined;
+  /** Undefined without `userOf`. */
+  userOf: UserOf | undefined;
 }
 
 /** Throws a `SessionStoreError` naming the store and the option; never returns a silent default for a bad value. */
 export function resolveBaseOptions(
   store: string,
-  options: BaseStoreOptions & TombstoneOptions & LifetimeOptions = {},
+  options: BaseStoreOptions & TombstoneOptions & LifetimeOptions & UserIndexOptions = {},
   ownOptions?: readonly string[],
   features: BackendFeatures = {},
 ): ResolvedBaseOptions {
   if (options === null || typeof options !== 'object') {
     throw optionError(store, `options must be an object, got ${describe(options)}`);
   }
-  const featureOptions = [...(features.tombstones ? ['tombstoneTtl'] : []), ...(features.maxLifetime ? ['maxLifetime'] : [])];
+  const featureOptions = [
+    ...(features.tombstones ? ['tombstoneTtl'] : []),
+    ...(features.maxLifetime ? ['maxLifetime'] : []),
+    ...(features.userIndex ? ['userOf'] : []),
+  ];
   if (ownOptions !== undefined) refuseUnknownOptions(store, options, [...BASE_OPTION_NAMES, ...featureOptions, ...ownOptions]);
   // A store whose options are not checked by name still refuses a protection it cannot give.
   if (!features.tombstones && options.tombstoneTtl !== undefined && options.tombstoneTtl !== 0) {
@@ -146,6 +167,12 @@ export function resolveBaseOptions(
   }
   if (!features.maxLifetime && options.maxLifetime !== undefined) {
     throw optionError(store, 'maxLifetime is not supported by this store: it keeps no creation time');
+  }
+  if (!features.userIndex && options.userOf !== undefined) {
+    throw optionError(store, 'userOf is not supported by this store: it keeps no index of sessions by user');
+  }
+  if (options.userOf !== undefined && typeof options.userOf !== 'function') {
+    throw optionError(store, `userOf must be a function (session) => user id, got ${describe(options.userOf)}`);
   }
   const { tombstoneTtl = features.tombstones ? DEFAULT_TOMBSTONE_TTL_MS : 0, maxLifetime } = options;
   if (!isNonNegativeDuration(tombstoneTtl)) {
@@ -186,6 +213,7 @@ export function resolveBaseOptions(
     ttl, disableTouch, touchAfterMs: touchAfter, serializer, now, operationTimeoutMs: operationTimeout, onCorrupt, maxSessionBytes, hashIds, cipher,
     tombstoneTtlMs: Math.ceil(tombstoneTtl),
     maxLifetimeMs: maxLifetime === undefined ? undefined : Math.ceil(maxLifetime),
+    userOf: options.userOf,
   };
 }
 
@@ -214,6 +242,9 @@ export function refuseWithSharedLayout(store: string, layout: string, options: B
   if (maxLifetime !== undefined) {
     throw optionError(store, `compat '${layout}' has no place for a session's creation time: maxLifetime cannot be used with it`);
   }
+  if ((options as UserIndexOptions).userOf !== undefined) {
+    throw optionError(store, `compat '${layout}' has no place for a session's user: userOf cannot be used with it`);
+  }
 }
 
 /**
@@ -222,7 +253,7 @@ export function refuseWithSharedLayout(store: string, layout: string, options: B
  * one the type lacks, so the list cannot drift from the options type.
  */
 export function ownOptionNames<Options extends object>(
-  names: Record<Exclude<keyof Options, keyof BaseStoreOptions | keyof ReaperOptions | keyof TombstoneOptions | keyof LifetimeOptions>, true>,
+  names: Record<Exclude<keyof Options, keyof BaseStoreOptions | keyof ReaperOptions | keyof TombstoneOptions | keyof LifetimeOptions | keyof UserIndexOptions>, true>,
 ): string[] {
   return Object.keys(names);
 }

@@ -5,7 +5,7 @@ import { Codec } from './codec';
 import { SessionStoreError, sidPrefixOf, type SessionStoreErrorCode } from './errors';
 import { expiresAtOf } from './expiry';
 import { MAX_SID_LENGTH, SessionIds } from './ids';
-import { DEFAULT_PRUNE_INTERVAL_MS, resolveBaseOptions, resolvePruneInterval, type BaseStoreOptions, type CorruptRecordEvent, type ReaperOptions, type ResolvedBaseOptions } from './options';
+import { DEFAULT_PRUNE_INTERVAL_MS, optionError, resolveBaseOptions, resolvePruneInterval, type BaseStoreOptions, type CorruptRecordEvent, type ReaperOptions, type ResolvedBaseOptions } from './options';
 import type { Connection } from './ownership';
 import { Reaper } from './reaper';
 import { RecentReads } from './recent-reads';
@@ -33,6 +33,8 @@ export interface StoredEntry {
   key: string;
   expiresAt: number;
   payload?: unknown;
+  /** Where the backend keeps it (`BackendSettings.maxLifetime`): when the record was created. */
+  createdAt?: number;
 }
 
 /** How a backend fits under the base, fixed by the store's constructor. */
@@ -61,6 +63,11 @@ export interface BackendSettings {
    * `extendRecord` stores at that instant + their `maxLifetimeMs` argument: `maxLifetime` is accepted.
    */
   maxLifetime?: boolean;
+  /**
+   * The backend stores the owner `writeRecord` is given beside the record (none for a tombstone),
+   * and `scanOwnerRecords` finds a user's records by an index: `userOf` is accepted.
+   */
+  userIndex?: boolean;
 }
 
 /** One live session met by `sessions()`. */
@@ -72,8 +79,16 @@ export interface ListedSession {
   expiresAt: number;
 }
 
+/** One live session of a user, as `sessionsOf` gives it. */
+export interface UserSession extends ListedSession {
+  /** When the session was first stored, in epoch ms, where the store keeps it. */
+  createdAt?: number;
+}
+
 export { MAX_SID_LENGTH };
 const DEFAULT_PROBE_INTERVAL_MS = 250;
+/** The longest user id `userOf` may give, in characters. */
+const MAX_USER_LENGTH = 512;
 
 /** Node's socket error codes that mean the backend cannot be reached. */
 const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ECONNABORTED']);
@@ -105,8 +120,10 @@ export abstract class SessionStore extends Store {
     // Prototype methods are already in place here: a backend that deletes expired records gets a reaper and its options.
     const reaps = typeof this.removeExpiredRecords === 'function';
     const ownOptions = backend.ownOptions && (reaps ? [...backend.ownOptions, 'pruneInterval'] : backend.ownOptions);
-    this.settings = resolveBaseOptions(storeName, options, ownOptions, { tombstones: backend.tombstones, maxLifetime: backend.maxLifetime });
-    if (backend.tombstones && typeof this.entombRecord !== 'function') throw new TypeError(`${storeName}: a backend with tombstones implements entombRecord`);
+    const { tombstones, maxLifetime, userIndex } = backend;
+    this.settings = resolveBaseOptions(storeName, options, ownOptions, { tombstones, maxLifetime, userIndex });
+    if (tombstones && typeof this.entombRecord !== 'function') throw new TypeError(`${storeName}: a backend with tombstones implements entombRecord`);
+    if (userIndex && typeof this.scanOwnerRecords !== 'function') throw new TypeError(`${storeName}: a backend with a user index implements scanOwnerRecords`);
     this.codec = new Codec(storeName, this.settings.serializer, this.settings.maxSessionBytes, this.settings.cipher);
     this.sessionIds = new SessionIds(storeName, this.settings.hashIds);
     this.keyPrefix = backend.keyPrefix ?? '';
@@ -145,8 +162,17 @@ export abstract class SessionStore extends Store {
    * `BackendSettings.tombstones`): then it writes nothing. With `BackendSettings.maxLifetime`, a
    * record this write creates (none was live) is created at `now`, a live one keeps its creation
    * instant, and the expiry stored is at most that instant + `maxLifetimeMs` when it is given.
+   * With `BackendSettings.userIndex`, the record's owner becomes `owner` (none when undefined), in
+   * the same write.
    */
-  protected abstract writeRecord(key: string, payload: string, expiresAt: number, now: number, maxLifetimeMs: number | undefined): MaybePromise<unknown>;
+  protected abstract writeRecord(
+    key: string,
+    payload: string,
+    expiresAt: number,
+    now: number,
+    maxLifetimeMs: number | undefined,
+    owner: string | undefined,
+  ): MaybePromise<unknown>;
   /**
    * Sets the expiry of the record at `key` to `expiresAt` when the record exists and is live
    * (expiry after `now`) and, when `unlessExpiresAfter` is given, its expiry is before that instant;
@@ -167,6 +193,15 @@ export abstract class SessionStore extends Store {
   protected abstract removeRecord(key: string): MaybePromise<unknown>;
   /** Iterates this store's namespace in batches, without blocking the backend; tombstones are left out. */
   protected scanRecords?(now: number, withPayload: boolean): AsyncIterable<StoredEntry[]>;
+  /**
+   * The live records (tombstones left out) whose owner is `owner`, with their payload and, where
+   * kept, their creation instant, found by an index. An index that may hold stale entries (a record
+   * since written with another owner, or gone) may return them: the base checks each against its
+   * session and hands the stale ones to `forgetOwnerRecords`.
+   */
+  protected scanOwnerRecords?(owner: string, now: number): MaybePromise<StoredEntry[]>;
+  /** Drops `keys` from the index of `owner`, where the index is kept apart from the records. */
+  protected forgetOwnerRecords?(owner: string, keys: string[]): MaybePromise<unknown>;
   /** Counts live records, tombstones left out, without fetching them. Without it, `length` counts a scan. */
   protected countRecords?(now: number): MaybePromise<number>;
   /**
@@ -285,6 +320,38 @@ export abstract class SessionStore extends Store {
     return settle(this.doLength(), callback);
   }
 
+  /**
+   * The live sessions of `user` (as `userOf` names it), found by the store's index: never an expired
+   * or destroyed session, never another user's. Needs the `userOf` option.
+   */
+  sessionsOf(user: string | number): Promise<UserSession[]>;
+  sessionsOf(user: string | number, callback: Callback<UserSession[]>): void;
+  sessionsOf(user: string | number, callback?: Callback<UserSession[]>): Promise<UserSession[]> | void {
+    return settle(this.doSessionsOf(user), callback);
+  }
+
+  /**
+   * Destroys every live session of `user` but those in `except` (session ids, e.g. `req.sessionID`
+   * to keep the current one, or ids as `sessionsOf` lists them), as `destroy` does; resolves to how
+   * many it destroyed. Needs the `userOf` option.
+   */
+  destroySessionsOf(user: string | number, options?: { except?: string | readonly string[] }): Promise<number>;
+  destroySessionsOf(user: string | number, callback: Callback<number>): void;
+  destroySessionsOf(user: string | number, options: { except?: string | readonly string[] } | undefined, callback: Callback<number>): void;
+  destroySessionsOf(
+    user: string | number,
+    options?: { except?: string | readonly string[] } | Callback<number>,
+    callback?: Callback<number>,
+  ): Promise<number> | void {
+    if (typeof options === 'function') return settle(this.doDestroySessionsOf(user, undefined), options);
+    return settle(this.doDestroySessionsOf(user, options), callback);
+  }
+
+  /** The id that listings (`ids()`, `sessionsOf()`…) give for the session `sid`: `sid` itself, or with `hashIds` its marked storage id. */
+  listedIdOf(sid: string): string {
+    return this.sidFor(this.keyFor(sid));
+  }
+
   /** Deletes every session of this store's namespace. */
   clear(): Promise<void>;
   clear(callback: Callback<void>): void;
@@ -341,7 +408,7 @@ export abstract class SessionStore extends Store {
     // A payload no write primitive could have stored stays where it is, and is reported corrupt.
     if (!old || !(old.expiresAt > now) || typeof old.payload !== 'string') return old;
     const payload = this.codec.rebind(old.payload, unhashed, this.storageIdOf(key));
-    await this.writeRecord(key, payload, old.expiresAt, now, this.settings.maxLifetimeMs);
+    await this.writeRecord(key, payload, old.expiresAt, now, this.settings.maxLifetimeMs, this.ownerOfPayload(payload, this.storageIdOf(key)));
     await this.removeRecord(rawKey);
     return { payload, expiresAt: old.expiresAt };
   }
@@ -352,14 +419,46 @@ export abstract class SessionStore extends Store {
    * would move the session back. `entomb` leaves a tombstone under `key` where tombstones are on.
    */
   private removeSession(sid: string, key: string, now: number, entomb = false): MaybePromise<unknown> {
-    const tombstoneTtlMs = entomb ? this.settings.tombstoneTtlMs : 0;
-    const remove = () => (tombstoneTtlMs > 0 ? this.entombRecord!(key, now + tombstoneTtlMs, now) : this.removeRecord(key));
+    const remove = () => (entomb ? this.endRecord(key, now) : this.removeRecord(key));
     const unhashed = this.sessionIds.unhashedIdOf(sid);
     if (unhashed === undefined) return remove();
     return (async () => {
       await this.removeRecord(this.keyPrefix + unhashed);
       await remove();
     })();
+  }
+
+  /** Ends the session at `key` as `destroy` does: a tombstone where tombstones are on, else no record. */
+  private endRecord(key: string, now: number): MaybePromise<unknown> {
+    const { tombstoneTtlMs } = this.settings;
+    return tombstoneTtlMs > 0 ? this.entombRecord!(key, now + tombstoneTtlMs, now) : this.removeRecord(key);
+  }
+
+  /** The owner index key of the session's user, or undefined for none; a `userOf` that answers anything but an id fails the set. */
+  private ownerOf(sid: string, session: SessionData): string | undefined {
+    const { userOf } = this.settings;
+    if (userOf === undefined) return undefined;
+    let user: unknown;
+    try {
+      user = userOf(session);
+    } catch (error) {
+      throw new SessionStoreError('ERR_SESSION_ENCODE', `userOf threw (${error instanceof Error ? error.name : typeof error})`, { store: this.storeName, sidPrefix: sidPrefixOf(sid) });
+    }
+    if (user === undefined || user === null) return undefined;
+    return this.ownerKeyOf(user, 'ERR_SESSION_ENCODE', `userOf returned`, sid);
+  }
+
+  /** The index key of a user id (a non-empty string of at most 512 characters, or a finite number). */
+  private ownerKeyOf(user: unknown, code: 'ERR_SESSION_ENCODE' | 'ERR_SESSION_OPTIONS', what: string, sid?: string): string {
+    const id = typeof user === 'number' && Number.isFinite(user) ? String(user) : user;
+    if (typeof id !== 'string' || id.length === 0 || id.length > MAX_USER_LENGTH) {
+      const got = typeof user === 'string' ? `a string of ${user.length} characters` : typeof user;
+      throw new SessionStoreError(code, `${what} ${got}: a user id is a string of 1 to ${MAX_USER_LENGTH} characters or a finite number`, {
+        store: this.storeName,
+        ...(sid !== undefined && { sidPrefix: sidPrefixOf(sid) }),
+      });
+    }
+    return this.sessionIds.ownerKeyOf(id, this.settings.cipher !== undefined);
   }
 
   // The four per-request operations are plain functions around one call(): no extra promise per request.
@@ -400,7 +499,8 @@ export abstract class SessionStore extends Store {
       // An expired session ends as a destroyed one does: a later set of it must not bring it back either.
       if (!(expiresAt > now)) return this.call('set', sid, () => this.removeSession(sid, key, now, true), nothing);
       const payload = this.codec.encode(sid, session, this.storageIdOf(key));
-      return this.call('set', sid, () => this.writeRecord(key, payload, expiresAt, now, this.settings.maxLifetimeMs), nothing);
+      const owner = this.ownerOf(sid, session);
+      return this.call('set', sid, () => this.writeRecord(key, payload, expiresAt, now, this.settings.maxLifetimeMs, owner), nothing);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -470,6 +570,69 @@ export abstract class SessionStore extends Store {
         }
         yield { id, session, expiresAt: entry.expiresAt };
       }
+    }
+  }
+
+  private async doSessionsOf(user: string | number): Promise<UserSession[]> {
+    const owner = this.ownedIndexKey(user);
+    const now = this.wholeNow();
+    const entries = await this.call('sessionsOf', undefined, () => this.scanOwnerRecords!(owner, now));
+    const sessions: UserSession[] = [];
+    const stale: string[] = [];
+    for (const entry of entries) {
+      if (!(entry.expiresAt > now) || entry.payload === TOMBSTONE) continue;
+      const id = this.sidFor(entry.key);
+      let session: SessionData;
+      try {
+        session = this.codec.decode(id, entry.payload, this.storageIdOf(entry.key));
+      } catch {
+        this.reportCorrupt('sessionsOf', id);
+        continue;
+      }
+      // The index is a hint, the session the truth: one saved since under another user, or none, is not this user's.
+      if (this.ownerOf(id, session) !== owner) {
+        stale.push(entry.key);
+        continue;
+      }
+      sessions.push({ id, session, expiresAt: entry.expiresAt, ...(entry.createdAt !== undefined && { createdAt: entry.createdAt }) });
+    }
+    if (stale.length > 0 && this.forgetOwnerRecords) await this.call('sessionsOf', undefined, () => this.forgetOwnerRecords!(owner, stale));
+    return sessions;
+  }
+
+  private async doDestroySessionsOf(user: string | number, options: { except?: string | readonly string[] } | undefined): Promise<number> {
+    if (options !== undefined && (options === null || typeof options !== 'object')) throw optionError(this.storeName, 'destroySessionsOf options must be an object { except }');
+    const except = options?.except === undefined ? [] : typeof options.except === 'string' ? [options.except] : options.except;
+    if (!Array.isArray(except)) throw optionError(this.storeName, 'destroySessionsOf except must be a session id or an array of them');
+    const kept = new Set(except.map((sid) => this.openKey(sid, true)));
+    let destroyed = 0;
+    for (const { id } of await this.doSessionsOf(user)) {
+      const key = this.openKey(id, true);
+      if (kept.has(key)) continue;
+      this.recentReads?.forget(key);
+      const now = this.wholeNow();
+      await this.call('destroySessionsOf', undefined, () => this.endRecord(key, now));
+      destroyed++;
+    }
+    return destroyed;
+  }
+
+  /** The owner index key of a user id passed to `sessionsOf` or `destroySessionsOf`, once the store is known to keep the index. */
+  private ownedIndexKey(user: unknown): string {
+    this.open();
+    if (!this.scanOwnerRecords || this.settings.userOf === undefined) {
+      throw new SessionStoreError('ERR_SESSION_UNSUPPORTED', 'sessionsOf and destroySessionsOf need the userOf option', { store: this.storeName });
+    }
+    return this.ownerKeyOf(user, 'ERR_SESSION_OPTIONS', 'the user id is');
+  }
+
+  /** The owner of a stored payload, for a record moved by `'migrate'`: the session decides, as at every set. */
+  private ownerOfPayload(payload: string, storageId: string): string | undefined {
+    if (this.settings.userOf === undefined) return undefined;
+    try {
+      return this.ownerOf(storageId, this.codec.decode(storageId, payload, storageId));
+    } catch {
+      return undefined;
     }
   }
 

@@ -37,11 +37,19 @@ export interface AppOptions {
 /**
  * An app on a store, with one route per session operation: POST /login {user}, POST /data, GET /me
  * ({ id, data, cookie }), GET /noop, POST /regenerate, POST /logout, POST /save ({ stored }) and
- * POST /slow, which changes the session and waits on `AppOptions.hold` before it responds.
+ * POST /slow, which changes the session and waits on `AppOptions.hold` before it responds, and POST
+ * /logout-everywhere-else, which destroys the sessions of the logged-in user but the current one.
  */
 export interface HttpApp {
   request(): Agent;
   close(): Promise<void>;
+}
+
+/** What the app's "log out everywhere else" does: `store.destroySessionsOf(user, { except: sid })`, by callback. */
+export function destroySessionsOf(store: Store, user: unknown, sid: string): Promise<unknown> {
+  const method = (store as unknown as { destroySessionsOf?: (...args: unknown[]) => unknown }).destroySessionsOf;
+  if (typeof method !== 'function') return Promise.reject(new Error('the store has no destroySessionsOf()'));
+  return new Promise((resolve, reject) => method.call(store, user, { except: sid }, (error: unknown, destroyed: unknown) => (error ? reject(error) : resolve(destroyed))));
 }
 
 /** What a case may need of a framework beyond sessions, cookies and their options. */

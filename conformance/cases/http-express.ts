@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { NextFunction, Request, Response } from 'express';
 import type { SessionOptions, Store } from 'express-session';
-import { SECRET, supertest, type AppOptions, type Framework, type HttpApp } from './http-app';
+import { SECRET, destroySessionsOf, supertest, type AppOptions, type Framework, type HttpApp } from './http-app';
 
 // express, express-session's middleware and supertest load when an HTTP case runs, so the store-level cases need none of them.
 const loadExpress = () => require('express') as typeof import('express');
@@ -65,6 +65,10 @@ function build(store: Store, options: AppOptions): HttpApp {
   routes.post('/slow', (req, res, next) => {
     bag(req).cart = ['added by a slow request'];
     hold().then(() => res.json({ id: req.sessionID }), next);
+  });
+  routes.post('/logout-everywhere-else', (req, res, next) => {
+    const user = (bag(req).user as { name?: unknown } | undefined)?.name;
+    destroySessionsOf(store, user, req.sessionID).then((destroyed) => res.json({ destroyed }), next);
   });
   routes.post('/save', (req, res, next) => {
     bag(req).saved = 'explicitly';

@@ -1,7 +1,7 @@
 import { Module } from 'node:module';
 import path from 'node:path';
 import type { Store } from 'express-session';
-import { SECRET, supertest, type AppOptions, type Framework, type HttpApp } from './http-app';
+import { SECRET, destroySessionsOf, supertest, type AppOptions, type Framework, type HttpApp } from './http-app';
 
 /** The parts of fastify the app uses, typed here so the published suite needs no fastify types. */
 interface FastifyApp {
@@ -106,6 +106,10 @@ async function build(store: Store, options: AppOptions): Promise<HttpApp> {
         request.session.cart = ['added by a slow request'];
         await hold();
         return { id: request.session.sessionId };
+      });
+      routes.post('/logout-everywhere-else', async (request) => {
+        const user = (request.session.user as { name?: unknown } | undefined)?.name;
+        return { destroyed: await destroySessionsOf(store, user, request.session.sessionId) };
       });
       routes.post('/save', async (request) => {
         request.session.saved = 'explicitly';

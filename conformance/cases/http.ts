@@ -4,6 +4,15 @@ import type { CaseContext } from '../types';
 import { assertMissing, assertPresent, dataOf, plain, preview } from './support';
 import { cookieHeader, countingView, type AppOptions, type HttpApp, type HttpRun, type SetCookie } from './http-app';
 import { httpCasesOf, type HttpCaseDefinition } from './http-frameworks';
+import { listedId, listedIds, userName, userStore } from './users';
+
+/** A browser of its own logged in as `user` on `app`: its session cookie and sid. */
+async function browserOf(http: HttpRun, app: HttpApp, user: string) {
+  const response = await app.request().post('/login').send({ user: { name: user } }).expect(200);
+  const cookie = http.sessionCookie(response);
+  assert.ok(cookie, 'login set no session cookie');
+  return { cookie: cookie!, sid: http.sid(cookie!) as string };
+}
 
 /** Logs in on a fresh app and returns the app, the session cookie and the sid it names. */
 async function loggedIn(ctx: CaseContext, http: HttpRun, options: AppOptions = {}, store?: Store) {
@@ -170,6 +179,41 @@ export const httpDefinitions: HttpCaseDefinition[] = [
       assert.deepEqual((await me(app, cookie)).data, {}, 'the old cookie loads a session again');
       assert.ok(renewed, 'regenerate set no new cookie');
       assert.deepEqual((await me(app, renewed!)).data, { user: { name: 'regenerated' } }, 'the regenerated session was lost');
+    },
+  },
+  {
+    name: 'log-out-everywhere-else-ends-the-other-browsers-session',
+    level: 'required',
+    needs: ['userIndex'],
+    rule: "Two browsers log in as one user; when one logs out everywhere else (destroySessionsOf with its own id kept), the other's next request has no session and the first stays logged in.",
+    async run(ctx, http) {
+      const store = await userStore(ctx);
+      const app = await http.app(store);
+      const user = userName(ctx);
+      const [laptop, phone] = [await browserOf(http, app, user), await browserOf(http, app, user)];
+      await app.request().post('/login').send({ user: { name: userName(ctx) } }).expect(200);
+      const { body } = await app.request().post('/logout-everywhere-else').set('Cookie', cookieHeader(laptop.cookie)).expect(200);
+      assert.equal(body.destroyed, 1, `log out everywhere else destroyed ${preview(body.destroyed)} sessions, not the phone's one`);
+      assert.deepEqual((await me(app, phone.cookie)).data, {}, "the other browser's session still loads");
+      assert.deepEqual((await me(app, laptop.cookie)).data, { user: { name: user } }, 'the browser that logged out the others lost its own session');
+      assert.deepEqual(await listedIds(store, user), [listedId(store, laptop.sid)], "the user's list after log out everywhere else");
+    },
+  },
+  {
+    name: 'logout-and-login-as-another-user-leave-the-users-list',
+    level: 'required',
+    needs: ['userIndex'],
+    rule: "A browser that logs out leaves its user's list, and one that logs in as another user moves to that user's list.",
+    async run(ctx, http) {
+      const store = await userStore(ctx);
+      const app = await http.app(store);
+      const [user, other] = [userName(ctx), userName(ctx)];
+      const leaving = await browserOf(http, app, user);
+      const switching = await browserOf(http, app, user);
+      await app.request().post('/logout').set('Cookie', cookieHeader(leaving.cookie)).expect(200);
+      await app.request().post('/login').set('Cookie', cookieHeader(switching.cookie)).send({ user: { name: other } }).expect(200);
+      assert.deepEqual(await listedIds(store, user), [], "the first user's list after one browser logged out and the other logged in as another user");
+      assert.deepEqual(await listedIds(store, other), [listedId(store, switching.sid)], "the other user's list");
     },
   },
   {

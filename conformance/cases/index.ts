@@ -10,6 +10,7 @@ import { idCases } from './ids';
 import { lifecycleCases } from './lifecycle';
 import { storedCases } from './stored';
 import { endingCases } from './ending';
+import { userCases } from './users';
 import { touchCases } from './touch';
 import { hardeningCases } from './hardening';
 
@@ -27,6 +28,7 @@ export const cases: readonly ConformanceCase[] = [
   ...lifecycleCases,
   ...storedCases,
   ...endingCases,
+  ...userCases,
   ...atRestCases,
   ...httpCases,
   ...errorCases,

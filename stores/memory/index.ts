@@ -1,7 +1,7 @@
 import { SessionStore, TOMBSTONE, ownOptionNames, positiveIntegerOption } from '../../shared';
-import type { BaseStoreOptions, LifetimeOptions, ReaperOptions, StoredEntry, StoredSession, TombstoneOptions } from '../../shared';
+import type { BaseStoreOptions, LifetimeOptions, ReaperOptions, StoredEntry, StoredSession, TombstoneOptions, UserIndexOptions } from '../../shared';
 
-export interface MemoryStoreOptions extends BaseStoreOptions, ReaperOptions, TombstoneOptions, LifetimeOptions {
+export interface MemoryStoreOptions extends BaseStoreOptions, ReaperOptions, TombstoneOptions, LifetimeOptions, UserIndexOptions {
   /**
    * Most sessions held at once; writing one more evicts the least recently used (read, written or
    * touched). Default Infinity, as express-session's MemoryStore: set it for any store a public
@@ -15,6 +15,7 @@ const DEFAULT_MEMORY_PRUNE_INTERVAL_MS = 60_000;
 interface MemoryRecord extends StoredSession {
   payload: string;
   createdAt: number;
+  owner: string | undefined;
 }
 const SCAN_BATCH = 1000;
 
@@ -27,6 +28,8 @@ const SCAN_BATCH = 1000;
 export class MemoryStore extends SessionStore {
   /** In order of last use, least recent first: a Map iterates in insertion order, and a use re-inserts. */
   private readonly records = new Map<string, MemoryRecord>();
+  /** The keys of each owner's records, kept with every write and removal. */
+  private readonly owners = new Map<string, Set<string>>();
   private readonly max: number;
 
   constructor(options: MemoryStoreOptions = {}) {
@@ -36,6 +39,7 @@ export class MemoryStore extends SessionStore {
       ownOptions: ownOptionNames<MemoryStoreOptions>({ max: true }),
       tombstones: true,
       maxLifetime: true,
+      userIndex: true,
     });
     this.max = positiveIntegerOption('memory', 'max', options?.max, Infinity, { infinity: true });
   }
@@ -43,18 +47,18 @@ export class MemoryStore extends SessionStore {
   protected readRecord(key: string, now: number): StoredSession | undefined {
     const record = this.records.get(key);
     if (record && !(record.expiresAt > now)) {
-      this.records.delete(key);
+      this.drop(key);
       return undefined;
     }
     if (record) this.markUsed(key, record);
     return record;
   }
 
-  protected writeRecord(key: string, payload: string, expiresAt: number, now: number, maxLifetimeMs: number | undefined): void {
+  protected writeRecord(key: string, payload: string, expiresAt: number, now: number, maxLifetimeMs: number | undefined, owner: string | undefined): void {
     const live = this.liveRecord(key, now);
     if (live?.payload === TOMBSTONE) return;
     const createdAt = live?.createdAt ?? now;
-    this.put(key, { payload, expiresAt: capped(expiresAt, createdAt, maxLifetimeMs), createdAt });
+    this.put(key, { payload, expiresAt: capped(expiresAt, createdAt, maxLifetimeMs), createdAt, owner });
   }
 
   protected extendRecord(key: string, expiresAt: number, now: number, unlessExpiresAfter: number | undefined, maxLifetimeMs: number | undefined): void {
@@ -66,7 +70,16 @@ export class MemoryStore extends SessionStore {
   }
 
   protected entombRecord(key: string, expiresAt: number, now: number): void {
-    this.put(key, { payload: TOMBSTONE, expiresAt, createdAt: now });
+    this.put(key, { payload: TOMBSTONE, expiresAt, createdAt: now, owner: undefined });
+  }
+
+  protected scanOwnerRecords(owner: string, now: number): StoredEntry[] {
+    const entries: StoredEntry[] = [];
+    for (const key of this.owners.get(owner) ?? []) {
+      const record = this.liveRecord(key, now);
+      if (record) entries.push({ key, expiresAt: record.expiresAt, payload: record.payload, createdAt: record.createdAt });
+    }
+    return entries;
   }
 
   private liveRecord(key: string, now: number): MemoryRecord | undefined {
@@ -75,9 +88,27 @@ export class MemoryStore extends SessionStore {
   }
 
   private put(key: string, record: MemoryRecord): void {
+    const previous = this.records.get(key);
+    if (previous?.owner !== record.owner) {
+      if (previous?.owner !== undefined) this.unindex(previous.owner, key);
+      if (record.owner !== undefined) this.owners.get(record.owner)?.add(key) ?? this.owners.set(record.owner, new Set([key]));
+    }
     if (this.max !== Infinity) this.records.delete(key);
     this.records.set(key, record);
-    if (this.records.size > this.max) this.records.delete(this.records.keys().next().value!);
+    if (this.records.size > this.max) this.drop(this.records.keys().next().value!);
+  }
+
+  /** Removes the record at `key` and its entry in the owner index. */
+  private drop(key: string): void {
+    const owner = this.records.get(key)?.owner;
+    if (owner !== undefined) this.unindex(owner, key);
+    this.records.delete(key);
+  }
+
+  private unindex(owner: string, key: string): void {
+    const keys = this.owners.get(owner);
+    keys?.delete(key);
+    if (keys?.size === 0) this.owners.delete(owner);
   }
 
   /** Moves a record to the most recently used end; only a bounded store keeps that order. */
@@ -88,7 +119,7 @@ export class MemoryStore extends SessionStore {
   }
 
   protected removeRecord(key: string): void {
-    this.records.delete(key);
+    this.drop(key);
   }
 
   protected async *scanRecords(now: number, withPayload: boolean): AsyncIterable<StoredEntry[]> {
@@ -112,6 +143,7 @@ export class MemoryStore extends SessionStore {
 
   protected removeAllRecords(): void {
     this.records.clear();
+    this.owners.clear();
   }
 
   protected removeExpiredRecords(now: number, limit: number): number {
@@ -119,7 +151,7 @@ export class MemoryStore extends SessionStore {
     for (const [key, record] of this.records) {
       if (removed === limit) break;
       if (!(record.expiresAt > now)) {
-        this.records.delete(key);
+        this.drop(key);
         removed++;
       }
     }
@@ -127,7 +159,7 @@ export class MemoryStore extends SessionStore {
   }
 
   protected closeBackend(): void {
-    this.records.clear();
+    this.removeAllRecords();
   }
 }
 

@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import Database from 'better-sqlite3';
 import { SessionStore, connectionOf, optionError, ownOptionNames, validateIdentifier } from '../../shared';
-import type { BaseStoreOptions, LifetimeOptions, ReaperOptions, StoredEntry, StoredSession, TombstoneOptions } from '../../shared';
+import type { BaseStoreOptions, LifetimeOptions, ReaperOptions, StoredEntry, StoredSession, TombstoneOptions, UserIndexOptions } from '../../shared';
 
-export interface SqliteStoreOptions extends BaseStoreOptions, ReaperOptions, TombstoneOptions, LifetimeOptions {
+export interface SqliteStoreOptions extends BaseStoreOptions, ReaperOptions, TombstoneOptions, LifetimeOptions, UserIndexOptions {
   /** An open better-sqlite3 database. The store never closes it and never changes its pragmas. */
   db?: Database.Database;
   /** A database file for the store to open (WAL, the `synchronous` and `busyTimeout` below) and close. */
@@ -34,9 +34,10 @@ const LAYOUT = [
   { name: 'sess', type: 'TEXT', notnull: 1, pk: 0 },
   { name: 'expires_at', type: 'INTEGER', notnull: 1, pk: 0 },
   { name: 'created_at', type: 'INTEGER', notnull: 0, pk: 0 },
+  { name: 'owner', type: 'TEXT', notnull: 0, pk: 0 },
 ];
-/** The layout before `created_at` (0.1): the store adds the column, and a row without it gets one at its next save. */
-const LAYOUT_WITHOUT_CREATED_AT = LAYOUT.slice(0, 3);
+/** The columns of 0.1's layout; the store adds the others in place, and a row gets them at its next save. */
+const FIRST_COLUMNS = 3;
 const SCAN_BATCH = 500;
 const MAX_BUSY_TIMEOUT_MS = 1500;
 
@@ -47,6 +48,7 @@ interface WriteParameters {
   expiresAt: number;
   now: number;
   maxLifetimeMs: number | null;
+  owner: string | null;
 }
 
 interface ExtendParameters {
@@ -65,6 +67,7 @@ interface Statements {
   remove: Database.Statement<[string]>;
   scanIds: Database.Statement<[string, number, number], StoredRow>;
   scanAll: Database.Statement<[string, number, number], StoredRow>;
+  scanOwner: Database.Statement<[string, number], StoredRow & { sess: unknown; created_at: number | null }>;
   count: Database.Statement<[number], number>;
   removeAll: Database.Statement<[]>;
   removeExpired: Database.Statement<[number, number]>;
@@ -92,6 +95,7 @@ export class SqliteStore extends SessionStore {
       ownOptions: ownOptionNames<SqliteStoreOptions>({ db: true, filename: true, tableName: true, synchronous: true, busyTimeout: true, fileMode: true }),
       tombstones: true,
       maxLifetime: true,
+      userIndex: true,
     });
     options ??= {};
     this.tableName = validateIdentifier('sqlite', 'tableName', options.tableName ?? 'sessions', TABLE_NAME_PATTERN, TABLE_NAME_RULE);
@@ -120,8 +124,8 @@ export class SqliteStore extends SessionStore {
     return row && { payload: row.sess, expiresAt: row.expires_at };
   }
 
-  protected writeRecord(key: string, payload: string, expiresAt: number, now: number, maxLifetimeMs: number | undefined): void {
-    this.statements.write.run({ sid: key, sess: payload, expiresAt, now, maxLifetimeMs: maxLifetimeMs ?? null });
+  protected writeRecord(key: string, payload: string, expiresAt: number, now: number, maxLifetimeMs: number | undefined, owner: string | undefined): void {
+    this.statements.write.run({ sid: key, sess: payload, expiresAt, now, maxLifetimeMs: maxLifetimeMs ?? null, owner: owner ?? null });
   }
 
   protected extendRecord(key: string, expiresAt: number, now: number, unlessExpiresAfter: number | undefined, maxLifetimeMs: number | undefined): void {
@@ -153,6 +157,15 @@ export class SqliteStore extends SessionStore {
     }
   }
 
+  protected scanOwnerRecords(owner: string, now: number): StoredEntry[] {
+    return this.statements.scanOwner.all(owner, now).map((row) => ({
+      key: row.sid,
+      expiresAt: row.expires_at,
+      payload: row.sess,
+      ...(row.created_at !== null && { createdAt: row.created_at }),
+    }));
+  }
+
   protected countRecords(now: number): number {
     return this.statements.count.get(now)!;
   }
@@ -169,7 +182,7 @@ export class SqliteStore extends SessionStore {
   private prepare(): Statements {
     const table = `"${this.tableName}"`;
     try {
-      this.db.exec(`CREATE TABLE IF NOT EXISTS ${table} (sid TEXT PRIMARY KEY NOT NULL, sess TEXT NOT NULL, expires_at INTEGER NOT NULL, created_at INTEGER)`);
+      this.db.exec(`CREATE TABLE IF NOT EXISTS ${table} (sid TEXT PRIMARY KEY NOT NULL, sess TEXT NOT NULL, expires_at INTEGER NOT NULL, created_at INTEGER, owner TEXT)`);
     } catch (error) {
       throw optionError('sqlite', `cannot create table ${table}: ${(error as Error).message}`);
     }
@@ -177,8 +190,10 @@ export class SqliteStore extends SessionStore {
     this.checkLayout(table);
     try {
       this.db.exec(`CREATE INDEX IF NOT EXISTS "${this.tableName}_expires_at" ON ${table} (expires_at)`);
+      // Partial: sessions of no user cost the index nothing.
+      this.db.exec(`CREATE INDEX IF NOT EXISTS "${this.tableName}_owner" ON ${table} (owner) WHERE owner IS NOT NULL`);
     } catch (error) {
-      throw optionError('sqlite', `cannot create the expiry index of ${table}: ${(error as Error).message}`);
+      throw optionError('sqlite', `cannot create the indexes of ${table}: ${(error as Error).message}`);
     }
     // A live row keeps its creation instant, and its expiry stays within maxLifetime of it; a live tombstone ('') is left alone.
     const liveRow = `${table}.expires_at > @now`;
@@ -193,8 +208,8 @@ export class SqliteStore extends SessionStore {
     return {
       read: prepare(`SELECT sess, expires_at FROM ${table} WHERE sid = ? AND expires_at > ?`),
       write: prepare(
-        `INSERT INTO ${table} (sid, sess, expires_at, created_at) VALUES (@sid, @sess, @expiresAt, @now)
-         ON CONFLICT (sid) DO UPDATE SET sess = excluded.sess, created_at = ${createdAt},
+        `INSERT INTO ${table} (sid, sess, expires_at, created_at, owner) VALUES (@sid, @sess, @expiresAt, @now, @owner)
+         ON CONFLICT (sid) DO UPDATE SET sess = excluded.sess, owner = excluded.owner, created_at = ${createdAt},
            expires_at = MIN(excluded.expires_at, COALESCE(${createdAt} + @maxLifetimeMs, excluded.expires_at))
          WHERE ${table}.sess <> '' OR NOT ${liveRow}`,
       ),
@@ -202,11 +217,12 @@ export class SqliteStore extends SessionStore {
       extendUnlessRecent: prepare(`UPDATE ${table} SET expires_at = ${extended} WHERE sid = @sid AND expires_at > @now AND expires_at < @unlessExpiresAfter AND sess <> ''`),
       entomb: prepare(
         `INSERT INTO ${table} (sid, sess, expires_at, created_at) VALUES (?, '', ?, ?)
-         ON CONFLICT (sid) DO UPDATE SET sess = '', expires_at = excluded.expires_at, created_at = excluded.created_at`,
+         ON CONFLICT (sid) DO UPDATE SET sess = '', expires_at = excluded.expires_at, created_at = excluded.created_at, owner = NULL`,
       ),
       remove: prepare(`DELETE FROM ${table} WHERE sid = ?`),
       scanIds: prepare(`SELECT sid, expires_at FROM ${table} WHERE sid > ? AND expires_at > ? AND sess <> '' ORDER BY sid LIMIT ?`),
       scanAll: prepare(`SELECT sid, expires_at, sess FROM ${table} WHERE sid > ? AND expires_at > ? AND sess <> '' ORDER BY sid LIMIT ?`),
+      scanOwner: prepare(`SELECT sid, sess, expires_at, created_at FROM ${table} WHERE owner = ? AND expires_at > ? AND sess <> ''`),
       count: prepare(`SELECT COUNT(*) FROM ${table} WHERE expires_at > ? AND sess <> ''`, true),
       removeAll: prepare(`DELETE FROM ${table}`),
       removeExpired: prepare(
@@ -221,16 +237,19 @@ export class SqliteStore extends SessionStore {
       .prepare<[], { name: string; type: string; notnull: number; pk: number }>(`SELECT name, type, "notnull", pk FROM pragma_table_xinfo('${this.tableName}')`)
       .all()
       .map(({ name, type, notnull, pk }) => ({ name, type: type.toUpperCase(), notnull: Number(notnull), pk: Number(pk) }));
-    if (kind === 'table' && JSON.stringify(columns) === JSON.stringify(LAYOUT_WITHOUT_CREATED_AT)) {
-      // Adding a nullable column rewrites no row.
-      this.db.exec(`ALTER TABLE ${table} ADD COLUMN created_at INTEGER`);
+    const known = columns.length >= FIRST_COLUMNS && columns.length < LAYOUT.length && JSON.stringify(columns) === JSON.stringify(LAYOUT.slice(0, columns.length));
+    if (kind === 'table' && known) {
+      // Adding a nullable column rewrites no row; one transaction, so another process sees all the columns or none.
+      this.db.transaction(() => {
+        for (const { name, type } of LAYOUT.slice(columns.length)) this.db.exec(`ALTER TABLE ${table} ADD COLUMN ${name} ${type}`);
+      }).immediate();
       return;
     }
     if (kind !== 'table' || JSON.stringify(columns) !== JSON.stringify(LAYOUT)) {
       throw optionError(
         'sqlite',
         `${table} is ${kind === 'table' ? 'a table' : `a ${kind}`} that is not a session table of this store ` +
-          `(expected exactly sid TEXT PRIMARY KEY NOT NULL, sess TEXT NOT NULL, expires_at INTEGER NOT NULL, created_at INTEGER): choose another tableName`,
+          `(expected exactly sid TEXT PRIMARY KEY NOT NULL, sess TEXT NOT NULL, expires_at INTEGER NOT NULL, created_at INTEGER, owner TEXT): choose another tableName`,
       );
     }
   }

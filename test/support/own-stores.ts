@@ -50,11 +50,12 @@ export function baseOptionsOf(options: StoreFactoryOptions) {
     ...(options.disableTouch !== undefined && { disableTouch: options.disableTouch }),
     ...(options.tombstoneTtl !== undefined && { tombstoneTtl: options.tombstoneTtl }),
     ...(options.maxLifetime !== undefined && { maxLifetime: options.maxLifetime }),
+    ...(options.userOf !== undefined && { userOf: options.userOf }),
   };
 }
 
 /** Every store of this package honours every option of the suite and has every optional method. */
-export const OWN_SUPPORTS: StoreSupport = { namespaces: true, sharedData: true, ttl: true, ttlFunction: true, touchAfter: true, disableTouch: true, tombstones: true, maxLifetime: true };
+export const OWN_SUPPORTS: StoreSupport = { namespaces: true, sharedData: true, ttl: true, ttlFunction: true, touchAfter: true, disableTouch: true, tombstones: true, maxLifetime: true, userIndex: true };
 export const OWN_METHODS: StoreMethod[] = ['all', 'ids', 'length', 'clear', 'touch', 'close', 'prune'];
 
 /**
