@@ -14,6 +14,11 @@ export interface Contender {
   name: string;
   /** `ours`: the store being measured; `alternative`: another package; `floor`: the raw driver by hand. */
   kind: 'ours' | 'alternative' | 'floor';
+  /**
+   * For a store of ours with options on (hashIds, encryptionKeys): the contender it is measured
+   * against, the same store without them. Such a contender has its own section, not the ratios and targets.
+   */
+  baseline?: string;
   /** Opens connections, creates tables; called once before the contender's first operation. */
   setup(): Promise<void>;
   get(sid: string): Promise<unknown>;
@@ -106,6 +111,7 @@ const collectGarbage: () => void = (() => {
 export interface Measurement {
   contender: string;
   kind: Contender['kind'];
+  baseline?: string;
   operation: Operation;
   concurrency: number;
   /** Operations measured, over all rounds. */
@@ -135,6 +141,23 @@ export interface Ratio {
   p50Ratio: number;
 }
 
+/** What a store's options cost: the store with them against the same store without them, at one operation and concurrency. */
+export interface OptionCost {
+  operation: Operation;
+  concurrency: number;
+  /** The contender with the options on. */
+  contender: string;
+  baseline: string;
+  /** Its throughput over the baseline's, round by round (median, lowest, highest): below 1 is the cost. */
+  ratio: number;
+  low: number;
+  high: number;
+  /** Time added per operation, µs, from the median throughputs: at concurrency 1 the latency added, at higher ones the process time. */
+  addedUs: number;
+  /** Median latency added, µs. */
+  p50AddedUs: number;
+}
+
 export interface TargetResult extends Target {
   ours: string;
   concurrency: number;
@@ -159,6 +182,8 @@ export interface BenchReport {
   /** Each raw-driver floor against each alternative: the most any store on that driver could reach. */
   ceilings: Ratio[];
   targets: TargetResult[];
+  /** Each contender with options on against its baseline. */
+  optionCosts: OptionCost[];
 }
 
 /** A session of about `bytes` bytes of JSON, shaped like one express-session saves. */
@@ -223,7 +248,8 @@ export async function runBench(suite: BenchSuite, options: BenchOptions = DEFAUL
       ),
     ),
   );
-  const ratios = ratiosOf(measurements, 'ours', ['alternative', 'floor']);
+  const plain = measurements.filter((m) => m.baseline === undefined);
+  const ratios = ratiosOf(plain, 'ours', ['alternative', 'floor']);
   return {
     suite: suite.name,
     node: process.version,
@@ -232,8 +258,9 @@ export async function runBench(suite: BenchSuite, options: BenchOptions = DEFAUL
     notes: suite.notes ?? [],
     measurements,
     ratios,
-    ceilings: ratiosOf(measurements, 'floor', ['alternative']),
+    ceilings: ratiosOf(plain, 'floor', ['alternative']),
     targets: targetsOf(suite, ratios),
+    optionCosts: optionCostsOf(measurements),
   };
 }
 
@@ -371,6 +398,7 @@ function summarize(contender: Contender, operation: Operation, concurrency: numb
   return {
     contender: contender.name,
     kind: contender.kind,
+    ...(contender.baseline !== undefined && { baseline: contender.baseline }),
     operation,
     concurrency,
     ops,
@@ -416,6 +444,27 @@ function ratiosOf(measurements: Measurement[], mine: Contender['kind'], theirs: 
   return ratios;
 }
 
+function optionCostsOf(measurements: Measurement[]): OptionCost[] {
+  return measurements.flatMap((variant) => {
+    const base = measurements.find((m) => m.contender === variant.baseline && m.operation === variant.operation && m.concurrency === variant.concurrency);
+    if (variant.baseline === undefined || base === undefined) return [];
+    const perRound = variant.roundOpsPerSec.map((opsPerSec, round) => opsPerSec / base.roundOpsPerSec[round]!).filter(Number.isFinite);
+    return [
+      {
+        operation: variant.operation,
+        concurrency: variant.concurrency,
+        contender: variant.contender,
+        baseline: variant.baseline,
+        ratio: median(perRound),
+        low: Math.min(...perRound),
+        high: Math.max(...perRound),
+        addedUs: 1e6 / variant.opsPerSec - 1e6 / base.opsPerSec,
+        p50AddedUs: variant.p50Us - base.p50Us,
+      },
+    ];
+  });
+}
+
 function targetsOf(suite: BenchSuite, ratios: Ratio[]): TargetResult[] {
   return (suite.targets ?? []).flatMap((target) =>
     ratios
@@ -458,6 +507,19 @@ export function formatReport(report: BenchReport): string {
     const rows = report.ceilings.map((r) => [`${r.ours} vs ${r.against}`, r.operation, String(r.concurrency), `${fmt(r.ratio, 2)}x`, spread(r), `${fmt(r.p50Ratio, 2)}x`]);
     lines.push(...table(['pair', 'op', 'conc', 'ops/s', 'rounds', 'p50'], 2, rows));
   }
+  if (report.optionCosts.length > 0) {
+    lines.push('', 'options on against the same store without them (ops/s ratio: below 1 is the cost; µs/op from the median throughputs, p50 from the latencies)');
+    const rows = report.optionCosts.map((c) => [
+      `${c.contender} vs ${c.baseline}`,
+      c.operation,
+      String(c.concurrency),
+      `${fmt(c.ratio, 2)}x`,
+      spread(c),
+      `${signed(c.addedUs)} µs`,
+      `${signed(c.p50AddedUs)} µs`,
+    ]);
+    lines.push(...table(['pair', 'op', 'conc', 'ops/s', 'rounds', 'per op', 'p50'], 2, rows));
+  }
   if (report.targets.length > 0) {
     const rows = report.targets.map((t) => [
       t.ours,
@@ -478,6 +540,10 @@ export function formatReport(report: BenchReport): string {
 
 export function spread(ratio: { low: number; high: number }): string {
   return `${fmt(ratio.low, 2)}-${fmt(ratio.high, 2)}`;
+}
+
+function signed(value: number): string {
+  return Number.isFinite(value) && value > 0 ? `+${fmt(value, 1)}` : fmt(value, 1);
 }
 
 export function fmt(value: number, digits: number): string {

@@ -5,6 +5,7 @@ import { MongoClient, type Collection } from 'mongodb';
 import type { MongoStore, SessionDocument } from '../stores/mongo';
 import { storeOn } from '../stores/mongo/fixtures/factory';
 import { describeMongoServer, mongoServersProblem, startMongoServer } from '../test/support/mongo-servers';
+import { AT_REST_NOTE, withAtRestVariants, type AtRestOptions } from './at-rest';
 import { callbackOperationsOf, operationsOf, type BenchSuite, type Contender } from './harness';
 
 const DB_NAME = 'session_stores_bench';
@@ -40,13 +41,13 @@ const collectionNameFor = (label: string) => `bench_${label}_${randomBytes(4).to
 
 const expiresOf = (data: SessionData) => new Date(data.cookie.expires as unknown as string);
 
-function ours(url: string): Contender {
+function ours(url: string, name: string, options: AtRestOptions): Contender {
   let store: MongoStore;
   return {
-    name: 'MongoStore',
+    name,
     kind: 'ours',
     async setup() {
-      store = storeOn({ url, dbName: DB_NAME, collectionName: collectionNameFor('ours') });
+      store = storeOn({ url, dbName: DB_NAME, collectionName: collectionNameFor('ours'), ...options });
       await store.length();
     },
     ...operationsOf(() => store),
@@ -131,7 +132,7 @@ export default async function mongoSuite(): Promise<BenchSuite> {
   const operations = ['get', 'set', 'touch', 'destroy'] as const;
   return {
     name: 'mongo',
-    contenders: [ours(server.url), connectMongo(server.url, server.lacksTtl), rawFloor(server.url, server.lacksTtl)],
+    contenders: [...withAtRestVariants('MongoStore', (name, options) => ours(server.url, name, options)), connectMongo(server.url, server.lacksTtl), rawFloor(server.url, server.lacksTtl)],
     targets: [
       ...operations.map((operation) => ({ operation, against: 'connect-mongo', atLeast: 1 })),
       ...operations.map((operation) => ({ operation, against: 'raw mongodb driver', atLeast: 1 / 1.15 })),
@@ -140,6 +141,7 @@ export default async function mongoSuite(): Promise<BenchSuite> {
       `server: ${server.server}`,
       `mongodb driver ${driver}, connect-mongo ${connectMongoVersion}, database ${DB_NAME} (collections dropped afterwards)`,
       `every contender on a client of its own with the driver defaults; connect-mongo with its defaults (stringify, ${server.lacksTtl ? "autoRemove 'disabled': the server has no TTL indexes" : 'TTL index'})`,
+      AT_REST_NOTE,
     ],
   };
 }

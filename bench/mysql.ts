@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import session, { type SessionData } from 'express-session';
 import mysql, { type Pool, type PoolOptions } from 'mysql2';
-import type { MySqlStore } from '../stores/mysql';
+import type { MySqlStore, MySqlStoreOptions } from '../stores/mysql';
 import { storeOn } from '../stores/mysql/fixtures/factory';
 import { statementsFor } from '../stores/mysql/schema';
+import { AT_REST_NOTE, withAtRestVariants } from './at-rest';
 import { callbackOperationsOf, operationsOf, type BenchSuite, type CallbackStore, type Contender } from './harness';
 
 type ExpressMySqlSessionClass = new (options: {
@@ -48,17 +49,17 @@ async function scratchDatabase(label: string): Promise<{ uri: string; drop: () =
  * most of its touches set the value already stored and InnoDB writes nothing; touchAfter is how
  * MySqlStore skips those writes, while keeping the expiry exact to the millisecond.
  */
-function ours(touchAfter?: number): Contender {
+function ours(name: string, options: Pick<MySqlStoreOptions, 'touchAfter' | 'hashIds' | 'encryptionKeys'>): Contender {
   let pool: Pool;
   let database: Awaited<ReturnType<typeof scratchDatabase>>;
   let store: MySqlStore;
   return {
-    name: touchAfter === undefined ? 'MySqlStore' : `MySqlStore touchAfter=${touchAfter}`,
+    name,
     kind: 'ours',
     async setup() {
       database = await scratchDatabase('ours');
       pool = mysql.createPool(poolOptions(database.uri));
-      store = storeOn({ pool, pruneInterval: 0 }, { touchAfter });
+      store = storeOn({ pool, pruneInterval: 0, ...options });
       await store.length();
     },
     ...operationsOf(() => store),
@@ -206,7 +207,7 @@ export default async function mysqlSuite(): Promise<BenchSuite> {
   const prune = process.env.SESSION_STORES_BENCH_SKIP_PRUNE === '1' ? ['prune: skipped (SESSION_STORES_BENCH_SKIP_PRUNE=1)'] : await measurePrune();
   return {
     name: 'mysql',
-    contenders: [ours(), ours(1000), expressMySqlSession(), rawFloor()],
+    contenders: [...withAtRestVariants('MySqlStore', ours), ours('MySqlStore touchAfter=1000', { touchAfter: 1000 }), expressMySqlSession(), rawFloor()],
     targets: [
       ...(['get', 'set', 'touch', 'destroy'] as const).map((operation) => ({ operation, against: 'express-mysql-session', atLeast: 1 })),
       ...(['get', 'set', 'touch', 'destroy'] as const).map((operation) => ({ operation, against: 'raw mysql2', atLeast: 1 / 1.15 })),
@@ -214,6 +215,7 @@ export default async function mysqlSuite(): Promise<BenchSuite> {
     notes: [
       `${server} at ${URL_TEXT.replace(/\/\/[^@]*@/, '//')}, mysql2 ${driver}, express-mysql-session ${alternative}, each contender on a pool of ${CONNECTIONS} connections in a database of its own`,
       ...prune,
+      AT_REST_NOTE,
     ],
   };
 }

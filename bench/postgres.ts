@@ -4,6 +4,7 @@ import { Pool, type PoolConfig } from 'pg';
 import type { PostgresStore } from '../stores/postgres';
 import { storeOn } from '../stores/postgres/fixtures/factory';
 import { statementName, statementsFor } from '../stores/postgres/schema';
+import { AT_REST_NOTE, withAtRestVariants, type AtRestOptions } from './at-rest';
 import { callbackOperationsOf, operationsOf, type BenchSuite, type CallbackStore, type Contender } from './harness';
 
 
@@ -24,17 +25,17 @@ async function scratchSchema(pool: Pool, label: string): Promise<{ name: string;
   return { name, drop: async () => void (await pool.query(`DROP SCHEMA "${name}" CASCADE`)) };
 }
 
-function ours(): Contender {
+function ours(name: string, options: AtRestOptions): Contender {
   let pool: Pool;
   let schema: Awaited<ReturnType<typeof scratchSchema>>;
   let store: PostgresStore;
   return {
-    name: 'PostgresStore',
+    name,
     kind: 'ours',
     async setup() {
       pool = new Pool(POOL);
       schema = await scratchSchema(pool, 'ours');
-      store = storeOn({ pool, schemaName: schema.name, pruneInterval: 0 });
+      store = storeOn({ pool, schemaName: schema.name, pruneInterval: 0, ...options });
       await store.length();
     },
     ...operationsOf(() => store),
@@ -156,7 +157,7 @@ export default async function postgresSuite(): Promise<BenchSuite> {
   const prune = process.env.SESSION_STORES_BENCH_SKIP_PRUNE === '1' ? ['prune: skipped (SESSION_STORES_BENCH_SKIP_PRUNE=1)'] : await measurePrune();
   return {
     name: 'postgres',
-    contenders: [ours(), connectPgSimple(), rawFloor()],
+    contenders: [...withAtRestVariants('PostgresStore', ours), connectPgSimple(), rawFloor()],
     targets: [
       ...(['get', 'set', 'touch', 'destroy'] as const).map((operation) => ({ operation, against: 'connect-pg-simple', atLeast: 1 })),
       ...(['get', 'set', 'touch', 'destroy'] as const).map((operation) => ({ operation, against: 'raw pg', atLeast: 1 / 1.15 })),
@@ -164,6 +165,7 @@ export default async function postgresSuite(): Promise<BenchSuite> {
     notes: [
       `PostgreSQL ${server} at ${URL.replace(/\/\/[^@]*@/, '//')}, pg ${driver}, connect-pg-simple ${alternative}, each contender on its own pg.Pool of ${POOL.max} connections`,
       ...prune,
+      AT_REST_NOTE,
     ],
   };
 }

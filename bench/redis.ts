@@ -9,6 +9,7 @@ import type { RedisClient, RedisStore } from '../stores/redis';
 import { storeOn } from '../stores/redis/fixtures/factory';
 import { ioredisSender } from '../stores/redis/ioredis';
 import { startRedisServer } from '../test/support/redis-servers';
+import { AT_REST_NOTE, withAtRestVariants, type AtRestOptions } from './at-rest';
 import { operationsOf, type BenchSuite, type Contender } from './harness';
 
 /** Each contender writes under a prefix of its own, and deletes what is left under it at teardown. */
@@ -34,8 +35,8 @@ function expiresAtOf(session: SessionData): number {
 }
 
 /** RedisStore on a client that `connect` opens and readies; the contender quits it at teardown. */
-function ours(url: string, name: string, connect: () => Promise<RedisClient & { quit(): Promise<unknown> }>): Contender {
-  const prefix = benchPrefix(name);
+function ours(url: string, name: string, connect: () => Promise<RedisClient & { quit(): Promise<unknown> }>, options: AtRestOptions = {}): Contender {
+  const prefix = benchPrefix(name.replace(/\W+/g, '-'));
   let client: RedisClient & { quit(): Promise<unknown> };
   let store: RedisStore<RedisClient>;
   return {
@@ -43,7 +44,7 @@ function ours(url: string, name: string, connect: () => Promise<RedisClient & { 
     kind: 'ours',
     async setup() {
       client = await connect();
-      store = storeOn({ client, prefix });
+      store = storeOn({ client, prefix, ...options });
       await store.get('warm');
     },
     ...operationsOf(() => store),
@@ -187,7 +188,7 @@ export default async function redisSuite(): Promise<BenchSuite> {
   return {
     name: 'redis',
     contenders: [
-      ours(url, 'RedisStore', () => connectedIORedis(url)),
+      ...withAtRestVariants('RedisStore', (name, options) => ours(url, name, () => connectedIORedis(url), options)),
       ours(url, 'RedisStore (node-redis)', () => connectedNodeRedis(url)),
       connectRedis(url),
       ioredisMethods(url),
@@ -208,6 +209,7 @@ export default async function redisSuite(): Promise<BenchSuite> {
       'connect-redis: its README setup, a connected node-redis client (which by default writes the commands of one event-loop turn together)',
       'RedisStore (node-redis) and raw node-redis: each its own connected node-redis client with default options, as connect-redis, commands sent through sendCommand; raw = GET, SET PX, PEXPIRE, DEL',
       'RedisStore (system clock, touchAfter 0): get = GET, set = SET PXAT, touch = PEXPIREAT, destroy = DEL',
+      `${AT_REST_NOTE}, on ioredis`,
     ],
   };
 }

@@ -5,6 +5,7 @@ import Database from 'better-sqlite3';
 import session, { type SessionData } from 'express-session';
 import type { SqliteStore } from '../stores/sqlite';
 import { storeOn } from '../stores/sqlite/fixtures/factory';
+import { AT_REST_NOTE, withAtRestVariants, type AtRestOptions } from './at-rest';
 import { callbackOperationsOf, operationsOf, type BenchSuite, type CallbackStore, type Contender } from './harness';
 
 
@@ -19,15 +20,15 @@ function scratchFile(name: string): { filename: string; remove: () => void } {
 }
 
 
-function ours(): Contender {
+function ours(name: string, options: AtRestOptions): Contender {
   let store: SqliteStore;
   let scratch: ReturnType<typeof scratchFile>;
   return {
-    name: 'SqliteStore',
+    name,
     kind: 'ours',
     async setup() {
       scratch = scratchFile('ours');
-      store = storeOn({ filename: scratch.filename });
+      store = storeOn({ filename: scratch.filename, ...options });
     },
     ...operationsOf(() => store),
     async teardown() {
@@ -110,7 +111,7 @@ export default function sqliteSuite(): BenchSuite {
   const driver = (require('better-sqlite3/package.json') as { version: string }).version;
   return {
     name: 'sqlite',
-    contenders: [ours(), betterSqlite3SessionStore(), rawFloor()],
+    contenders: [...withAtRestVariants('SqliteStore', ours), betterSqlite3SessionStore(), rawFloor()],
     targets: [
       { operation: 'get', against: 'better-sqlite3-session-store', atLeast: 2 },
       { operation: 'set', against: 'better-sqlite3-session-store', atLeast: 10 },
@@ -120,6 +121,7 @@ export default function sqliteSuite(): BenchSuite {
     notes: [
       `better-sqlite3 ${driver}, files in ${os.tmpdir()}`,
       'SqliteStore and raw: journal_mode=WAL, synchronous=NORMAL; better-sqlite3-session-store: better-sqlite3 defaults (rollback journal, synchronous=FULL)',
+      AT_REST_NOTE,
     ],
   };
 }

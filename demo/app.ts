@@ -1,6 +1,7 @@
 import express, { type Request, type Response } from 'express';
 import session, { type Store } from 'express-session';
 import { isSessionStoreError } from '../shared';
+import { storedRecordOf, type StoredRecord } from './stored';
 
 declare module 'express-session' {
   interface SessionData {
@@ -36,7 +37,10 @@ export function createApp(store: Store, options: DemoOptions = {}): express.Expr
   app.get('/', (req, res, next) => {
     req.session.visits = (req.session.visits ?? 0) + 1;
     // Saved before the page is sent, so a store that fails answers an error page, not a page whose count was lost.
-    req.session.save((error) => (error ? next(error) : res.type('html').send(page(req, storeNameOf(store)))));
+    req.session.save((error) => {
+      if (error) return next(error);
+      storedRecordOf(store, req.sessionID).then((stored) => res.type('html').send(page(req, storeNameOf(store), stored)), next);
+    });
   });
 
   app.post('/login', (req, res, next) => {
@@ -92,7 +96,21 @@ function storeNameOf(store: Store): string {
   return typeof name === 'string' ? name : store.constructor.name;
 }
 
-function page(req: Request, storeName: string): string {
+/** The panel that shows this session's record as the backend holds it: its key, and the stored text. */
+function storedPanel(sid: string, stored: StoredRecord | null | undefined): string {
+  if (stored === undefined) return '<p>This store does not show its records.</p>';
+  if (stored === null) return '<p>The backend holds no record for this session.</p>';
+  const hashed = !stored.key.endsWith(sid);
+  const encrypted = stored.value.startsWith('sse1.');
+  return `<p id="at-rest">${hashed ? 'Stored under the SHA-256 of the session id (<code>hashIds</code>), never the id' : 'Stored under the session id itself (<code>hashIds</code> is off)'};
+  ${encrypted ? 'encrypted with AES-256-GCM (<code>encryptionKeys</code>): <code>sse1.&lt;key id&gt;.&lt;nonce, ciphertext, tag&gt;</code>' : 'in plaintext (<code>encryptionKeys</code> is off)'}.</p>
+  <dl>
+    <dt>Storage key</dt><dd><code id="stored-key">${escapeHtml(stored.key)}</code></dd>
+    <dt>Stored value</dt><dd><pre id="stored-value">${escapeHtml(stored.value)}</pre></dd>
+  </dl>`;
+}
+
+function page(req: Request, storeName: string, stored: StoredRecord | null | undefined): string {
   const { user, visits } = req.session;
   const expires = req.session.cookie.expires;
   const account = user
@@ -103,7 +121,7 @@ function page(req: Request, storeName: string): string {
   return `<!doctype html>
 <html lang="en">
 <head><meta charset="utf-8"><title>session-stores demo</title>
-<style>body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem}code{background:#f3f3f3;padding:0 .25rem}form{margin:.5rem 0}</style>
+<style>body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem}code{background:#f3f3f3;padding:0 .25rem}pre{background:#f3f3f3;padding:.5rem;white-space:pre-wrap;word-break:break-all}form{margin:.5rem 0}</style>
 </head>
 <body>
   <h1>Sessions on the <code>${escapeHtml(storeName)}</code> store</h1>
@@ -114,6 +132,8 @@ function page(req: Request, storeName: string): string {
     <dt>Session id</dt><dd><code id="sid">${escapeHtml(req.sessionID)}</code></dd>
     <dt>Expires</dt><dd><time id="expires" datetime="${expires ? expires.toISOString() : ''}">${expires ? expires.toISOString() : 'when the browser closes'}</time></dd>
   </dl>
+  <h2>What the store holds</h2>
+  ${storedPanel(req.sessionID, stored)}
 </body>
 </html>
 `;

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -16,9 +17,9 @@ import { describeWithRedisServers, freePort, startRedisServer, type ThrowawayRed
 const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'session-stores-demo-'));
 afterAll(() => fs.rmSync(tmpDir, { recursive: true, force: true }));
 
-const STORES: Array<[string, () => SessionStore]> = [
-  ['MemoryStore', () => new MemoryStore()],
-  ['SqliteStore', () => new SqliteStore({ filename: path.join(tmpDir, `${Math.random().toString(36).slice(2)}.db`) })],
+const STORES: Array<[string, (options?: { hashIds?: boolean; encryptionKeys?: Buffer[] }) => SessionStore]> = [
+  ['MemoryStore', (options) => new MemoryStore(options)],
+  ['SqliteStore', (options) => new SqliteStore({ filename: path.join(tmpDir, `${Math.random().toString(36).slice(2)}.db`), ...options })],
 ];
 
 const field = (html: string, id: string) => html.match(new RegExp(`id="${id}"[^>]*>([^<]*)<`))?.[1];
@@ -94,6 +95,40 @@ describe.each(STORES)('the demo app on %s', (_name, makeStore) => {
   });
 });
 
+/** The storage key and stored value the page shows, with entities decoded. */
+const storedOnPage = (html: string) => {
+  const decoded = (id: string) => field(html, id)?.replace(/&#(\d+);/g, (_, code: string) => String.fromCharCode(Number(code)));
+  return { sid: field(html, 'sid')!, key: decoded('stored-key'), value: decoded('stored-value'), note: html.match(/<p id="at-rest">([\s\S]*?)<\/p>/)?.[1] };
+};
+
+describe.each(STORES)('the demo page on %s shows what the store holds', (_name, makeStore) => {
+  let store: SessionStore | undefined;
+  afterEach(() => store?.close());
+
+  it('with hashIds and encryptionKeys: a hashed storage key and an sse1. envelope, never the session id or its data', async () => {
+    store = makeStore({ hashIds: true, encryptionKeys: [randomBytes(32)] });
+    const agent = request.agent(createApp(store));
+    await agent.post('/login').type('form').send({ name: 'Ada Lovelace' }).expect(303);
+    const { sid, key, value, note } = storedOnPage((await agent.get('/').expect(200)).text);
+    expect(key).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(key).toBe(createHash('sha256').update(sid).digest('base64url'));
+    expect(value).toMatch(/^sse1\.[A-Za-z0-9_-]{8}\.[A-Za-z0-9_-]+$/);
+    expect(`${key} ${value}`).not.toContain(sid);
+    expect(value).not.toContain('Ada');
+    expect(note).toMatch(/SHA-256 of the session id[\s\S]*encrypted with AES-256-GCM/);
+  });
+
+  it('without them: the session id as the key and the session as JSON, so the panel shows what the options change', async () => {
+    store = makeStore({});
+    const agent = request.agent(createApp(store));
+    await agent.post('/login').type('form').send({ name: 'Ada Lovelace' }).expect(303);
+    const { sid, key, value, note } = storedOnPage((await agent.get('/').expect(200)).text);
+    expect(key).toBe(sid);
+    expect(JSON.parse(value!)).toMatchObject({ user: 'Ada Lovelace', visits: 1 });
+    expect(note).toMatch(/under the session id itself[\s\S]*in plaintext/);
+  });
+});
+
 describeWithRedisServers('the demo app on a backend that dies', () => {
   let server: ThrowawayRedis;
   let store: RedisStore;
@@ -160,6 +195,39 @@ describe('the demo server', () => {
     } finally {
       taken.close();
     }
+  }, 30_000);
+});
+
+describe('the demo server with HASH_IDS and ENCRYPTION_KEYS', () => {
+  it('stores sessions under hashed keys, encrypted under the first key, and says so in its start-up line and on the page', async () => {
+    const port = await freePort();
+    const [newest, older] = [randomBytes(32).toString('base64'), randomBytes(32).toString('hex')];
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, '../demo/server.ts')], {
+      env: { ...process.env, STORE: 'memory', PORT: String(port), HASH_IDS: '1', ENCRYPTION_KEYS: `${newest},${older}` },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      const [line] = (await once(child.stdout!, 'data')) as [Buffer];
+      expect(line.toString()).toContain(`http://localhost:${port} (STORE=memory, sessions in this process; hashIds on, encryptionKeys: 2 keys)`);
+      expect(line.toString()).not.toContain(newest);
+      const { sid, key, value } = storedOnPage((await request(`http://127.0.0.1:${port}`).get('/').expect(200)).text);
+      expect(key).toBe(createHash('sha256').update(sid).digest('base64url'));
+      expect(value).toMatch(/^sse1\./);
+    } finally {
+      child.kill('SIGTERM');
+      await once(child, 'close');
+    }
+  }, 30_000);
+
+  it('prints its usage, with both variables, for --help', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, '../demo/server.ts'), '--help'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^usage: npm start/);
+    expect(stdout).toMatch(/HASH_IDS=1\|migrate/);
+    expect(stdout).toMatch(/ENCRYPTION_KEYS=<key>\[,<older key>\.\.\.\]/);
   }, 30_000);
 });
 

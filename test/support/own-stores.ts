@@ -41,6 +41,11 @@ export async function readRawRecord(store: Store, sid: string): Promise<RawRecor
   return record ? { payload: record.payload, expiresAt: record.expiresAt } : null;
 }
 
+/** The key the store's backend holds `sid`'s record under: namespaced, and hashed with `hashIds`. */
+export function storageKeyOf(store: Store, sid: string): string {
+  return (store as unknown as Backend).keyFor(sid);
+}
+
 /** The options every store of this package shares, taken from the conformance suite's. */
 export function baseOptionsOf(options: StoreFactoryOptions) {
   return {
