@@ -178,7 +178,9 @@ export abstract class SessionStore extends Store {
    * (expiry after `now`) and, when `unlessExpiresAfter` is given, its expiry is before that instant;
    * with `maxLifetimeMs`, at most its creation instant + that. Never creates a record, never changes
    * its payload, never brings a tombstone's session back (a backend that cannot tell a tombstone in
-   * this one command may lengthen it: it still holds no session).
+   * this one command may lengthen it: it still holds no session). `owner` is the session's owner as
+   * at `writeRecord`, for a backend whose index must outlive the records it lists (it never changes the
+   * record's owner).
    */
   protected abstract extendRecord(
     key: string,
@@ -186,6 +188,7 @@ export abstract class SessionStore extends Store {
     now: number,
     unlessExpiresAfter: number | undefined,
     maxLifetimeMs: number | undefined,
+    owner: string | undefined,
   ): MaybePromise<unknown>;
   /** Replaces whatever is at `key` with a tombstone (`TOMBSTONE` as its payload) that lapses at `expiresAt`. */
   protected entombRecord?(key: string, expiresAt: number, now: number): MaybePromise<unknown>;
@@ -516,7 +519,8 @@ export abstract class SessionStore extends Store {
       // The backend would skip this write by the expiry that this request's get just read: a skip writes
       // nothing, so it can neither shorten what another process extended nor revive what it destroyed.
       if (unlessExpiresAfter !== undefined && (this.recentReads?.recall(key, now) ?? -Infinity) >= unlessExpiresAfter) return Promise.resolve();
-      return this.call('touch', sid, () => this.extendRecord(key, expiresAt, now, unlessExpiresAfter, this.settings.maxLifetimeMs), nothing);
+      const owner = this.ownerOf(sid, session);
+      return this.call('touch', sid, () => this.extendRecord(key, expiresAt, now, unlessExpiresAfter, this.settings.maxLifetimeMs, owner), nothing);
     } catch (error) {
       return Promise.reject(error);
     }
