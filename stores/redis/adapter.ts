@@ -1,8 +1,8 @@
 /** One server that holds keys, for the bulk calls: the client itself, or one master of a Cluster. */
 export interface RedisNode {
   scan(cursor: string, match: string, count: number): Promise<[cursor: string, keys: string[]]>;
-  /** PEXPIRETIME (and GET) of each key, sent together in that order. */
-  describe(keys: string[], withPayload: boolean): Promise<{ expiry: number; payload: string | null }[]>;
+  /** PEXPIRETIME of each key, then its GET or (without payload, never fetching the value) its STRLEN, sent together in that order. */
+  describe(keys: string[], withPayload: boolean): Promise<DescribedKey[]>;
   /** One UNLINK per key: a Cluster refuses multi-key commands across hash slots, even on one node. */
   unlink(keys: string[]): Promise<void>;
 }
@@ -28,11 +28,20 @@ export interface RedisAdapter {
   isUnavailableError(error: unknown): boolean;
 }
 
-/** Pairs the replies of `RedisNode.describe`: one expiry per key, followed by its value when asked for. */
-export function pairReplies(replies: unknown[], count: number, withPayload: boolean): { expiry: number; payload: string | null }[] {
-  const step = withPayload ? 2 : 1;
-  return Array.from({ length: count }, (_, index) => ({
-    expiry: replies[index * step] as number,
-    payload: withPayload ? (replies[index * step + 1] as string | null) : null,
-  }));
+/** What `RedisNode.describe` learns of one key. */
+export interface DescribedKey {
+  expiry: number;
+  /** The value, when asked for. */
+  value: string | null;
+  /** The value is the empty string (a tombstone). */
+  empty: boolean;
+}
+
+/** Pairs the replies of `RedisNode.describe`: one expiry per key, followed by its value or its length. */
+export function pairReplies(replies: unknown[], count: number, withPayload: boolean): DescribedKey[] {
+  return Array.from({ length: count }, (_, index) => {
+    const expiry = replies[index * 2] as number;
+    const second = replies[index * 2 + 1];
+    return withPayload ? { expiry, value: second as string | null, empty: second === '' } : { expiry, value: null, empty: second === 0 };
+  });
 }

@@ -9,9 +9,19 @@ import { appWith, sidOfCookie } from '../../test/support/migration-app';
 import { HOUR_MS, aSession } from '../../test/support/sessions';
 import { RedisStore } from './index';
 
+describe("RedisStore with compat 'connect-redis'", () => {
+  it.each([
+    ['tombstoneTtl', { tombstoneTtl: 60_000 }, 'connect-redis, which would read a tombstone as a session'],
+    ['maxLifetime', { maxLifetime: HOUR_MS }, "no place for a session's creation time"],
+    ['hashIds', { hashIds: true }, 'looks sessions up by their ids'],
+  ])('refuses %s, which connect-redis could not follow, with ERR_SESSION_OPTIONS', (_name, option, reason) => {
+    expect(() => new RedisStore({ url: 'redis://127.0.0.1:1', compat: 'connect-redis', ...option })).toThrow(
+      expect.objectContaining({ code: 'ERR_SESSION_OPTIONS', message: expect.stringContaining(reason) }),
+    );
+  });
+});
 
-
-describeBackend('redis', 'RedisStore and connect-redis 9 share sessions', (url) => {
+describeBackend('redis', "RedisStore with compat 'connect-redis' and connect-redis 9 share sessions", (url) => {
   let nodeRedis: ReturnType<typeof createClient>;
   let ioredis: Redis;
   let theirs: ConnectRedisStore;
@@ -30,7 +40,7 @@ describeBackend('redis', 'RedisStore and connect-redis 9 share sessions', (url) 
     await nodeRedis.connect();
     ioredis = new Redis(url);
     theirs = new ConnectRedisStore({ client: nodeRedis });
-    ours = new RedisStore({ client: ioredis });
+    ours = new RedisStore({ client: ioredis, compat: 'connect-redis' });
   });
 
   afterAll(async () => {
@@ -80,13 +90,29 @@ describeBackend('redis', 'RedisStore and connect-redis 9 share sessions', (url) 
     expect(await ours.get(id)).not.toBeNull();
   });
 
-  it('a destroy by either store removes the session for both', async () => {
+  it('a destroy by either store removes the session for both, and leaves no key', async () => {
     const [a, b] = [sid('destroy-a'), sid('destroy-b')];
     await theirs.set(a, aSession());
     await ours.set(b, aSession());
     await ours.destroy(a);
     await theirs.destroy(b);
     expect([await theirs.get(a), await ours.get(b)]).toEqual([null, null]);
+    expect(await ioredis.exists(`sess:${a}`, `sess:${b}`)).toBe(0);
+  });
+
+  it('without compat, RedisStore reads what connect-redis wrote, and its own save adds the creation instant connect-redis cannot read', async () => {
+    const own = new RedisStore({ client: ioredis });
+    try {
+      const id = sid('own-layout');
+      const written = aSession({ user: 'ada' });
+      await theirs.set(id, written);
+      expect(await own.get(id)).toEqual(written);
+      await own.set(id, written);
+      expect(await ioredis.get(`sess:${id}`)).toMatch(/^\x01\d+\x01\{/);
+      await expect(theirs.get(id)).rejects.toThrow(SyntaxError);
+    } finally {
+      await own.close();
+    }
   });
 
   it('a user logged in through connect-redis stays logged in after the app switches to RedisStore, and back', async () => {

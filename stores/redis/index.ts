@@ -1,7 +1,18 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { SessionStore, SessionStoreError, booleanOption, connectionOf, optionError, ownOptionNames, positiveIntegerOption, validateIdentifier } from '../../shared';
-import type { BaseStoreOptions, StoredEntry, StoredSession } from '../../shared';
+import {
+  SessionStore,
+  SessionStoreError,
+  TOMBSTONE,
+  booleanOption,
+  connectionOf,
+  optionError,
+  ownOptionNames,
+  positiveIntegerOption,
+  refuseWithSharedLayout,
+  validateIdentifier,
+} from '../../shared';
+import type { BaseStoreOptions, LifetimeOptions, StoredEntry, StoredSession, TombstoneOptions } from '../../shared';
 import type { RedisAdapter, RedisNode } from './adapter';
 import type { RedisClient } from './client-types';
 import { ioredisAdapter, isIORedisClient } from './ioredis';
@@ -12,7 +23,7 @@ export type { IORedisClient, NodeRedisClient, NodeRedisCluster, RedisClient } fr
 /** Whose clock decides that a session has expired: Redis' own expiry of the key, or the store's `now`. */
 export type RedisExpiryClock = 'redis' | 'now';
 
-export interface RedisStoreOptions<Client extends RedisClient = RedisClient> extends BaseStoreOptions {
+export interface RedisStoreOptions<Client extends RedisClient = RedisClient> extends BaseStoreOptions, TombstoneOptions, LifetimeOptions {
   /**
    * A client you own, which the store never connects or closes: an ioredis `Redis` (single node or
    * Sentinel) or `Cluster`, or a connected node-redis v5 or v6 client or cluster (`createClient()` or
@@ -40,6 +51,14 @@ export interface RedisStoreOptions<Client extends RedisClient = RedisClient> ext
    * Default: `'now'` when the `now` option is given (a clock that tests move), else `'redis'`.
    */
   expiryClock?: RedisExpiryClock;
+  /**
+   * `'connect-redis'`: each value is the serialized session alone, exactly what connect-redis reads
+   * and writes, for an app that runs both on the same keys. There is no room in it for a creation
+   * instant, and connect-redis would count a tombstone as a session, so `maxLifetime` and
+   * `tombstoneTtl` are refused with it (and `serializer`, `hashIds`, `encryptionKeys`). Default: the
+   * store's own values, which carry their creation instant, and tombstones.
+   */
+  compat?: 'connect-redis';
 }
 
 export const DEFAULT_PREFIX = 'sess:';
@@ -56,21 +75,75 @@ class LuaScript {
   }
 }
 
-/** ARGV: expiresAt, now, unlessExpiresAfter ('' for none). Only moves the expiry of a live key. */
-const EXTEND = new LuaScript(`
-local current = redis.call('PEXPIRETIME', KEYS[1])
-if current == -2 then return 0 end
-if current == -1 then current = math.huge end
-if current <= tonumber(ARGV[2]) then return 0 end
-if ARGV[3] ~= '' and current >= tonumber(ARGV[3]) then return 0 end
-return redis.call('PEXPIREAT', KEYS[1], ARGV[1])
+/**
+ * The head of every value the store writes (but with `compat`): `\x01<creation instant, epoch ms>\x01`,
+ * then the session. A serialized session (JSON, or the cipher's `sse1.`) never starts with \x01, so a
+ * value without the head was written before it, or by connect-redis: it loads, and gets one at its next save.
+ */
+const HEAD = /^\u0001\d{1,16}\u0001/;
+/** The longest head: 16 digits outlast any epoch-ms instant. */
+const HEAD_MAX_BYTES = 18;
+
+/** The Lua both scripts share: whether the record at KEYS[1] is live, and what its head says. */
+const RECORD_LUA = `
+-- The record's expiry (math.huge for none) while it is live, else nil: live by the store's clock
+-- when liveAsOf is an instant, by Redis' own expiry when it is '' (a script sees a key Redis holds past its expiry as missing).
+local function liveExpiry(liveAsOf)
+  local expiry = redis.call('PEXPIRETIME', KEYS[1])
+  if expiry == -2 then return nil end
+  if expiry == -1 then expiry = math.huge end
+  if liveAsOf ~= '' and expiry <= tonumber(liveAsOf) then return nil end
+  return expiry
+end
+-- The creation instant in the head of the value: false for a tombstone (''), nil for a value without a head.
+-- GETRANGE reads the head only, however large the session.
+local function creationOf()
+  local head = redis.call('GETRANGE', KEYS[1], 0, ${HEAD_MAX_BYTES - 1})
+  if head == '' then return false end
+  return string.match(head, '^\\1(%d+)\\1')
+end
+-- expiresAt, at most maxLifetimeMs ('' for none) after createdAt (nil when unknown).
+local function capped(expiresAt, createdAt, maxLifetimeMs)
+  if maxLifetimeMs == '' or not createdAt then return expiresAt end
+  return string.format('%d', math.min(tonumber(expiresAt), tonumber(createdAt) + tonumber(maxLifetimeMs)))
+end
+`;
+
+/**
+ * ARGV: payload, expiresAt, now, liveAsOf ('' when Redis' expiry decides), maxLifetimeMs ('' for
+ * none). Writes nothing over a live tombstone; a live record keeps its creation instant, a new one
+ * (or one without a head) is created at now.
+ */
+const WRITE = new LuaScript(`${RECORD_LUA}
+local createdAt = ARGV[3]
+if liveExpiry(ARGV[4]) then
+  local kept = creationOf()
+  if kept == false then return 0 end
+  createdAt = kept or createdAt
+end
+return redis.call('SET', KEYS[1], '\\1' .. createdAt .. '\\1' .. ARGV[1], 'PXAT', capped(ARGV[2], createdAt, ARGV[5]))
 `);
 
 /**
- * Sessions in Redis as plain serialized values (connect-redis' format), one key per session,
- * expiring natively at the session's exact instant (`SET … PXAT`). That native expiry decides what
- * is live, or with `expiryClock: 'now'` reads also fetch the key's PEXPIRETIME so the store's clock
- * decides. Bulk calls SCAN every master of a Cluster and send only single-key commands. Needs
+ * ARGV: expiresAt, liveAsOf, unlessExpiresAfter, maxLifetimeMs ('' for none). Only moves the expiry
+ * of a live key that is not a tombstone, at most to its creation instant + maxLifetimeMs.
+ */
+const EXTEND = new LuaScript(`${RECORD_LUA}
+local current = liveExpiry(ARGV[2])
+if not current then return 0 end
+if ARGV[3] ~= '' and current >= tonumber(ARGV[3]) then return 0 end
+local createdAt = creationOf()
+if createdAt == false then return 0 end
+return redis.call('PEXPIREAT', KEYS[1], capped(ARGV[1], createdAt, ARGV[4]))
+`);
+
+/**
+ * Sessions in Redis as string values, one key per session, each value the session behind a short
+ * head that holds its creation instant (with `compat: 'connect-redis'`, the session alone),
+ * expiring natively at the session's exact instant (`PXAT`). That native expiry decides what is
+ * live, or with `expiryClock: 'now'` reads also fetch the key's PEXPIRETIME so the store's clock
+ * decides. A destroyed session leaves an empty value, its tombstone, that the write script never
+ * writes over. Bulk calls SCAN every master of a Cluster and send only single-key commands. Needs
  * Redis 7.0 or later.
  */
 export class RedisStore<Client extends RedisClient = RedisClient> extends SessionStore {
@@ -79,6 +152,8 @@ export class RedisStore<Client extends RedisClient = RedisClient> extends Sessio
   protected readonly adapter: RedisAdapter;
   /** Redis expires keys at the very instants the base computes, so on `'redis'` its expiry alone decides liveness. */
   private readonly redisClockDecides: boolean;
+  /** `compat: 'connect-redis'`: plain values, no tombstones, no creation instants. */
+  private readonly sharesConnectRedisValues: boolean;
   private readonly scanCount: number;
   private readonly prefix: string;
   private readonly matchPattern: string;
@@ -89,7 +164,15 @@ export class RedisStore<Client extends RedisClient = RedisClient> extends Sessio
     const { prefix = DEFAULT_PREFIX } = options ?? {};
     const { expiryClock = options?.now === undefined ? 'redis' : 'now' } = options ?? {};
     validateIdentifier('redis', 'prefix', prefix, PREFIX_PATTERN, PREFIX_RULE);
-    super('redis', options, { keyPrefix: prefix, ownOptions: ownOptionNames<RedisStoreOptions<Client>>({ client: true, url: true, prefix: true, allowClearWithoutPrefix: true, scanCount: true, expiryClock: true }) });
+    const sharesConnectRedisValues = sharesConnectRedisValuesOf(options);
+    if (sharesConnectRedisValues) refuseWithSharedLayout('redis', 'connect-redis', options);
+    super('redis', options, {
+      keyPrefix: prefix,
+      ownOptions: ownOptionNames<RedisStoreOptions<Client>>({ client: true, url: true, prefix: true, allowClearWithoutPrefix: true, scanCount: true, expiryClock: true, compat: true }),
+      tombstones: !sharesConnectRedisValues,
+      maxLifetime: !sharesConnectRedisValues,
+    });
+    this.sharesConnectRedisValues = sharesConnectRedisValues;
     if (expiryClock !== 'redis' && expiryClock !== 'now') {
       throw optionError('redis', `expiryClock must be 'redis' or 'now', got ${typeof expiryClock === 'string' ? `'${expiryClock}'` : String(expiryClock)}`);
     }
@@ -120,32 +203,53 @@ export class RedisStore<Client extends RedisClient = RedisClient> extends Sessio
    * serves. The store's clock needs the key's expiry too, and so does a touch decided by the read:
    * PEXPIRETIME then GET, sent in the same tick, one round trip (a quarter of the Redis CPU of one
    * script that runs both). The expiry goes first: a value replaced between the two was written by a set,
-   * with a live expiry of its own.
+   * with a live expiry of its own, or is a tombstone, which the base reads as no session.
    */
   protected async readRecord(key: string): Promise<StoredSession | null> {
-    if (this.redisClockDecides && !this.touchUsesReadExpiry) {
-      const payload = await this.adapter.get(key);
-      return payload === null ? null : { payload, expiresAt: Infinity };
+    if (this.redisExpiryDecides) {
+      const value = await this.adapter.get(key);
+      return value === null ? null : { payload: sessionPartOf(value), expiresAt: Infinity };
     }
-    const [expiry, payload] = await this.adapter.readWithExpiry(key).catch(explain);
+    const [expiry, value] = await this.adapter.readWithExpiry(key).catch(explain);
     // -2: no key when the expiry was read, so the session was missing at that instant.
-    return payload === null || expiry === -2 ? null : { payload, expiresAt: expiryOf(expiry) };
+    return value === null || expiry === -2 ? null : { payload: sessionPartOf(value), expiresAt: expiryOf(expiry) };
   }
 
   // The write primitives hand back the client's own promise: the base discards what it resolves to.
 
-  protected writeRecord(key: string, payload: string, expiresAt: number): Promise<unknown> {
-    return this.adapter.setPxat(key, payload, expiresAt);
+  /**
+   * One script, one round trip: it must not write over a live tombstone, and it keeps the creation
+   * instant of a live record, which a plain SET can do neither of (SET … GET could only repair a
+   * tombstone after a concurrent get had already seen the session it wrote back).
+   */
+  protected writeRecord(key: string, payload: string, expiresAt: number, now: number, maxLifetimeMs: number | undefined): Promise<unknown> {
+    if (this.sharesConnectRedisValues) return this.adapter.setPxat(key, payload, expiresAt);
+    return this.runScript(WRITE, key, [payload, expiresAt, now, this.liveAsOf(now), maxLifetimeMs ?? '']);
   }
 
-  protected extendRecord(key: string, expiresAt: number, now: number, unlessExpiresAfter: number | undefined): Promise<unknown> {
-    // PEXPIREAT never creates a key, and when Redis' clock decides a key Redis still holds is live.
-    if (this.redisClockDecides && unlessExpiresAfter === undefined) return this.adapter.pexpireat(key, expiresAt);
-    return this.runScript(EXTEND, key, [expiresAt, now, unlessExpiresAfter ?? '']);
+  protected extendRecord(key: string, expiresAt: number, now: number, unlessExpiresAfter: number | undefined, maxLifetimeMs: number | undefined): Promise<unknown> {
+    // PEXPIREAT never creates a key, and when Redis' clock decides a key Redis still holds is live; it
+    // may lengthen a tombstone, which holds no session. The lifetime cap needs the head: the script.
+    if (this.redisClockDecides && unlessExpiresAfter === undefined && maxLifetimeMs === undefined) return this.adapter.pexpireat(key, expiresAt);
+    return this.runScript(EXTEND, key, [expiresAt, this.liveAsOf(now), unlessExpiresAfter ?? '', maxLifetimeMs ?? '']);
+  }
+
+  protected entombRecord(key: string, expiresAt: number): Promise<unknown> {
+    return this.adapter.setPxat(key, TOMBSTONE, expiresAt);
   }
 
   protected removeRecord(key: string): Promise<unknown> {
     return this.adapter.del(key);
+  }
+
+  /** A plain GET serves when Redis' expiry alone decides what `get` returns (see readRecord). */
+  private get redisExpiryDecides(): boolean {
+    return this.redisClockDecides && !this.touchUsesReadExpiry;
+  }
+
+  /** The instant the scripts judge liveness by: the store's `now` where its clock decides what `get` serves, else '' (Redis' own expiry). */
+  private liveAsOf(now: number): number | '' {
+    return this.redisExpiryDecides ? '' : now;
   }
 
   protected async *scanRecords(now: number, withPayload: boolean): AsyncIterable<StoredEntry[]> {
@@ -205,17 +309,17 @@ export class RedisStore<Client extends RedisClient = RedisClient> extends Sessio
     } while (cursor !== '0');
   }
 
-  /** Fetches the expiry (and value) of keys that SCAN returned from `node`, sent together. */
+  /** Fetches the expiry and the value (or, without payload, its length) of keys that SCAN returned from `node`, sent together. */
   private async describe(node: RedisNode, keys: string[], withPayload: boolean): Promise<StoredEntry[]> {
     // The expiry before the value, for the reason readRecord gives.
     const replies = await node.describe(keys, withPayload).catch(explain);
     const entries: StoredEntry[] = [];
     keys.forEach((key, index) => {
-      const { expiry, payload } = replies[index]!;
-      // -2: the key expired or was deleted between SCAN and this read.
-      if (expiry === -2) return;
+      const { expiry, value, empty } = replies[index]!;
+      // -2: the key expired or was deleted between SCAN and this read; an empty value is a tombstone.
+      if (expiry === -2 || empty) return;
       if (!withPayload) entries.push({ key, expiresAt: expiryOf(expiry) });
-      else if (payload !== null) entries.push({ key, expiresAt: expiryOf(expiry), payload });
+      else if (value !== null) entries.push({ key, expiresAt: expiryOf(expiry), payload: sessionPartOf(value) });
     });
     return entries;
   }
@@ -229,6 +333,20 @@ export class RedisStore<Client extends RedisClient = RedisClient> extends Sessio
       return this.adapter.eval(script.lua, key, args).catch(explain);
     }
   }
+}
+
+function sharesConnectRedisValuesOf(options: RedisStoreOptions<RedisClient> | undefined): boolean {
+  const compat = options?.compat;
+  if (compat === undefined) return false;
+  if (compat === 'connect-redis') return true;
+  throw optionError('redis', `compat must be 'connect-redis' or absent, got ${typeof compat === 'string' ? `'${compat}'` : String(compat)}`);
+}
+
+/** The session in a stored value: what follows its head, or the whole value when it has none (written before heads, or by connect-redis). */
+function sessionPartOf(value: string): string {
+  if (value.charCodeAt(0) !== 1) return value;
+  const head = HEAD.exec(value);
+  return head === null ? value : value.slice(head[0].length);
 }
 
 /** The adapter of `client`, or an options error for anything that is neither driver's client. */

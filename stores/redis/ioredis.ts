@@ -82,6 +82,7 @@ export function ioredisAdapter(client: Redis | Cluster): RedisAdapter {
       for (const key of keys) {
         pipeline.pexpiretime(key);
         if (withPayload) pipeline.get(key);
+        else pipeline.strlen(key);
       }
       return pairReplies(checkReplies(await pipeline.exec()), keys.length, withPayload);
     },

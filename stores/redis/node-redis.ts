@@ -33,7 +33,7 @@ function nodeRedisNode(client: NodeRedisClient): RedisNode {
   return {
     scan: (cursor, match, count) => send<[string, string[]]>('SCAN', cursor, 'MATCH', match, 'COUNT', count),
     async describe(keys, withPayload) {
-      const replies = await Promise.all(keys.flatMap((key) => (withPayload ? [send('PEXPIRETIME', key), send('GET', key)] : [send('PEXPIRETIME', key)])));
+      const replies = await Promise.all(keys.flatMap((key) => [send('PEXPIRETIME', key), send(withPayload ? 'GET' : 'STRLEN', key)]));
       return pairReplies(replies, keys.length, withPayload);
     },
     async unlink(keys) {

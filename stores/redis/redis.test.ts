@@ -59,10 +59,40 @@ describeBackend('redis', 'RedisStore', (url) => {
   });
 
   describe('storage format', () => {
-    it('stores a session under prefix + sid as the plain JSON that connect-redis writes', async () => {
+    it('stores a session under prefix + sid as its creation instant between two \\x01 bytes, then its JSON', async () => {
       const session = sessionExpiringAt(T0 + HOUR, { user: 'ada' });
       await makeStore().set('abc', session);
+      expect(await client.get(`${prefix}abc`)).toBe(`\x01${T0}\x01${JSON.stringify(session)}`);
+    });
+
+    it("with compat 'connect-redis', stores the plain JSON that connect-redis writes, with a plain SET", async () => {
+      const store = makeStore({ compat: 'connect-redis' });
+      const session = sessionExpiringAt(T0 + HOUR, { user: 'ada' });
+      const commands = await recordCommands(url, prefix, () => store.set('abc', session));
+      expect(commands).toEqual([['set', `${prefix}abc`, JSON.stringify(session), 'PXAT', String(T0 + HOUR)]]);
       expect(await client.get(`${prefix}abc`)).toBe(JSON.stringify(session));
+    });
+
+    it('keeps the creation instant of a live session at every save, and gives a new one to a session saved after it expired', async () => {
+      const store = makeStore();
+      await store.set('abc', sessionExpiringAt(T0 + HOUR, { visits: 1 }));
+      clock = T0 + 1000;
+      await store.set('abc', sessionExpiringAt(T0 + 2 * HOUR, { visits: 2 }));
+      expect(await client.get(`${prefix}abc`)).toMatch(new RegExp(`^\x01${T0}\x01.*"visits":2`));
+      clock = T0 + 2 * HOUR;
+      await store.set('abc', sessionExpiringAt(T0 + 3 * HOUR, { visits: 3 }));
+      expect(await client.get(`${prefix}abc`)).toMatch(new RegExp(`^\x01${T0 + 2 * HOUR}\x01`));
+    });
+
+    it('loads a value written before creation instants (or by connect-redis), which gets its creation instant, capped by maxLifetime, at its next save', async () => {
+      const store = makeStore({ maxLifetime: HOUR });
+      const session = sessionExpiringAt(T0 + 3 * HOUR, { user: 'ada' });
+      await client.set(`${prefix}abc`, JSON.stringify(session), 'PXAT', T0 + 3 * HOUR);
+      expect(await store.get('abc')).toEqual(JSON.parse(JSON.stringify(session)));
+      clock = T0 + 1000;
+      await store.set('abc', session);
+      expect(await client.get(`${prefix}abc`)).toBe(`\x01${T0 + 1000}\x01${JSON.stringify(session)}`);
+      expect(await client.pexpiretime(`${prefix}abc`)).toBe(T0 + 1000 + HOUR);
     });
 
     it('uses sess: as the default prefix', async () => {
@@ -167,6 +197,11 @@ describeBackend('redis', 'RedisStore', (url) => {
       expect(await client.pexpiretime(`${prefix}abc`)).toBe(expiresAt + 1000);
     });
 
+    it('reports a value with a malformed head as ERR_SESSION_CORRUPT', async () => {
+      await client.set(`${prefix}abc`, `\x01${T0}${JSON.stringify(sessionExpiringAt(T0 + HOUR))}`, 'PX', HOUR);
+      await expect(makeStore().get('abc')).rejects.toMatchObject({ code: 'ERR_SESSION_CORRUPT' });
+    });
+
     it('reports a value that is not JSON as ERR_SESSION_CORRUPT', async () => {
       await client.set(`${prefix}abc`, 'not json', 'PX', HOUR);
       await expect(makeStore().get('abc')).rejects.toMatchObject({ code: 'ERR_SESSION_CORRUPT' });
@@ -233,17 +268,71 @@ describeBackend('redis', 'RedisStore', (url) => {
         await store.touch('extended', sessionExpiringAt(T0 + HOUR));
         await store.touch('destroyed', sessionExpiringAt(T0 + HOUR));
         expect(await client.pexpiretime(`${prefix}extended`)).toBe(T0 + 3 * HOUR);
-        expect(await client.exists(`${prefix}destroyed`)).toBe(0);
+        expect(await client.get(`${prefix}destroyed`)).toBe('');
       } finally {
         await Promise.all(stores.splice(0).map((store) => store.close()));
         await other.quit();
       }
     });
 
+    it('with maxLifetime, on the system clock, moves the expiry through the script, never past the creation instant + maxLifetime', async () => {
+      const store = new RedisStore({ client, prefix, maxLifetime: HOUR });
+      stores.push(store);
+      const setAt = Date.now();
+      await store.set('abc', sessionExpiringAt(setAt + HOUR / 2));
+      const createdAt = Number(/^\x01(\d+)\x01/.exec((await client.get(`${prefix}abc`))!)![1]);
+      const commands = await recordCommands(url, prefix, () => store.touch('abc', sessionExpiringAt(setAt + 2 * HOUR)));
+      expect(commands[0]![0]).toBe('evalsha');
+      expect(await client.pexpiretime(`${prefix}abc`)).toBe(createdAt + HOUR);
+    });
+
     it('gives a key without expiry the expiry of the touching session', async () => {
       await client.set(`${prefix}abc`, JSON.stringify(sessionExpiringAt(T0 + HOUR)));
       await makeStore().touch('abc', sessionExpiringAt(T0 + HOUR));
       expect(await client.pexpiretime(`${prefix}abc`)).toBe(T0 + HOUR);
+    });
+  });
+
+  describe('tombstones', () => {
+    it('destroy leaves an empty value that lapses after tombstoneTtl, and with tombstoneTtl 0 deletes the key', async () => {
+      const store = makeStore();
+      await store.set('abc', sessionExpiringAt(T0 + HOUR));
+      await store.destroy('abc');
+      expect(await client.get(`${prefix}abc`)).toBe('');
+      expect(await client.pexpiretime(`${prefix}abc`)).toBe(T0 + 5 * 60 * 1000);
+      const untombed = makeStore({ tombstoneTtl: 0 });
+      await untombed.set('def', sessionExpiringAt(T0 + HOUR));
+      await untombed.destroy('def');
+      expect(await client.exists(`${prefix}def`)).toBe(0);
+    });
+
+    it('a set is one EVALSHA in one socket write, and over a live tombstone it writes nothing', async () => {
+      const store = makeStore();
+      await store.set('abc', sessionExpiringAt(T0 + HOUR));
+      await store.destroy('abc');
+      const commands = await recordCommands(url, prefix, async () => {
+        expect(await socketWritesDuring(client, () => store.set('abc', sessionExpiringAt(T0 + HOUR)))).toEqual([1]);
+      });
+      // MONITOR also shows the commands the script runs, after it: reads only.
+      expect(commands.map(([name]) => name)).toEqual(['evalsha', 'pexpiretime', 'getrange']);
+      expect(await client.get(`${prefix}abc`)).toBe('');
+    });
+
+    it("with expiryClock 'redis', a tombstone holds while Redis holds it, whatever the store clock says", async () => {
+      const store = makeStore({ expiryClock: 'redis', tombstoneTtl: HOUR });
+      await store.set('abc', sessionExpiringAt(T0 + HOUR));
+      await store.destroy('abc');
+      clock = T0 + 2 * HOUR;
+      await store.set('abc', sessionExpiringAt(T0 + 3 * HOUR));
+      expect(await client.get(`${prefix}abc`)).toBe('');
+    });
+
+    it('touch, through the script, leaves a tombstone as it is', async () => {
+      const store = makeStore();
+      await store.set('abc', sessionExpiringAt(T0 + HOUR));
+      await store.destroy('abc');
+      await store.touch('abc', sessionExpiringAt(T0 + HOUR));
+      expect(await client.pexpiretime(`${prefix}abc`)).toBe(T0 + 5 * 60 * 1000);
     });
   });
 
@@ -299,13 +388,14 @@ describeBackend('redis', 'RedisStore', (url) => {
       }
     });
 
-    it('length and ids never fetch a session value, and no bulk call sends KEYS or a multi-key command', async () => {
+    it('length and ids never fetch a session value, yet leave tombstones out, and no bulk call sends KEYS or a multi-key command', async () => {
       const store = makeStore();
       await store.set('one', sessionExpiringAt(T0 + HOUR));
       await store.set('two', sessionExpiringAt(T0 + HOUR));
+      await store.destroy('gone');
       const commands = await recordCommands(url, prefix, async () => {
-        await store.length();
-        await store.ids();
+        expect(await store.length()).toBe(2);
+        expect((await store.ids()).sort()).toEqual(['one', 'two']);
       });
       expect(commands.filter((command) => ['get', 'mget', 'keys'].includes(command[0]))).toEqual([]);
       const all = await recordCommands(url, prefix, async () => {
@@ -451,6 +541,10 @@ describeBackend('redis', 'RedisStore', (url) => {
       ['a fractional scanCount', { scanCount: 1.5 }],
       ['an expiryClock that is neither redis nor now', { expiryClock: 'store' }],
       ['an expiryClock that is not a string', { expiryClock: true }],
+      ['an unknown compat value', { compat: 'connect-mongo' }],
+      ["a tombstoneTtl with compat 'connect-redis', whose values connect-redis reads", { compat: 'connect-redis', tombstoneTtl: 1000 }],
+      ["a maxLifetime with compat 'connect-redis', whose values have no room for a creation instant", { compat: 'connect-redis', maxLifetime: HOUR }],
+      ["a serializer with compat 'connect-redis'", { compat: 'connect-redis', serializer: { stringify: JSON.stringify, parse: JSON.parse } }],
     ])('rejects %s with ERR_SESSION_OPTIONS', (_label, options) => {
       expect(() => new RedisStore({ client, ...(options as object) })).toThrow(expect.objectContaining({ code: 'ERR_SESSION_OPTIONS' }));
     });
