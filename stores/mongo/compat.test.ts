@@ -1,7 +1,7 @@
 import ConnectMongo from 'connect-mongo';
 import type { SessionData } from 'express-session';
 import { MongoClient } from 'mongodb';
-import { MongoStore } from '.';
+import { MongoStore, type MongoStoreOptions } from '.';
 import request from 'supertest';
 import { backendLacks, describeBackend, describeWithFeature } from '../../test/support/backends';
 import { appWith, sidOfCookie } from '../../test/support/migration-app';
@@ -20,7 +20,7 @@ function promised<T = void>(call: (callback: (error: unknown, result?: T) => voi
   return new Promise((resolve, reject) => call((error, result) => (error ? reject(error) : resolve(result))));
 }
 
-describeBackend('mongo', 'MongoStore and connect-mongo on one collection', (url) => {
+describeBackend('mongo', "MongoStore with compat 'connect-mongo' and connect-mongo on one collection", (url) => {
   let client: MongoClient;
 
   beforeAll(() => {
@@ -46,12 +46,12 @@ describeBackend('mongo', 'MongoStore and connect-mongo on one collection', (url)
       ...options,
     });
 
-  /** Both stores on a fresh collection, each with its default layout; connect-mongo's index is in place first. */
-  async function pair(connectMongoOptions: { touchAfter?: number } = {}) {
+  /** Both stores on a fresh collection, ours in connect-mongo's layout unless `ourOptions` say otherwise; connect-mongo's index is in place first. */
+  async function pair(connectMongoOptions: { touchAfter?: number } = {}, ourOptions: Partial<MongoStoreOptions> = { compat: 'connect-mongo' }) {
     const collectionName = uniqueCollection('sessions_compat');
     const theirs = connectMongoOn(collectionName, connectMongoOptions);
     await theirs.collectionP;
-    const ours = new MongoStore({ client, dbName: TEST_DB, collectionName });
+    const ours = new MongoStore({ client, dbName: TEST_DB, collectionName, ...ourOptions });
     const collection = client.db(TEST_DB).collection(collectionName);
     return {
       ours,
@@ -115,13 +115,24 @@ describeBackend('mongo', 'MongoStore and connect-mongo on one collection', (url)
   });
 
   it('hides from each store a session the other destroyed', async () => {
-    const { ours, theirs, close } = await pair();
+    const { ours, theirs, collection, close } = await pair();
     await ours.set('sid-1', sessionUntil(Date.now() + HOUR));
     await theirs.set('sid-2', sessionUntil(Date.now() + HOUR));
     await theirs.destroy('sid-1');
     await ours.destroy('sid-2');
     expect(await ours.get('sid-1')).toBeNull();
     expect(await theirs.get('sid-2')).toBeNull();
+    expect(await collection.countDocuments()).toBe(0);
+    await close();
+  });
+
+  it('without compat, leaves a tombstone on destroy that connect-mongo fails to read: the reason for the option', async () => {
+    const { ours, theirs, collection, close } = await pair({}, {});
+    await theirs.set('sid-1', sessionUntil(Date.now() + HOUR, { n: 1 }));
+    expect(await ours.get('sid-1')).toMatchObject({ n: 1 });
+    await ours.destroy('sid-1');
+    expect(await collection.findOne({ _id: 'sid-1' as never })).toMatchObject({ session: '' });
+    await expect(theirs.get('sid-1')).rejects.toThrow(SyntaxError);
     await close();
   });
 
@@ -147,7 +158,7 @@ describeBackend('mongo', 'MongoStore and connect-mongo on one collection', (url)
     const collectionName = uniqueCollection('sessions_switch');
     const connectMongo = connectMongoOn(collectionName);
     await connectMongo.collectionP;
-    const mongoStore = new MongoStore({ client, dbName: TEST_DB, collectionName });
+    const mongoStore = new MongoStore({ client, dbName: TEST_DB, collectionName, compat: 'connect-mongo' });
     const before = appWith(connectMongo);
     const after = appWith(mongoStore);
 
@@ -172,7 +183,7 @@ describeBackend('mongo', 'MongoStore and connect-mongo on one collection', (url)
       await first.close();
 
       const collectionName = uniqueCollection('sessions_compat');
-      const ours = new MongoStore({ client, dbName: TEST_DB, collectionName });
+      const ours = new MongoStore({ client, dbName: TEST_DB, collectionName, compat: 'connect-mongo' });
       await ours.length();
       const theirs = ConnectMongo.create({ client, dbName: TEST_DB, collectionName });
       await expect(theirs.collectionP).resolves.toBeDefined();

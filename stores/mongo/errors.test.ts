@@ -1,5 +1,6 @@
 import { MongoNetworkError, MongoServerError, MongoServerSelectionError } from 'mongodb';
-import { indexRefusalMessage, isIndexRefusal, isMissingCollection, isUnreachableError } from './errors';
+import { indexRefusalMessage, isDuplicateKeyError, isIndexRefusal, isMissingCollection, isUnreachableError } from './errors';
+import { LIFETIME_INDEX, TTL_INDEX } from './ttl-index';
 
 const serverError = (code: number, codeName: string, errmsg: string) => new MongoServerError({ ok: 0, code, codeName, errmsg });
 
@@ -26,7 +27,7 @@ describe('MongoStore error classification', () => {
   });
 
   it('names the missing privilege, the namespace and both ways out', () => {
-    const message = indexRefusalMessage(unauthorized, 'app.sessions', undefined);
+    const message = indexRefusalMessage(unauthorized, 'app.sessions', TTL_INDEX, undefined);
     expect(message).toContain('app.sessions');
     expect(message).toContain('lacks the createIndex privilege');
     expect(message).toContain('readWrite');
@@ -34,18 +35,31 @@ describe('MongoStore error classification', () => {
   });
 
   it('names an existing index on expires that has another expiry setting', () => {
-    const message = indexRefusalMessage(optionsConflict, 'app.sessions', { key: { expires: 1 }, name: 'old', expireAfterSeconds: 60 });
+    const message = indexRefusalMessage(optionsConflict, 'app.sessions', TTL_INDEX, { key: { expires: 1 }, name: 'old', expireAfterSeconds: 60 });
     expect(message).toContain('index old exists on expires with expireAfterSeconds 60');
     expect(message).toContain('createIndex: false');
   });
 
   it('says when an existing index on expires is not a TTL index', () => {
-    const message = indexRefusalMessage(optionsConflict, 'app.sessions', { key: { expires: 1 }, name: 'plain' });
+    const message = indexRefusalMessage(optionsConflict, 'app.sessions', TTL_INDEX, { key: { expires: 1 }, name: 'plain' });
     expect(message).toContain('index plain exists on expires without expireAfterSeconds (not a TTL index)');
   });
 
   it('says when another index took the name expires_1', () => {
-    expect(indexRefusalMessage(keySpecsConflict, 'app.sessions', undefined)).toContain('an index named expires_1 exists on other fields');
+    expect(indexRefusalMessage(keySpecsConflict, 'app.sessions', TTL_INDEX, undefined)).toContain('an index named expires_1 exists on other fields');
+  });
+
+  it('names the lifetimeEnds index and its field when that one is refused', () => {
+    const message = indexRefusalMessage(optionsConflict, 'app.sessions', LIFETIME_INDEX, { key: { lifetimeEnds: 1 }, name: 'plain' });
+    expect(message).toContain('cannot create the TTL index { lifetimeEnds: 1 } on app.sessions');
+    expect(message).toContain('index plain exists on lifetimeEnds without expireAfterSeconds');
+    expect(indexRefusalMessage(keySpecsConflict, 'app.sessions', LIFETIME_INDEX, undefined)).toContain('an index named lifetimeEnds_1 exists on other fields');
+  });
+
+  it('recognises a duplicate key, the answer to an upsert over a live tombstone', () => {
+    expect(isDuplicateKeyError(serverError(11000, 'DuplicateKey', 'E11000 duplicate key error collection: app.sessions'))).toBe(true);
+    expect(isDuplicateKeyError(unauthorized)).toBe(false);
+    expect(isDuplicateKeyError(undefined)).toBe(false);
   });
 
   it('recognises the driver errors that mean the server is unreachable', () => {

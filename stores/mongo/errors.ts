@@ -1,5 +1,5 @@
 import type { IndexDescriptionInfo } from 'mongodb';
-import { TTL_INDEX_NAME } from './ttl-index';
+import type { TtlIndex } from './ttl-index';
 
 /** Server error codes for a refused createIndex; anything else (network, timeouts) is retried by the next call. */
 const UNAUTHORIZED = 13;
@@ -9,6 +9,7 @@ const INDEX_KEY_SPECS_CONFLICT = 86;
 const INVALID_OPTIONS = 72;
 const NOT_IMPLEMENTED = 238;
 const CANNOT_CREATE_INDEX = 67;
+const DUPLICATE_KEY = 11000;
 
 /**
  * Driver errors that mean the server cannot be reached. Matched by name, so errors from a client
@@ -46,31 +47,30 @@ export function isIndexUnsupported(error: unknown): boolean {
   return (code === INVALID_OPTIONS || code === CANNOT_CREATE_INDEX) && typeof message === 'string' && /expireAfterSeconds/i.test(message) && /not (supported|implemented|allowed)/i.test(message);
 }
 
+/** A write refused by a unique index, which the server may or may not name (FerretDB v1 names none). */
+export function isDuplicateKeyError(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === DUPLICATE_KEY;
+}
+
 /** listIndexes on a collection that does not exist yet (createIndex was refused before creating it). */
 export function isMissingCollection(error: unknown): boolean {
   return (error as { code?: unknown } | null)?.code === NAMESPACE_NOT_FOUND;
 }
 
 /**
- * What to tell the operator when the TTL index could not be created and no equivalent one exists.
- * `existingOnExpires` is an index found on `expires` alone, if any.
+ * What to tell the operator when the TTL index `index` could not be created and no equivalent one
+ * exists. `existing` is an index found on its field alone, if any.
  */
-export function indexRefusalMessage(
-  error: unknown,
-  namespace: string,
-  existingOnExpires: IndexDescriptionInfo | undefined,
-): string {
-  const manage = 'or create it yourself ({ expires: 1 }, expireAfterSeconds 0) and pass createIndex: false';
-  const prefix = `cannot create the TTL index { expires: 1 } on ${namespace}`;
+export function indexRefusalMessage(error: unknown, namespace: string, index: TtlIndex, existing: IndexDescriptionInfo | undefined): string {
+  const { field } = index;
+  const manage = `or create it yourself ({ ${field}: 1 }, expireAfterSeconds 0) and pass createIndex: false`;
+  const prefix = `cannot create the TTL index { ${field}: 1 } on ${namespace}`;
   if ((error as { code?: unknown } | null)?.code === UNAUTHORIZED) {
     return `${prefix}: the database user lacks the createIndex privilege; grant it (the readWrite role has it) ${manage}`;
   }
-  if (existingOnExpires) {
-    const ttl =
-      existingOnExpires.expireAfterSeconds === undefined
-        ? 'without expireAfterSeconds (not a TTL index)'
-        : `with expireAfterSeconds ${existingOnExpires.expireAfterSeconds}`;
-    return `${prefix}: index ${String(existingOnExpires.name)} exists on expires ${ttl}; drop it so the store can create its own, or keep it and pass createIndex: false`;
+  if (existing) {
+    const ttl = existing.expireAfterSeconds === undefined ? 'without expireAfterSeconds (not a TTL index)' : `with expireAfterSeconds ${existing.expireAfterSeconds}`;
+    return `${prefix}: index ${String(existing.name)} exists on ${field} ${ttl}; drop it so the store can create its own, or keep it and pass createIndex: false`;
   }
-  return `${prefix}: an index named ${TTL_INDEX_NAME} exists on other fields; drop or rename it, ${manage}`;
+  return `${prefix}: an index named ${index.options.name} exists on other fields; drop or rename it, ${manage}`;
 }

@@ -1,24 +1,28 @@
-import { MongoClient, type Collection, type MongoClientOptions } from 'mongodb';
-import { SessionStore, SessionStoreError, booleanOption, connectionOf, optionError, ownOptionNames, validateIdentifier } from '../../shared';
-import type { BaseStoreOptions, ReaperOptions, StoredEntry, StoredSession } from '../../shared';
-import { indexRefusalMessage, isIndexRefusal, isIndexUnsupported, isMissingCollection, isUnreachableError } from './errors';
-import { TTL_INDEX, TTL_INDEX_NAME, findIndexOnExpires, isTtlIndexOnExpires } from './ttl-index';
+import { MongoClient, type Collection, type Filter, type MongoClientOptions, type UpdateFilter } from 'mongodb';
+import { SessionStore, SessionStoreError, TOMBSTONE, booleanOption, connectionOf, optionError, ownOptionNames, refuseWithSharedLayout, validateIdentifier } from '../../shared';
+import type { BaseStoreOptions, LifetimeOptions, ReaperOptions, StoredEntry, StoredSession, TombstoneOptions } from '../../shared';
+import { indexRefusalMessage, isDuplicateKeyError, isIndexRefusal, isIndexUnsupported, isMissingCollection, isUnreachableError } from './errors';
+import { LIFETIME_INDEX, TTL_INDEX, findIndexOn, isTtlIndexOn, type TtlIndex } from './ttl-index';
 
 /**
  * One session as MongoDB holds it: connect-mongo's default layout, so either store reads the
- * other's documents. `lastModified` is written only by connect-mongo (with its `touchAfter`).
+ * other's documents, plus what only this store writes: a tombstone (`session` empty) where a
+ * session was destroyed, and `lifetimeEnds` with `maxLifetime`. `lastModified` is written only by
+ * connect-mongo (with its `touchAfter`).
  */
 export interface SessionDocument {
   _id: string;
-  /** The session encoded by the store's serializer (JSON by default), as connect-mongo's `stringify: true`. */
+  /** The session encoded by the store's serializer (JSON by default), as connect-mongo's `stringify: true`; `''` for a tombstone. */
   session: string;
   expires: Date;
+  /** Creation + maxLifetime, set by the write that creates the document: the session ends then, whatever `expires` says. */
+  lifetimeEnds?: Date;
   lastModified?: Date;
 }
 
-type ProjectedSession = Partial<Pick<SessionDocument, '_id' | 'session' | 'expires'>>;
+type ProjectedSession = Partial<Pick<SessionDocument, '_id' | 'session' | 'expires' | 'lifetimeEnds'>>;
 
-export interface MongoStoreOptions extends BaseStoreOptions, ReaperOptions {
+export interface MongoStoreOptions extends BaseStoreOptions, ReaperOptions, TombstoneOptions, LifetimeOptions {
   /** A MongoClient the caller owns: the store never closes it. */
   client?: MongoClient;
   /** A connection string for a client the store opens itself and closes in `close()`. */
@@ -35,6 +39,12 @@ export interface MongoStoreOptions extends BaseStoreOptions, ReaperOptions {
    * A server without TTL indexes (FerretDB v1, some managed services) gets the reaper instead.
    */
   createIndex?: boolean;
+  /**
+   * `'connect-mongo'`: write only documents connect-mongo reads, for a collection that
+   * connect-mongo instances use too (a rollout from or back to it): no tombstones, which
+   * connect-mongo fails to parse, and none of maxLifetime, hashIds, encryptionKeys or a serializer.
+   */
+  compat?: 'connect-mongo';
 }
 
 const COLLECTION_NAME_PATTERN = /^(?!system\.)[A-Za-z0-9_][A-Za-z0-9_.-]{0,119}$/;
@@ -45,8 +55,9 @@ const DRIVER_TIMEOUT_MARGIN_MS = 50;
 
 /**
  * Sessions in one MongoDB collection, in connect-mongo's document layout: `_id` is the session
- * id, `session` the encoded session, `expires` a Date under a TTL index. Every query also filters
- * on `expires`, since the server's TTL monitor deletes expired documents only about once a minute.
+ * id, `session` the encoded session, `expires` a Date under a TTL index (and `lifetimeEnds` under
+ * another). Every query also filters on both, since the server's TTL monitor deletes expired
+ * documents only about once a minute.
  */
 export class MongoStore extends SessionStore {
   /** The client the store works through, opened by it or handed in. */
@@ -54,6 +65,8 @@ export class MongoStore extends SessionStore {
   readonly collection: Collection<SessionDocument>;
   private readonly namespace: string;
   private readonly createIndex: boolean;
+  /** `compat: 'connect-mongo'`: writes are connect-mongo's own command. */
+  private readonly sharesWithConnectMongo: boolean;
   /**
    * Each per-request command carries the operation timeout as the driver's own `timeoutMS`, so a
    * call the store has given up on is abandoned by the driver too: it cannot wait for a connection
@@ -62,10 +75,15 @@ export class MongoStore extends SessionStore {
   private readonly bound: { timeoutMS?: number };
 
   constructor(options: MongoStoreOptions) {
+    const compat = compatOf(options);
+    if (compat !== undefined) refuseWithSharedLayout('mongo', compat, options);
     super('mongo', options, {
-      ownOptions: ownOptionNames<MongoStoreOptions>({ client: true, url: true, clientOptions: true, dbName: true, collectionName: true, createIndex: true }),
+      ownOptions: ownOptionNames<MongoStoreOptions>({ client: true, url: true, clientOptions: true, dbName: true, collectionName: true, createIndex: true, compat: true }),
+      tombstones: compat === undefined,
+      maxLifetime: compat === undefined,
     });
     options ??= {};
+    this.sharesWithConnectMongo = compat !== undefined;
     const { dbName, collectionName = 'sessions' } = options;
     const collection = validateIdentifier(
       'mongo',
@@ -101,21 +119,53 @@ export class MongoStore extends SessionStore {
 
   protected async readRecord(key: string, now: number): Promise<StoredSession | null> {
     const document = await this.collection.findOne<ProjectedSession>(
-      { _id: key, expires: { $gt: new Date(now) } },
-      { projection: { _id: 0, session: 1, expires: 1 }, ...this.bound },
+      { _id: key, ...liveFilter(now) },
+      { projection: { _id: 0, session: 1, expires: 1, lifetimeEnds: 1 }, ...this.bound },
     );
     return document && { payload: document.session, expiresAt: expiresAtOf(document) };
   }
 
-  /** Fields other tools added (connect-mongo's timestamps) are kept. */
-  protected async writeRecord(key: string, payload: string, expiresAt: number): Promise<void> {
-    await this.collection.updateOne({ _id: key }, { $set: { session: payload, expires: new Date(expiresAt) } }, { upsert: true, ...this.bound });
+  /**
+   * An upsert that matches only a live session, so a write over one keeps its lifetime. Any other
+   * document at `key` refuses the upsert's insert (duplicate `_id`); then a dead one (expired, or
+   * past its lifetime) is replaced as new, and a live tombstone is left as it is: nothing is
+   * written. Fields other tools added are kept.
+   */
+  protected async writeRecord(key: string, payload: string, expiresAt: number, now: number, maxLifetimeMs: number | undefined): Promise<void> {
+    const session = { session: payload, expires: new Date(expiresAt) };
+    if (this.sharesWithConnectMongo) {
+      await this.collection.updateOne({ _id: key }, { $set: session }, { upsert: true, ...this.bound });
+      return;
+    }
+    try {
+      await this.collection.updateOne({ _id: key, ...liveSessionFilter(now) }, { $set: session, ...lifetimeFrom(now, maxLifetimeMs) }, { upsert: true, ...this.bound });
+    } catch (error) {
+      if (!isDuplicateKeyError(error)) throw error;
+      const at = new Date(now);
+      const created = maxLifetimeMs === undefined ? { $set: session, $unset: { lifetimeEnds: '' as const } } : { $set: { ...session, lifetimeEnds: new Date(now + maxLifetimeMs) } };
+      const { matchedCount } = await this.collection.updateOne({ _id: key, $or: [{ session: { $ne: TOMBSTONE } }, { expires: { $lte: at } }] }, created, this.bound);
+      // FerretDB v1 reports a refusal by any unique index alike: only a tombstone at key makes it a write to drop.
+      if (matchedCount === 0 && !(await this.holdsTombstone(key, at))) throw error;
+    }
   }
 
-  /** Matches only a live document and, with `touchAfter`, one whose expiry is before `unlessExpiresAfter`: a skipped touch writes nothing. */
-  protected async extendRecord(key: string, expiresAt: number, now: number, unlessExpiresAfter: number | undefined): Promise<void> {
-    const expires = unlessExpiresAfter === undefined ? { $gt: new Date(now) } : { $gt: new Date(now), $lt: new Date(unlessExpiresAfter) };
-    await this.collection.updateOne({ _id: key, expires }, { $set: { expires: new Date(expiresAt) } }, { upsert: false, ...this.bound });
+  /**
+   * Matches only a live session (never a tombstone) and, with `touchAfter`, one whose expiry is
+   * before `unlessExpiresAfter`: a skipped touch writes nothing.
+   */
+  protected async extendRecord(key: string, expiresAt: number, now: number, unlessExpiresAfter: number | undefined, maxLifetimeMs: number | undefined): Promise<void> {
+    const at = new Date(now);
+    const expires = unlessExpiresAfter === undefined ? { $gt: at } : { $gt: at, $lt: new Date(unlessExpiresAfter) };
+    await this.collection.updateOne(
+      { _id: key, session: { $ne: TOMBSTONE }, expires, ...withinLifetime(at) },
+      { $set: { expires: new Date(expiresAt) }, ...lifetimeFrom(now, maxLifetimeMs) },
+      { upsert: false, ...this.bound },
+    );
+  }
+
+  /** Whatever the document held goes, its lifetime and other tools' fields with it. */
+  protected async entombRecord(key: string, expiresAt: number): Promise<void> {
+    await this.collection.replaceOne({ _id: key }, { session: TOMBSTONE, expires: new Date(expiresAt) }, { upsert: true, ...this.bound });
   }
 
   protected async removeRecord(key: string): Promise<void> {
@@ -124,8 +174,8 @@ export class MongoStore extends SessionStore {
 
   protected async *scanRecords(now: number, withPayload: boolean): AsyncIterable<StoredEntry[]> {
     const cursor = this.collection.find<ProjectedSession>(
-      { expires: { $gt: new Date(now) } },
-      { projection: withPayload ? { _id: 1, session: 1, expires: 1 } : { _id: 1, expires: 1 }, batchSize: SCAN_BATCH },
+      liveSessionFilter(now),
+      { projection: withPayload ? { _id: 1, session: 1, expires: 1, lifetimeEnds: 1 } : { _id: 1, expires: 1, lifetimeEnds: 1 }, batchSize: SCAN_BATCH },
     );
     try {
       let batch: StoredEntry[] = [];
@@ -145,7 +195,7 @@ export class MongoStore extends SessionStore {
   }
 
   protected async countRecords(now: number): Promise<number> {
-    return this.collection.countDocuments({ expires: { $gt: new Date(now) } });
+    return this.collection.countDocuments(liveSessionFilter(now));
   }
 
   /** The collection is the store's namespace, checked to hold sessions only before this runs. */
@@ -154,16 +204,30 @@ export class MongoStore extends SessionStore {
   }
 
   /**
-   * The ids of at most `limit` expired sessions, then those of them still expired. The server's TTL
-   * monitor leaves few, where it has TTL indexes; FerretDB v1 has none.
+   * The ids of at most `limit` expired sessions and tombstones, then those of them still expired.
+   * The server's TTL monitor leaves few, where it has TTL indexes; FerretDB v1 has none.
    */
   protected async removeExpiredRecords(now: number, limit: number): Promise<number> {
-    const expired = await this.collection.find(expiredFilter(now), { projection: { _id: 1 }, limit }).toArray();
+    const expiredFilter = this.expiredFilter(now);
+    const expired = await this.collection.find(expiredFilter, { projection: { _id: 1 }, limit }).toArray();
     if (expired.length === 0) return 0;
     const ids = expired.map((document) => document._id);
-    const { deletedCount } = await this.collection.deleteMany({ _id: { $in: ids }, ...expiredFilter(now) });
+    const { deletedCount } = await this.collection.deleteMany({ _id: { $in: ids }, ...expiredFilter });
     // A batch that another reaper emptied first still counts as full, so the base goes on to the next one.
     return expired.length === limit ? limit : deletedCount;
+  }
+
+  /**
+   * By `lifetimeEnds` too where this store sets it, and so has created its index: an `$or` with an
+   * unindexed branch would make MongoDB scan the whole collection.
+   */
+  private expiredFilter(now: number): Filter<SessionDocument> {
+    return this.settings.maxLifetimeMs === undefined ? { expires: { $lte: new Date(now) } } : deadFilter(new Date(now));
+  }
+
+  /** Whether a live tombstone is at `key`: what a duplicate `_id` on the write's upsert means. */
+  private async holdsTombstone(key: string, at: Date): Promise<boolean> {
+    return (await this.collection.findOne({ _id: key, session: TOMBSTONE, expires: { $gt: at } }, { projection: { _id: 1 }, ...this.bound })) !== null;
   }
 
   protected async ping(): Promise<void> {
@@ -174,15 +238,16 @@ export class MongoStore extends SessionStore {
     return isUnreachableError(error) || super.isUnavailableError(error);
   }
 
-  /** The layout check, then the TTL index; a refusal (foreign documents, privilege, conflicting index) is the answer of every call until fixed. */
+  /** The layout check, then the TTL indexes; a refusal (foreign documents, privilege, conflicting index) is the answer of every call until fixed. */
   protected async ready(): Promise<void> {
     await this.checkLayout();
-    if (this.createIndex) await this.createTtlIndex();
+    if (this.createIndex) await this.createTtlIndexes();
   }
 
   /**
    * Refuses a collection that holds anything but sessions, before the first write or delete: the
-   * first document in natural order must be in the session layout. One round trip, once.
+   * first document in natural order must be in the session layout (a tombstone is, and fields
+   * such as `lifetimeEnds` are not looked at). One round trip, once.
    */
   private async checkLayout(): Promise<void> {
     const first = await this.collection.findOne({}, { projection: { _id: 1, session: 1, expires: 1 } });
@@ -194,31 +259,41 @@ export class MongoStore extends SessionStore {
     );
   }
 
-  private async createTtlIndex(): Promise<void> {
+  /** `expires`, and `lifetimeEnds` with maxLifetime, the only store that sets it. */
+  private async createTtlIndexes(): Promise<void> {
+    const indexes = this.settings.maxLifetimeMs === undefined ? [TTL_INDEX] : [TTL_INDEX, LIFETIME_INDEX];
+    for (const index of indexes) {
+      if (!(await this.createTtlIndex(index))) return await this.withoutTtlIndexes(indexes);
+    }
+  }
+
+  /** False when the server has no TTL indexes. */
+  private async createTtlIndex(index: TtlIndex): Promise<boolean> {
     try {
-      await this.collection.createIndex(TTL_INDEX.key, TTL_INDEX.options);
+      await this.collection.createIndex(index.key, index.options);
+      return true;
     } catch (error) {
-      if (isIndexUnsupported(error)) return await this.withoutTtlIndex();
+      if (isIndexUnsupported(error)) return false;
       if (!isIndexRefusal(error)) throw error;
       // A user without the createIndex privilege may still find the index made by someone who has it.
-      const indexes = await this.collection
+      const existing = await this.collection
         .listIndexes()
         .toArray()
         .catch((listError: unknown) => {
           if (isIndexRefusal(listError) || isMissingCollection(listError)) return [];
           throw listError;
         });
-      if (indexes.some(isTtlIndexOnExpires)) return;
-      throw new SessionStoreError('ERR_SESSION_BACKEND', indexRefusalMessage(error, this.namespace, findIndexOnExpires(indexes)), {
+      if (existing.some((other) => isTtlIndexOn(index.field, other))) return true;
+      throw new SessionStoreError('ERR_SESSION_BACKEND', indexRefusalMessage(error, this.namespace, index, findIndexOn(index.field, existing)), {
         store: this.storeName,
         cause: error,
       });
     }
   }
 
-  /** The server has no TTL indexes: a plain index on `expires` for the reaper's query, and one warning. */
-  private async withoutTtlIndex(): Promise<void> {
-    await this.collection.createIndex(TTL_INDEX.key, { name: TTL_INDEX_NAME });
+  /** The server has no TTL indexes: plain indexes for the reaper's query, and one warning. */
+  private async withoutTtlIndexes(indexes: readonly TtlIndex[]): Promise<void> {
+    for (const index of indexes) await this.collection.createIndex(index.key, { name: index.options.name });
     this.emit(
       'warning',
       new SessionStoreError(
@@ -230,17 +305,50 @@ export class MongoStore extends SessionStore {
   }
 }
 
-function expiredFilter(now: number): { expires: { $lte: Date } } {
-  return { expires: { $lte: new Date(now) } };
+/** A session or tombstone not yet expired nor past its lifetime. */
+function liveFilter(now: number): Filter<SessionDocument> {
+  const at = new Date(now);
+  return { expires: { $gt: at }, ...withinLifetime(at) };
 }
 
-/** A document whose `expires` is not a Date reads as already expired. */
+function liveSessionFilter(now: number): Filter<SessionDocument> {
+  return { session: { $ne: TOMBSTONE }, ...liveFilter(now) };
+}
+
+/** A document without `lifetimeEnds` has no end but `expires`. */
+function withinLifetime(at: Date): Filter<SessionDocument> {
+  return { lifetimeEnds: { $not: { $lte: at } } };
+}
+
+/** A document expired or past its lifetime, which the reaper deletes. */
+function deadFilter(at: Date): Filter<SessionDocument> {
+  return { $or: [{ expires: { $lte: at } }, { lifetimeEnds: { $lte: at } }] };
+}
+
+/**
+ * With maxLifetime, a write over a live session keeps the earlier end of its lifetime. FerretDB v1
+ * has no pipeline updates to cap `expires` by a stored field in one command, so the end is a field
+ * of its own that every filter reads and a TTL index enforces. A live session without it (written
+ * before, or by a store without maxLifetime) starts its lifetime at this write.
+ */
+function lifetimeFrom(now: number, maxLifetimeMs: number | undefined): UpdateFilter<SessionDocument> {
+  return maxLifetimeMs === undefined ? {} : { $min: { lifetimeEnds: new Date(now + maxLifetimeMs) } };
+}
+
+/** The earlier of `expires` and `lifetimeEnds`; a document whose `expires` is not a Date reads as already expired. */
 function expiresAtOf(document: ProjectedSession): number {
-  return document.expires instanceof Date ? document.expires.getTime() : NaN;
+  const expiresAt = document.expires instanceof Date ? document.expires.getTime() : NaN;
+  return document.lifetimeEnds instanceof Date ? Math.min(expiresAt, document.lifetimeEnds.getTime()) : expiresAt;
 }
 
 function isSessionShaped(document: { _id?: unknown; session?: unknown; expires?: unknown }): boolean {
   return typeof document._id === 'string' && 'session' in document && 'expires' in document;
+}
+
+function compatOf(options: MongoStoreOptions | undefined): 'connect-mongo' | undefined {
+  const compat = (options as { compat?: unknown } | null | undefined)?.compat;
+  if (compat === undefined || compat === 'connect-mongo') return compat;
+  throw optionError('mongo', `compat must be 'connect-mongo' or absent, got ${String(compat)}`);
 }
 
 function openClient(url: unknown, clientOptions: MongoClientOptions | undefined): MongoClient {

@@ -229,6 +229,167 @@ describeBackend('mongo', 'MongoStore on a real server', (url) => {
     });
   });
 
+  describe('tombstones', () => {
+    const TOMBSTONE_TTL = 60_000;
+
+    it('destroy replaces the document with { _id, session: \'\', expires: now + tombstoneTtl }, other fields gone', async () => {
+      const name = collectionName();
+      const now = Date.now();
+      const store = storeOn(name, { now: () => now, tombstoneTtl: TOMBSTONE_TTL, maxLifetime: HOUR });
+      await store.set('sid-1', session({ n: 1 }, now + HOUR));
+      await raw(name).updateOne({ _id: 'sid-1' }, { $set: { lastModified: new Date(now) } });
+      await store.destroy('sid-1');
+      expect(await raw(name).findOne({ _id: 'sid-1' })).toEqual({ _id: 'sid-1', session: '', expires: new Date(now + TOMBSTONE_TTL) });
+    });
+
+    it('a set over a live tombstone resolves and leaves it as it was; once it lapses, the set stores the session', async () => {
+      const name = collectionName();
+      let now = Date.now();
+      const store = storeOn(name, { now: () => now, tombstoneTtl: TOMBSTONE_TTL });
+      await store.destroy('sid-1');
+      const tombstone = await raw(name).findOne({ _id: 'sid-1' });
+      await expect(store.set('sid-1', session({ n: 1 }, now + HOUR))).resolves.toBeUndefined();
+      expect(await raw(name).findOne({ _id: 'sid-1' })).toEqual(tombstone);
+      now += TOMBSTONE_TTL;
+      await store.set('sid-1', session({ n: 2 }, now + HOUR));
+      expect(await store.get('sid-1')).toMatchObject({ n: 2 });
+    });
+
+    it('a set of a new or a live id, and a touch, are one command each; only a set that meets a tombstone sends more', async () => {
+      const monitored = new MongoClient(url, { monitorCommands: true });
+      const commands: string[] = [];
+      monitored.on('commandStarted', (event) => commands.push(event.commandName));
+      const store = storeOn(collectionName(), { client: monitored });
+      await store.length();
+      const sent = async (call: () => Promise<unknown>) => {
+        commands.length = 0;
+        await call();
+        return [...commands];
+      };
+      try {
+        expect(await sent(() => store.set('sid-1', session({ n: 1 })))).toEqual(['update']);
+        expect(await sent(() => store.set('sid-1', session({ n: 2 })))).toEqual(['update']);
+        expect(await sent(() => store.touch('sid-1', session({ n: 2 }, Date.now() + HOUR)))).toEqual(['update']);
+        expect(await sent(() => store.destroy('sid-1'))).toEqual(['update']);
+        expect(await sent(() => store.set('sid-1', session({ n: 3 })))).toEqual(['update', 'update', 'find']);
+      } finally {
+        await store.close();
+        await monitored.close();
+      }
+    });
+
+    it('the reaper deletes an expired tombstone as any expired document', async () => {
+      const name = collectionName();
+      let now = Date.now();
+      const store = storeOn(name, { now: () => now, tombstoneTtl: TOMBSTONE_TTL, createIndex: false, pruneInterval: 0 });
+      await store.destroy('sid-1');
+      expect(await store.prune()).toBe(0);
+      now += TOMBSTONE_TTL;
+      expect(await store.prune()).toBe(1);
+      expect(await raw(name).countDocuments()).toBe(0);
+    });
+  });
+
+  describe('maxLifetime', () => {
+    const LIFETIME = 4 * HOUR;
+    const lifetimeEndsOf = async (name: string, sid: string) => (await raw(name).findOne({ _id: sid }))?.lifetimeEnds;
+
+    it('sets lifetimeEnds to the first set + maxLifetime, which later sets and touches keep', async () => {
+      const name = collectionName();
+      const start = Date.now();
+      let now = start;
+      const store = storeOn(name, { now: () => now, maxLifetime: LIFETIME });
+      await store.set('sid-1', session({ n: 1 }, now + HOUR));
+      expect(await lifetimeEndsOf(name, 'sid-1')).toEqual(new Date(start + LIFETIME));
+      now += HOUR / 2;
+      await store.set('sid-1', session({ n: 2 }, now + HOUR));
+      await store.touch('sid-1', session({ n: 2 }, now + 2 * HOUR));
+      expect(await lifetimeEndsOf(name, 'sid-1')).toEqual(new Date(start + LIFETIME));
+    });
+
+    it('ends the session at lifetimeEnds whatever expires says, for every call, and the reaper deletes it', async () => {
+      const name = collectionName();
+      const now = Date.now();
+      await raw(name).insertOne({ _id: 'sid-1', session: JSON.stringify(session()), expires: new Date(now + HOUR), lifetimeEnds: new Date(now) });
+      const store = storeOn(name, { now: () => now, maxLifetime: LIFETIME, createIndex: false, pruneInterval: 0 });
+      expect(await store.get('sid-1')).toBeNull();
+      expect(await store.ids()).toEqual([]);
+      expect(await store.length()).toBe(0);
+      await store.touch('sid-1', session({}, now + 2 * HOUR));
+      expect((await raw(name).findOne({ _id: 'sid-1' }))?.expires).toEqual(new Date(now + HOUR));
+      expect(await store.prune()).toBe(1);
+    });
+
+    it('a set over a document expired or past its lifetime starts a new lifetime', async () => {
+      const name = collectionName();
+      const now = Date.now();
+      const body = JSON.stringify(session());
+      await raw(name).insertMany([
+        { _id: 'expired', session: body, expires: new Date(now - 1), lifetimeEnds: new Date(now + HOUR) },
+        { _id: 'lifetime-over', session: body, expires: new Date(now + HOUR), lifetimeEnds: new Date(now - 1) },
+      ]);
+      const store = storeOn(name, { now: () => now, maxLifetime: LIFETIME });
+      for (const sid of ['expired', 'lifetime-over']) {
+        await store.set(sid, session({ sid }, now + HOUR));
+        expect(await lifetimeEndsOf(name, sid)).toEqual(new Date(now + LIFETIME));
+        expect(await store.get(sid)).toMatchObject({ sid });
+      }
+    });
+
+    it('a session saved without maxLifetime loads, and its lifetime starts at its next save', async () => {
+      const name = collectionName();
+      const now = Date.now();
+      await raw(name).insertOne({ _id: 'sid-1', session: JSON.stringify(session({ n: 1 })), expires: new Date(now + HOUR) });
+      const store = storeOn(name, { now: () => now, maxLifetime: LIFETIME });
+      expect(await store.get('sid-1')).toMatchObject({ n: 1 });
+      await store.set('sid-1', session({ n: 2 }, now + HOUR));
+      expect(await lifetimeEndsOf(name, 'sid-1')).toEqual(new Date(now + LIFETIME));
+    });
+
+    it('a store without maxLifetime keeps a live session\'s lifetimeEnds and ends the session there', async () => {
+      const name = collectionName();
+      let now = Date.now();
+      await raw(name).insertOne({ _id: 'sid-1', session: JSON.stringify(session()), expires: new Date(now + HOUR), lifetimeEnds: new Date(now + HOUR / 2) });
+      const store = storeOn(name, { now: () => now });
+      await store.set('sid-1', session({ n: 2 }, now + HOUR));
+      expect(await lifetimeEndsOf(name, 'sid-1')).toEqual(new Date(now + HOUR / 2));
+      now += HOUR / 2;
+      expect(await store.get('sid-1')).toBeNull();
+    });
+
+    it('passes the layout check on a collection whose first document is a tombstone or has lifetimeEnds', async () => {
+      for (const first of [{ _id: 'sid-t', session: '', expires: new Date(Date.now() + HOUR) }, { _id: 'sid-l', session: '{}', expires: new Date(), lifetimeEnds: new Date() }]) {
+        const name = collectionName();
+        await raw(name).insertOne(first);
+        await expect(storeOn(name, { maxLifetime: LIFETIME }).set('sid-1', session())).resolves.toBeUndefined();
+      }
+    });
+
+    describeWithFeature('mongo', 'ttl-indexes', 'the lifetimeEnds TTL index', () => {
+      it('exists as { lifetimeEnds: 1 } with expireAfterSeconds 0 with maxLifetime, and not without', async () => {
+        const name = collectionName();
+        await storeOn(name, { maxLifetime: LIFETIME }).length();
+        const indexes = await raw(name).listIndexes().toArray();
+        expect(indexes.find((index) => index.name === 'lifetimeEnds_1')).toMatchObject({ key: { lifetimeEnds: 1 }, expireAfterSeconds: 0 });
+        const without = collectionName();
+        await storeOn(without).length();
+        expect((await raw(without).listIndexes().toArray()).map((index) => index.name).sort()).toEqual(['_id_', 'expires_1']);
+      });
+    });
+
+    (backendLacks('mongo', 'ttl-indexes') ? it : it.skip)('on a server without TTL indexes, gets a plain lifetimeEnds index for the reaper and the one warning', async () => {
+      const name = collectionName();
+      const store = storeOn(name, { maxLifetime: LIFETIME });
+      const warnings: Error[] = [];
+      store.on('warning', (warning: Error) => warnings.push(warning));
+      await store.length();
+      expect(warnings).toHaveLength(1);
+      const lifetimeIndex = (await raw(name).listIndexes().toArray()).find((index) => index.name === 'lifetimeEnds_1');
+      expect(lifetimeIndex).toEqual(expect.objectContaining({ key: { lifetimeEnds: 1 } }));
+      expect(lifetimeIndex).not.toHaveProperty('expireAfterSeconds');
+    });
+  });
+
   describe('errors', () => {
     it('carry neither the session id nor the session data, cause chain included, when the server refuses a write', async () => {
       const name = collectionName();

@@ -99,6 +99,27 @@ describe('MongoStore options', () => {
     expect(optionsError(() => new MongoStore({ client, createIndex: 'no' as never })).message).toContain('createIndex');
   });
 
+  it('takes tombstoneTtl and maxLifetime in its own layout', async () => {
+    const store = new MongoStore({ client, createIndex: false, tombstoneTtl: 60_000, maxLifetime: 7 * 24 * 60 * 60 * 1000 });
+    await store.close();
+  });
+
+  it.each([
+    ['tombstoneTtl', { tombstoneTtl: 60_000 }, 'would read a tombstone as a session: tombstoneTtl cannot be used with it'],
+    ['maxLifetime', { maxLifetime: 60_000 }, 'maxLifetime cannot be used with it'],
+    ['hashIds', { hashIds: true }, 'hashIds cannot be used with it'],
+    ['encryptionKeys', { encryptionKeys: [Buffer.alloc(32, 1)] }, 'encryptionKeys cannot be used with it'],
+    ['a serializer', { serializer: { stringify: JSON.stringify, parse: JSON.parse } }, 'a serializer cannot be used with it'],
+  ])("refuses %s with compat 'connect-mongo', whose documents connect-mongo reads", (_name, extra, message) => {
+    const error = optionsError(() => new MongoStore({ client, compat: 'connect-mongo', ...extra }));
+    expect(error.message).toContain("compat 'connect-mongo'");
+    expect(error.message).toContain(message);
+  });
+
+  it('refuses a compat layout it does not know', () => {
+    expect(optionsError(() => new MongoStore({ client, compat: 'connect-redis' as never })).message).toContain("compat must be 'connect-mongo' or absent");
+  });
+
   it('applies the base options, refusing a ttl of 0 instead of defaulting it', () => {
     expect(optionsError(() => new MongoStore({ client, ttl: 0 })).message).toContain('ttl');
   });

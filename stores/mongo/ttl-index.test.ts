@@ -1,5 +1,5 @@
 import type { IndexDescriptionInfo } from 'mongodb';
-import { TTL_INDEX, findIndexOnExpires, isTtlIndexOnExpires } from './ttl-index';
+import { LIFETIME_INDEX, TTL_INDEX, findIndexOn, isTtlIndexOn } from './ttl-index';
 
 describe('MongoStore TTL index', () => {
   describe('the TTL index', () => {
@@ -10,20 +10,27 @@ describe('MongoStore TTL index', () => {
 
     it('accepts an existing index on expires alone with expireAfterSeconds 0, whatever its name', () => {
       const existing = { v: 2, key: { expires: 1 }, name: 'sessions_ttl', expireAfterSeconds: 0, background: true };
-      expect(isTtlIndexOnExpires(existing as IndexDescriptionInfo)).toBe(true);
+      expect(isTtlIndexOn('expires', existing as IndexDescriptionInfo)).toBe(true);
     });
 
     it('does not accept an index on expires with another expireAfterSeconds', () => {
-      expect(isTtlIndexOnExpires({ key: { expires: 1 }, name: 'expires_1', expireAfterSeconds: 3600 })).toBe(false);
+      expect(isTtlIndexOn('expires', { key: { expires: 1 }, name: 'expires_1', expireAfterSeconds: 3600 })).toBe(false);
     });
 
     it('does not accept a plain (non-TTL) index on expires', () => {
-      expect(isTtlIndexOnExpires({ key: { expires: 1 }, name: 'expires_1' })).toBe(false);
+      expect(isTtlIndexOn('expires', { key: { expires: 1 }, name: 'expires_1' })).toBe(false);
     });
 
     it('does not accept a descending or compound index on expires', () => {
-      expect(isTtlIndexOnExpires({ key: { expires: -1 }, name: 'expires_-1', expireAfterSeconds: 0 })).toBe(false);
-      expect(isTtlIndexOnExpires({ key: { expires: 1, user: 1 }, name: 'c', expireAfterSeconds: 0 })).toBe(false);
+      expect(isTtlIndexOn('expires', { key: { expires: -1 }, name: 'expires_-1', expireAfterSeconds: 0 })).toBe(false);
+      expect(isTtlIndexOn('expires', { key: { expires: 1, user: 1 }, name: 'c', expireAfterSeconds: 0 })).toBe(false);
+    });
+
+    it('has a twin on lifetimeEnds for maxLifetime, without connect-mongo\'s background option', () => {
+      expect(LIFETIME_INDEX.key).toEqual({ lifetimeEnds: 1 });
+      expect(LIFETIME_INDEX.options).toEqual({ name: 'lifetimeEnds_1', expireAfterSeconds: 0 });
+      expect(isTtlIndexOn('lifetimeEnds', { key: { lifetimeEnds: 1 }, name: 'ends', expireAfterSeconds: 0 })).toBe(true);
+      expect(isTtlIndexOn('lifetimeEnds', { key: { expires: 1 }, name: 'expires_1', expireAfterSeconds: 0 })).toBe(false);
     });
 
     it('finds an index on expires alone among the collection\'s indexes', () => {
@@ -32,8 +39,8 @@ describe('MongoStore TTL index', () => {
         { key: { expires: 1, user: 1 }, name: 'compound' },
         { key: { expires: 1 }, name: 'plain' },
       ];
-      expect(findIndexOnExpires(indexes)?.name).toBe('plain');
-      expect(findIndexOnExpires(indexes.slice(0, 2))).toBeUndefined();
+      expect(findIndexOn('expires', indexes)?.name).toBe('plain');
+      expect(findIndexOn('expires', indexes.slice(0, 2))).toBeUndefined();
     });
   });
 });

@@ -1,5 +1,12 @@
 import type { CreateIndexesOptions, IndexDescription, IndexDescriptionInfo } from 'mongodb';
 
+/** A TTL index on one Date field of the session documents, which the server deletes a document by once it has passed. */
+export interface TtlIndex {
+  readonly field: string;
+  readonly key: IndexDescription['key'];
+  readonly options: CreateIndexesOptions & { name: string; expireAfterSeconds: 0 };
+}
+
 export const TTL_INDEX_NAME = 'expires_1';
 
 /**
@@ -7,20 +14,28 @@ export const TTL_INDEX_NAME = 'expires_1';
  * first, the other's createIndex is a no-op. `background` has been ignored since MongoDB 4.2.
  */
 export const TTL_INDEX = {
+  field: 'expires',
   key: { expires: 1 },
   options: { name: TTL_INDEX_NAME, expireAfterSeconds: 0, background: true },
-} as const satisfies { key: IndexDescription['key']; options: CreateIndexesOptions };
+} as const satisfies TtlIndex;
 
-/** Whether an existing index already expires sessions as the store's own would. */
-export function isTtlIndexOnExpires(index: IndexDescriptionInfo): boolean {
+/** The end of a session's maxLifetime, which the server enforces as it does `expires`. */
+export const LIFETIME_INDEX = {
+  field: 'lifetimeEnds',
+  key: { lifetimeEnds: 1 },
+  options: { name: 'lifetimeEnds_1', expireAfterSeconds: 0 },
+} as const satisfies TtlIndex;
+
+/** Whether an existing index already expires sessions by `field` as the store's own would. */
+export function isTtlIndexOn(field: string, index: IndexDescriptionInfo): boolean {
   const fields = Object.keys(index.key ?? {});
-  return fields.length === 1 && fields[0] === 'expires' && index.key.expires === 1 && index.expireAfterSeconds === 0;
+  return fields.length === 1 && fields[0] === field && index.key[field] === 1 && index.expireAfterSeconds === 0;
 }
 
-/** An existing index on `expires` alone (TTL or not), which the store will not silently replace. */
-export function findIndexOnExpires(indexes: readonly IndexDescriptionInfo[]): IndexDescriptionInfo | undefined {
+/** An existing index on `field` alone (TTL or not), which the store will not silently replace. */
+export function findIndexOn(field: string, indexes: readonly IndexDescriptionInfo[]): IndexDescriptionInfo | undefined {
   return indexes.find((index) => {
     const fields = Object.keys(index.key ?? {});
-    return fields.length === 1 && fields[0] === 'expires';
+    return fields.length === 1 && fields[0] === field;
   });
 }
