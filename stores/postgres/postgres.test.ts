@@ -166,6 +166,24 @@ describeBackend('postgres', 'PostgresStore', (url) => {
       expect(await store.get('a')).toEqual(session());
     });
 
+    it('gives up adding created_at while a transaction holds the table, rather than queue every statement behind it, and adds it on a later call', async () => {
+      const tableName = freshTable();
+      await createTableBeforeCreatedAt(tableName);
+      const other = new Client({ connectionString: url });
+      await other.connect();
+      try {
+        await other.query('BEGIN');
+        await other.query(`SELECT count(*) FROM "${schema.name}"."${tableName}"`);
+        const store = makeStore({ tableName });
+        await expect(store.get('a')).rejects.toMatchObject({ code: 'ERR_SESSION_BACKEND', cause: expect.objectContaining({ code: '55P03' }) });
+        await other.query('COMMIT');
+        await expect(store.get('a')).resolves.toBeNull();
+        expect(await recordOf(tableName, 'a')).toBeUndefined();
+      } finally {
+        await other.end();
+      }
+    });
+
     it('uses an existing table without needing the privilege to create one', async () => {
       const tableName = freshTable();
       await makeStore({ tableName }).set('a', session({ n: 1 }));
