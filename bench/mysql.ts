@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import session, { type SessionData } from 'express-session';
 import mysql, { type Pool, type PoolOptions } from 'mysql2';
+import { DEFAULT_TOMBSTONE_TTL_MS } from '../shared';
 import type { MySqlStore, MySqlStoreOptions } from '../stores/mysql';
 import { storeOn } from '../stores/mysql/fixtures/factory';
 import { statementsFor } from '../stores/mysql/schema';
@@ -107,7 +108,7 @@ function rawFloor(): Contender {
   let pool: Pool;
   let database: Awaited<ReturnType<typeof scratchDatabase>>;
   const sql = statementsFor('session-stores', 'express_sessions', PRUNE_BATCH_SIZE);
-  const send = (text: string, values: (string | number)[]) =>
+  const send = (text: string, values: (string | number | null)[]) =>
     new Promise<unknown>((resolve, reject) => pool.execute(text, values, (error, result) => (error ? reject(error) : resolve(result))));
   const expiresAtOf = (data: SessionData) => Date.parse(data.cookie.expires as unknown as string);
   return {
@@ -122,9 +123,12 @@ function rawFloor(): Contender {
       const rows = (await send(sql.read, [sid, Date.now()])) as { data: string }[];
       return rows.length === 0 ? null : JSON.parse(rows[0]!.data);
     },
-    set: (sid, data) => send(sql.write, [sid, JSON.stringify(data), expiresAtOf(data)]),
-    touch: (sid, data) => send(sql.extend, [expiresAtOf(data), sid, Date.now()]),
-    destroy: (sid) => send(sql.remove, [sid]),
+    set: (sid, data) => send(sql.write, [sid, JSON.stringify(data), expiresAtOf(data), Date.now(), null]),
+    touch: (sid, data) => send(sql.extend, [expiresAtOf(data), null, expiresAtOf(data), sid, Date.now()]),
+    destroy: (sid) => {
+      const now = Date.now();
+      return send(sql.entomb!, [sid, now + DEFAULT_TOMBSTONE_TTL_MS, now]);
+    },
     async teardown() {
       await ended(pool);
       await database.drop();

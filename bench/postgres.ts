@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import session, { type SessionData } from 'express-session';
 import { Pool, type PoolConfig } from 'pg';
+import { DEFAULT_TOMBSTONE_TTL_MS } from '../shared';
 import type { PostgresStore } from '../stores/postgres';
 import { storeOn } from '../stores/postgres/fixtures/factory';
 import { statementName, statementsFor } from '../stores/postgres/schema';
@@ -92,9 +93,12 @@ function rawFloor(): Contender {
       const { rows } = await send(sql.read, [sid, Date.now()]);
       return rows.length === 0 ? null : JSON.parse(rows[0]!.data);
     },
-    set: (sid, data) => send(sql.write, [sid, JSON.stringify(data), expiresAtOf(data)]),
-    touch: (sid, data) => send(sql.extend, [sid, expiresAtOf(data), Date.now()]),
-    destroy: (sid) => send(sql.remove, [sid]),
+    set: (sid, data) => send(sql.write, [sid, JSON.stringify(data), expiresAtOf(data), Date.now(), null]),
+    touch: (sid, data) => send(sql.extend, [sid, expiresAtOf(data), Date.now(), null]),
+    destroy: (sid) => {
+      const now = Date.now();
+      return send(sql.entomb!, [sid, now + DEFAULT_TOMBSTONE_TTL_MS, now]);
+    },
     async teardown() {
       await schema.drop();
       await pool.end();

@@ -128,6 +128,13 @@ describeBackend('mysql', "MySqlStore with compat 'express-mysql-session'", (url)
     expect(await call((cb) => theirs.get('theirs-new', cb))).toBeDefined();
   });
 
+  it('destroys a session by deleting its row: no tombstone for express-mysql-session to read as a session', async () => {
+    await ours.set('ours-destroyed', sessionUntil(Date.now() + 10 * MINUTE));
+    await ours.destroy('ours-destroyed');
+    const [rows] = await database.pool.query("SELECT session_id FROM sessions WHERE session_id = 'ours-destroyed'");
+    expect(rows).toEqual([]);
+  });
+
   it('lists and counts the sessions express-mysql-session wrote', async () => {
     await call((cb) => theirs.set('theirs-listed', sessionUntil(Date.now() + MINUTE, { listed: true }), cb));
     expect(await ours.ids()).toContain('theirs-listed');

@@ -1,10 +1,21 @@
 import { createPool, type Pool as CallbackPool, type PoolOptions } from 'mysql2';
 import type { Pool as PromisePool } from 'mysql2/promise';
 import { SessionStore, refuseWithSharedLayout, SessionStoreError, booleanOption, connectionOf, optionError, ownOptionNames, positiveIntegerOption, sidPrefixOf, validateIdentifier } from '../../shared';
-import type { BaseStoreOptions, ReaperOptions, StoredEntry, StoredSession } from '../../shared';
-import { CLEAR_BATCH_SIZE, COLUMNS, SCAN_PAGE_SIZE, UNITS, statementsFor, type Layout, type Statements, type Units } from './schema';
+import type { BaseStoreOptions, LifetimeOptions, ReaperOptions, StoredEntry, StoredSession, TombstoneOptions } from '../../shared';
+import {
+  CLEAR_BATCH_SIZE,
+  COLUMNS,
+  COLUMNS_BEFORE_CREATED_AT,
+  SCAN_PAGE_SIZE,
+  UNITS,
+  addCreatedAtStatement,
+  statementsFor,
+  type Layout,
+  type Statements,
+  type Units,
+} from './schema';
 
-export interface MySqlStoreOptions extends BaseStoreOptions, ReaperOptions {
+export interface MySqlStoreOptions extends BaseStoreOptions, ReaperOptions, TombstoneOptions, LifetimeOptions {
   /** A mysql2 pool the caller owns, from `mysql2` or `mysql2/promise`: the store queries through it and never ends it. */
   pool?: CallbackPool | PromisePool;
   /** Or a connection URI (`mysql://user:password@host:3306/database`): the store opens its own pool and ends it on `close()`. */
@@ -13,7 +24,7 @@ export interface MySqlStoreOptions extends BaseStoreOptions, ReaperOptions {
   connection?: PoolOptions;
   /** Default `express_sessions`, or `sessions` with `compat: 'express-mysql-session'`. In the connection's database. */
   tableName?: string;
-  /** Create the table and its index when missing. Default true. */
+  /** Create the table and its index when missing, and add the `created_at` column to a table from before it. Default true. */
   createTable?: boolean;
   /** Most expired rows one prune statement deletes. Default 500. */
   pruneBatchSize?: number;
@@ -47,6 +58,8 @@ const DEFAULT_PRUNE_BATCH_SIZE = 500;
 const COMPAT_MAX_SID_LENGTH = 128;
 /** Server-wide lock names: one per database and table, hashed to stay within the 64-character limit. */
 const PRUNE_LOCK_NAME = "CONCAT('session-stores:', SHA1(CONCAT(DATABASE(), '.', ?)))";
+/** How long adding created_at waits for the table's metadata lock: a dump or a long transaction holding it must not queue every session statement behind the ALTER. */
+const MIGRATION_LOCK_WAIT_SECONDS = 1;
 
 const UNAVAILABLE_CODES = new Set([
   'PROTOCOL_CONNECTION_LOST',
@@ -76,6 +89,9 @@ export class MySqlStore extends SessionStore {
     const pruneBatchSize = positiveIntegerOption('mysql', 'pruneBatchSize', options.pruneBatchSize, DEFAULT_PRUNE_BATCH_SIZE);
     super('mysql', options, {
       pruneBatchSize,
+      // express-mysql-session would read a tombstone as a session, and its table has no place for a creation instant.
+      tombstones: layout === 'session-stores',
+      maxLifetime: layout === 'session-stores',
       ownOptions: ownOptionNames<MySqlStoreOptions>({
         pool: true,
         uri: true,
@@ -118,14 +134,24 @@ export class MySqlStore extends SessionStore {
     return row && { payload: row.data, expiresAt: Number(row.expires_at) };
   }
 
-  protected writeRecord(key: string, payload: string, expiresAt: number): Promise<unknown> {
-    return this.execute(this.statements.write, [this.checked(key), payload, this.units.expiresAt(expiresAt)]);
+  protected writeRecord(key: string, payload: string, expiresAt: number, now: number, maxLifetimeMs: number | undefined): Promise<unknown> {
+    const values: unknown[] = [this.checked(key), payload, this.units.expiresAt(expiresAt)];
+    // express-mysql-session's table keeps no creation instant: its statements take neither now nor maxLifetimeMs.
+    if (this.layout === 'session-stores') values.push(this.units.now(now), maxLifetimeMs ?? null);
+    return this.execute(this.statements.write, values);
   }
 
-  protected extendRecord(key: string, expiresAt: number, now: number, unlessExpiresAfter: number | undefined): Promise<unknown> {
-    const values = [this.units.expiresAt(expiresAt), this.checked(key), this.units.now(now)];
+  protected extendRecord(key: string, expiresAt: number, now: number, unlessExpiresAfter: number | undefined, maxLifetimeMs: number | undefined): Promise<unknown> {
+    const expiry = this.units.expiresAt(expiresAt);
+    const cap = this.layout === 'session-stores' ? [maxLifetimeMs ?? null, expiry] : [];
+    const values = [expiry, ...cap, this.checked(key), this.units.now(now)];
     if (unlessExpiresAfter === undefined) return this.execute(this.statements.extend, values);
     return this.execute(this.statements.extendUnlessRecent, [...values, this.units.before(unlessExpiresAfter)]);
+  }
+
+  protected entombRecord(key: string, expiresAt: number, now: number): Promise<unknown> {
+    // Only our layout declares tombstones, and only it has this statement.
+    return this.execute(this.statements.entomb!, [this.checked(key), this.units.expiresAt(expiresAt), this.units.now(now)]);
   }
 
   protected removeRecord(key: string): Promise<unknown> {
@@ -215,8 +241,9 @@ export class MySqlStore extends SessionStore {
   }
 
   /**
-   * Creates the table when it is missing, then checks that it has the layout's columns with the id
-   * as primary key, so that no write or delete ever reaches another application's table.
+   * Creates the table when it is missing, adds `created_at` to one from before that column, then
+   * checks that it has the layout's columns with the id as primary key, so that no write or delete
+   * ever reaches another application's table.
    */
   protected async ready(): Promise<void> {
     let columns = await this.columnsOfTable();
@@ -225,18 +252,44 @@ export class MySqlStore extends SessionStore {
       await this.execute(this.statements.createTable, []);
       columns = await this.columnsOfTable();
     }
-    const expected = COLUMNS[this.layout];
-    const names = columns.map((column) => column.name).sort();
     // Not a SessionStoreError: the next call looks again, so a table created meanwhile is found.
     if (columns.length === 0) throw new Error(`table ${this.tableName} does not exist in the connection's database`);
-    const primaryKey = columns.filter((column) => column.key === 'PRI').map((column) => column.name);
-    if (names.join() !== [...expected].sort().join() || primaryKey.join() !== expected[0]) {
+    if (this.layout === 'session-stores' && hasColumns(columns, COLUMNS_BEFORE_CREATED_AT)) {
+      const alter = addCreatedAtStatement(this.tableName);
+      // Retried by the next call too, so a column added by hand meanwhile is found.
+      if (!this.createTable) throw new Error(`table ${this.tableName} lacks the created_at column and createTable is false: run ${alter}`);
+      await this.addCreatedAt(alter);
+      columns = await this.columnsOfTable();
+    }
+    const expected = COLUMNS[this.layout];
+    if (!hasColumns(columns, expected)) {
+      const names = columns.map((column) => column.name).sort();
       throw new SessionStoreError(
         'ERR_SESSION_OPTIONS',
         `table ${this.tableName} is not a session table in the ${this.layout} layout (columns ${expected.join(', ')}, ` +
           `primary key ${expected[0]}); it has columns ${names.join(', ')}: the store will not read or write it`,
         { store: this.storeName },
       );
+    }
+  }
+
+  /**
+   * Runs `alter` on a connection of its own whose metadata lock wait is short, then ends that
+   * connection rather than return its changed session to the pool. A nullable column is added in
+   * place (instantly on MySQL 8 and MariaDB 10.3+); a concurrent starter's duplicate column is fine.
+   */
+  private async addCreatedAt(alter: string): Promise<void> {
+    const connection = await new Promise<PooledConnection>((resolve, reject) =>
+      this.pool.getConnection((error, acquired) => (error ? reject(error) : resolve(acquired))),
+    );
+    const run = (sql: string) => new Promise<unknown>((resolve, reject) => connection.query(sql, [], (error, result) => (error ? reject(error) : resolve(result))));
+    try {
+      await run(`SET SESSION lock_wait_timeout = ${MIGRATION_LOCK_WAIT_SECONDS}`);
+      await run(alter).catch((error: unknown) => {
+        if ((error as { code?: unknown } | null)?.code !== 'ER_DUP_FIELDNAME') throw error;
+      });
+    } finally {
+      connection.destroy();
     }
   }
 
@@ -247,6 +300,13 @@ export class MySqlStore extends SessionStore {
     )) as Row[];
     return rows.map((row) => ({ name: textOf(row.name), key: textOf(row.key) }));
   }
+}
+
+/** The table has exactly `expected`'s columns, the first as its primary key alone. */
+function hasColumns(columns: readonly { name: string; key: string }[], expected: readonly string[]): boolean {
+  const names = columns.map((column) => column.name).sort();
+  const primaryKey = columns.filter((column) => column.key === 'PRI').map((column) => column.name);
+  return names.join() === [...expected].sort().join() && primaryKey.join() === expected[0];
 }
 
 function layoutOf(options: MySqlStoreOptions): Layout {

@@ -33,6 +33,18 @@ describeBackend('mysql', 'MySqlStore', (url) => {
   };
   const rowsOf = async (table: string) =>
     (await pool.query(`SELECT CAST(sid AS CHAR) AS sid, expires_at, data FROM \`${table}\` ORDER BY sid`))[0] as { sid: string; expires_at: number; data: string }[];
+  const recordOf = async (table: string, sid: string, on: Pool = pool) => {
+    const [rows] = (await on.query(`SELECT data, expires_at AS expiresAt, created_at AS createdAt FROM \`${table}\` WHERE sid = ?`, [sid])) as unknown as [
+      { data: string; expiresAt: number; createdAt: number | null }[],
+    ];
+    return rows[0];
+  };
+  /** A table as the store created it before it kept created_at. */
+  const createTableBeforeCreatedAt = async (table: string) => {
+    await pool.query(
+      `CREATE TABLE \`${table}\` (sid VARBINARY(3072) NOT NULL, expires_at BIGINT NOT NULL, data MEDIUMTEXT CHARACTER SET utf8mb4 NOT NULL, PRIMARY KEY (sid), INDEX expires_at_idx (expires_at)) ENGINE=InnoDB`,
+    );
+  };
   const insertExpired = async (table: string, count: number, expiresAt: number) => {
     const rows = Array.from({ length: count }, (_, i) => [`x${i}`, expiresAt, '{}']);
     for (let i = 0; i < rows.length; i += 1000) await pool.query(`INSERT INTO \`${table}\` (sid, expires_at, data) VALUES ?`, [rows.slice(i, i + 1000)]);
@@ -68,13 +80,21 @@ describeBackend('mysql', 'MySqlStore', (url) => {
       expect(() => new MySqlStore({ pool, ...options } as MySqlStoreOptions)).toThrow(SessionStoreError);
     });
 
+    it("refuses tombstoneTtl and maxLifetime with compat 'express-mysql-session', whose table express-mysql-session reads", () => {
+      for (const option of [{ tombstoneTtl: 60_000 }, { maxLifetime: HOUR }]) {
+        expect(() => new MySqlStore({ pool, compat: 'express-mysql-session', ...option })).toThrow(
+          expect.objectContaining({ code: 'ERR_SESSION_OPTIONS', message: expect.stringContaining("compat 'express-mysql-session'") }),
+        );
+      }
+    });
+
     it('rejects a store with neither a pool, a uri nor connection options', () => {
       expect(() => new MySqlStore({} as MySqlStoreOptions)).toThrow(/pool|uri|connection/);
     });
   });
 
   describe('schema', () => {
-    it('creates the table with a binary id as primary key, a BIGINT expiry under an index and a MEDIUMTEXT payload', async () => {
+    it('creates the table with a binary id as primary key, a BIGINT expiry under an index, a MEDIUMTEXT payload and a nullable BIGINT creation instant', async () => {
       const store = makeStore({ tableName: 'shape' });
       await store.set('a', session());
       const [columns] = await pool.query(
@@ -85,6 +105,7 @@ describeBackend('mysql', 'MySqlStore', (url) => {
         { name: 'sid', type: 'varbinary(3072)', key: 'PRI', nullable: 'NO' },
         { name: 'expires_at', type: 'bigint(20)', key: 'MUL', nullable: 'NO' },
         { name: 'data', type: 'mediumtext', key: '', nullable: 'NO' },
+        { name: 'created_at', type: 'bigint(20)', key: '', nullable: 'YES' },
       ]);
     });
 
@@ -112,6 +133,46 @@ describeBackend('mysql', 'MySqlStore', (url) => {
       await expect(store.get('a')).rejects.toMatchObject({ code: 'ERR_SESSION_BACKEND', message: expect.stringContaining('absent') });
       await pool.query(statementsFor('session-stores', 'absent', 1).createTable);
       await expect(store.get('a')).resolves.toBeNull();
+    });
+
+    it('adds created_at in place to a table from before it when ten stores start at once, keeping its sessions', async () => {
+      const tableName = freshTable();
+      await createTableBeforeCreatedAt(tableName);
+      await pool.query(`INSERT INTO \`${tableName}\` (sid, expires_at, data) VALUES ('kept', ?, ?)`, [T0 + HOUR, JSON.stringify(session({ n: 1 }))]);
+      const starting = Array.from({ length: 10 }, () => makeStore({ tableName }));
+      for (const read of await Promise.all(starting.map((store) => store.get('kept')))) expect(read).toEqual(session({ n: 1 }));
+      expect(await recordOf(tableName, 'kept')).toEqual({ data: JSON.stringify(session({ n: 1 })), expiresAt: T0 + HOUR, createdAt: null });
+      clock = T0 + 1000;
+      await starting[0].set('kept', session({ n: 2 }));
+      expect(await recordOf(tableName, 'kept')).toMatchObject({ createdAt: T0 + 1000 });
+    });
+
+    it('refuses a table from before created_at when createTable is false, naming the ALTER TABLE to run, until it is run', async () => {
+      const tableName = freshTable();
+      await createTableBeforeCreatedAt(tableName);
+      const store = makeStore({ tableName, createTable: false });
+      const alter = `ALTER TABLE \`${tableName}\` ADD COLUMN created_at BIGINT NULL`;
+      await expect(store.get('a')).rejects.toMatchObject({ code: 'ERR_SESSION_BACKEND', message: expect.stringContaining(`createTable is false: run ${alter}`) });
+      await pool.query(alter);
+      await store.set('a', session());
+      expect(await store.get('a')).toEqual(session());
+    });
+
+    it('gives up adding created_at while a transaction holds the table, rather than queue every statement behind it, and adds it on a later call', async () => {
+      const tableName = freshTable();
+      await createTableBeforeCreatedAt(tableName);
+      const other = await createConnection(database.url);
+      try {
+        await other.query('START TRANSACTION');
+        await other.query(`SELECT COUNT(*) FROM \`${tableName}\``);
+        const store = makeStore({ tableName });
+        await expect(store.get('a')).rejects.toMatchObject({ code: 'ERR_SESSION_BACKEND', cause: expect.objectContaining({ code: 'ER_LOCK_WAIT_TIMEOUT' }) });
+        await other.query('COMMIT');
+        await expect(store.get('a')).resolves.toBeNull();
+        expect(await recordOf(tableName, 'a')).toBeUndefined();
+      } finally {
+        await other.end();
+      }
     });
 
     it('uses an existing table with only SELECT, INSERT, UPDATE and DELETE granted', async () => {
@@ -180,7 +241,7 @@ describeBackend('mysql', 'MySqlStore', (url) => {
       expect(await store.ids()).toEqual([sid]);
     });
 
-    it('sends get, set, touch and destroy as one statement each', async () => {
+    it('sends get, set, touch and destroy as one statement each (destroy inserts its tombstone)', async () => {
       const core = mysql.createPool({ uri: database.url, connectionLimit: 2 });
       const sent: string[] = [];
       const execute = core.execute.bind(core) as (...args: unknown[]) => unknown;
@@ -196,7 +257,7 @@ describeBackend('mysql', 'MySqlStore', (url) => {
         await store.get('a');
         await store.touch('a', session());
         await store.destroy('a');
-        expect(sent).toEqual(['INSERT', 'SELECT', 'UPDATE', 'DELETE']);
+        expect(sent).toEqual(['INSERT', 'SELECT', 'UPDATE', 'INSERT']);
         await store.close();
       } finally {
         await new Promise((resolve) => core.end(resolve));
@@ -258,6 +319,103 @@ describeBackend('mysql', 'MySqlStore', (url) => {
     });
   });
 
+  // MariaDB's SIMULTANEOUS_ASSIGNMENT makes ON DUPLICATE KEY UPDATE read the stored row in every assignment; by default each sees those before it.
+  describe.each([
+    ['assigned left to right', ''],
+    ['assigned all at once', 'SIMULTANEOUS_ASSIGNMENT'],
+  ])('tombstones and maxLifetime in one conditional upsert, its columns %s', (_, sqlMode) => {
+    const TTL = HOUR;
+    const LIFETIME = 90 * 60_000;
+    const TOMBSTONE_TTL = 5 * 60_000;
+    let core: mysql.Pool;
+    let tableName: string;
+    let store: MySqlStore;
+    const stored = (n: number) => JSON.stringify(session({ n }));
+    const record = (sid: string) => recordOf(tableName, sid, core.promise());
+
+    beforeAll(() => {
+      core = mysql.createPool({ uri: database.url, connectionLimit: 2 });
+      if (sqlMode !== '') core.on('connection', (connection) => connection.query(`SET SESSION sql_mode = CONCAT(@@sql_mode, ',${sqlMode}')`));
+    });
+
+    afterAll(async () => {
+      await new Promise((resolve) => core.end(resolve));
+    });
+
+    beforeEach(() => {
+      tableName = freshTable();
+      store = makeStore({ pool: core, tableName, ttl: TTL, maxLifetime: LIFETIME, tombstoneTtl: TOMBSTONE_TTL });
+    });
+
+    it(`runs its connections in sql_mode ${sqlMode || 'without SIMULTANEOUS_ASSIGNMENT'}`, async () => {
+      const [[{ mode }]] = (await core.promise().query('SELECT @@SESSION.sql_mode AS mode')) as unknown as [[{ mode: string }]];
+      expect(mode.split(',').includes('SIMULTANEOUS_ASSIGNMENT')).toBe(sqlMode !== '');
+    });
+
+    it('creates the row of a new id at now', async () => {
+      await store.set('a', session({ n: 1 }));
+      expect(await record('a')).toEqual({ data: stored(1), expiresAt: T0 + TTL, createdAt: T0 });
+    });
+
+    it('keeps the creation instant of a live session and caps its expiry at it + maxLifetime', async () => {
+      await store.set('a', session({ n: 1 }));
+      clock = T0 + 45 * 60_000;
+      await store.set('a', session({ n: 2 }));
+      expect(await record('a')).toEqual({ data: stored(2), expiresAt: T0 + LIFETIME, createdAt: T0 });
+    });
+
+    it('caps a touch of a live session at its creation + maxLifetime', async () => {
+      await store.set('a', session({ n: 1 }));
+      clock = T0 + 45 * 60_000;
+      await store.touch('a', session({ n: 1 }));
+      expect(await record('a')).toEqual({ data: stored(1), expiresAt: T0 + LIFETIME, createdAt: T0 });
+    });
+
+    it('replaces an expired session as a new one', async () => {
+      await store.set('a', session({ n: 1 }));
+      clock = T0 + 3 * HOUR;
+      await store.set('a', session({ n: 2 }));
+      expect(await record('a')).toEqual({ data: stored(2), expiresAt: clock + TTL, createdAt: clock });
+    });
+
+    it('writes nothing over a live tombstone, and a touch never lengthens it', async () => {
+      await store.set('a', session({ n: 1 }));
+      clock = T0 + 1000;
+      await store.destroy('a');
+      const tombstone = { data: '', expiresAt: T0 + 1000 + TOMBSTONE_TTL, createdAt: T0 + 1000 };
+      expect(await record('a')).toEqual(tombstone);
+      clock = T0 + 2000;
+      await store.set('a', session({ n: 2 }));
+      await store.touch('a', session({ n: 2 }));
+      expect(await record('a')).toEqual(tombstone);
+    });
+
+    it('replaces an expired tombstone as a new session', async () => {
+      await store.destroy('a');
+      clock = T0 + TOMBSTONE_TTL;
+      await store.set('a', session({ n: 2 }));
+      expect(await record('a')).toEqual({ data: stored(2), expiresAt: clock + TTL, createdAt: clock });
+    });
+
+    it('gives a live row from before created_at its creation instant at its next save', async () => {
+      await store.set('a', session({ n: 1 }));
+      await pool.query(`UPDATE \`${tableName}\` SET created_at = NULL`);
+      clock = T0 + 45 * 60_000;
+      await store.touch('a', session({ n: 1 }));
+      expect(await record('a')).toEqual({ data: stored(1), expiresAt: clock + TTL, createdAt: null });
+      await store.set('a', session({ n: 2 }));
+      expect(await record('a')).toEqual({ data: stored(2), expiresAt: clock + TTL, createdAt: clock });
+    });
+
+    it('keeps a session whose payload is spaces apart from a tombstone, though a PAD SPACE collation compares it equal to empty', async () => {
+      const spaces = makeStore({ pool: core, tableName, serializer: { stringify: () => '   ', parse: () => session({ n: 0 }) } });
+      await spaces.set('a', session());
+      expect(await spaces.ids()).toEqual(['a']);
+      await spaces.set('a', session());
+      expect(await record('a')).toMatchObject({ data: '   ' });
+    });
+  });
+
   describe('pruning', () => {
     it('deletes every expired row in batches of at most pruneBatchSize and keeps live rows', async () => {
       const tableName = freshTable();
@@ -266,6 +424,16 @@ describeBackend('mysql', 'MySqlStore', (url) => {
       await insertExpired(tableName, 1050, T0 - 1);
       expect(await store.prune()).toBe(1050);
       expect((await rowsOf(tableName)).map((row) => row.sid)).toEqual(['live']);
+    });
+
+    it('deletes an expired tombstone as any expired row', async () => {
+      const tableName = freshTable();
+      const store = makeStore({ tableName, tombstoneTtl: 1000 });
+      await store.destroy('gone');
+      expect(await store.prune()).toBe(0);
+      clock = T0 + 1000;
+      expect(await store.prune()).toBe(1);
+      expect(await rowsOf(tableName)).toEqual([]);
     });
 
     it('deletes nothing while another instance holds the prune lock for the table', async () => {
@@ -304,7 +472,7 @@ describeBackend('mysql', 'MySqlStore', (url) => {
     it('hands out no session id, payload or statement in a failed write, cause chain included', async () => {
       const tableName = freshTable();
       // A session table whose payload column cannot hold the payload's characters, so the server's message quotes them.
-      await pool.query(`CREATE TABLE \`${tableName}\` (sid VARBINARY(3072) PRIMARY KEY, expires_at BIGINT NOT NULL, data TEXT CHARACTER SET latin1 NOT NULL)`);
+      await pool.query(`CREATE TABLE \`${tableName}\` (sid VARBINARY(3072) PRIMARY KEY, expires_at BIGINT NOT NULL, data TEXT CHARACTER SET latin1 NOT NULL, created_at BIGINT)`);
       const store = makeStore({ tableName });
       const sid = 'secret-session-id-0123456789';
       const error = await store.set(sid, session({ marker: '😀 private-marker' })).catch((failure: unknown) => failure);

@@ -1,22 +1,28 @@
-/** Every statement the store sends, for one table layout. Parameters are listed beside each. */
+/**
+ * Every statement the store sends, for one table layout. Parameters are listed beside each; the
+ * express-mysql-session layout keeps no creation instant, so its statements take no `now` for it
+ * and no maxLifetimeMs, and it has no tombstones.
+ */
 export interface Statements {
   /** Idempotent DDL: the table, its primary key on the id and its index on expiry. */
   createTable: string;
-  /** ? sid, ? now → one row `{ data, expires_at }` when the session is live. */
+  /** ? sid, ? now → one row `{ data, expires_at }` when the record is live (a tombstone's data is ''). */
   read: string;
-  /** ? sid, ? payload, ? expiresAt. */
+  /** ? sid, ? payload, ? expiresAt, ? now, ? maxLifetimeMs or null (express-mysql-session: the first three). */
   write: string;
-  /** ? expiresAt, ? sid, ? now. */
+  /** ? expiresAt, ? maxLifetimeMs or null, ? expiresAt, ? sid, ? now (express-mysql-session: ? expiresAt, ? sid, ? now). */
   extend: string;
-  /** ? expiresAt, ? sid, ? now, ? the stored expiry must be before this. */
+  /** As `extend`, then ? the stored expiry must be before this. */
   extendUnlessRecent: string;
+  /** ? sid, ? the tombstone's expiry, ? now; our layout only. */
+  entomb?: string;
   /** ? sid. */
   remove: string;
-  /** ? now, ? the last sid of the previous page → rows `{ sid, expires_at }`, at most SCAN_PAGE_SIZE. */
+  /** ? now, ? the last sid of the previous page → rows `{ sid, expires_at }`, at most SCAN_PAGE_SIZE, tombstones left out. */
   scanIds: string;
   /** As `scanIds`, rows also carry `data`. */
   scanSessions: string;
-  /** ? now → one row `{ count }`. */
+  /** ? now → one row `{ count }`, tombstones left out. */
   count: string;
   /** Deletes at most CLEAR_BATCH_SIZE rows → `affectedRows`. */
   removeBatch: string;
@@ -38,9 +44,20 @@ export interface Units {
 
 /** The columns a table of the layout has, the first being its primary key, for the check before any write. */
 export const COLUMNS: Record<Layout, readonly string[]> = {
-  'session-stores': ['sid', 'expires_at', 'data'],
+  'session-stores': ['sid', 'expires_at', 'data', 'created_at'],
   'express-mysql-session': ['session_id', 'expires', 'data'],
 };
+
+/** Our layout before `created_at`: a table in it gains the column in place (`addCreatedAtStatement`). */
+export const COLUMNS_BEFORE_CREATED_AT: readonly string[] = ['sid', 'expires_at', 'data'];
+
+/**
+ * The one statement that brings a table of our layout before `created_at` to this one; MySQL 8
+ * has no ADD COLUMN IF NOT EXISTS, so a concurrent starter's duplicate-column error is tolerated.
+ */
+export function addCreatedAtStatement(tableName: string): string {
+  return `ALTER TABLE ${quoteIdentifier(tableName)} ADD COLUMN created_at BIGINT NULL`;
+}
 
 export const UNITS: Record<Layout, Units> = {
   'session-stores': { expiresAt: Math.ceil, now: Math.floor, before: Math.ceil },
@@ -73,31 +90,48 @@ export function statementsFor(layout: Layout, tableName: string, pruneBatchSize:
  * longest key and holds any id the base accepts (1024 UTF-16 units are at most 3072 UTF-8 bytes).
  * `expires_at` is a BIGINT of epoch milliseconds, compared with the store's clock as an exact
  * integer, never with the server's time zone or clock. `data` is MEDIUMTEXT (16 MB) because the
- * serializer is pluggable and may not produce JSON.
+ * serializer is pluggable and may not produce JSON; '' marks a tombstone. `created_at` (epoch ms,
+ * nullable: a row from before the column gets one at its next save) bounds `maxLifetime`.
  */
 function nativeStatements(table: string, pruneBatchSize: number): Statements {
+  // LENGTH, not = '': in a PAD SPACE collation (MariaDB's default) a payload of spaces equals ''.
+  const session = 'LENGTH(data) > 0';
   const scan = (columns: string) =>
-    `SELECT ${columns} FROM ${table} WHERE expires_at > ? AND sid > ? ORDER BY sid LIMIT ${SCAN_PAGE_SIZE}`;
+    `SELECT ${columns} FROM ${table} WHERE expires_at > ? AND sid > ? AND ${session} ORDER BY sid LIMIT ${SCAN_PAGE_SIZE}`;
+  // The write's now is the created_at it would insert. Each assignment gives the same whether the server
+  // assigns left to right, each seeing those before, or all at once (MariaDB's SIMULTANEOUS_ASSIGNMENT):
+  // data is set first and kept on a live tombstone, and expires_at recomputes createdAt rather than read it.
+  const now = 'VALUES(created_at)';
+  const liveTombstone = `LENGTH(data) = 0 AND expires_at > ${now}`;
+  const createdAt = `IF(expires_at > ${now}, COALESCE(created_at, ${now}), ${now})`;
+  const extended = `LEAST(?, COALESCE(created_at + ?, ?))`;
+  const extend = `UPDATE ${table} SET expires_at = ${extended} WHERE sid = ? AND expires_at > ? AND ${session}`;
   return {
     createTable: [
       `CREATE TABLE IF NOT EXISTS ${table} (`,
       '  sid VARBINARY(3072) NOT NULL,',
       '  expires_at BIGINT NOT NULL,',
       '  data MEDIUMTEXT CHARACTER SET utf8mb4 NOT NULL,',
+      '  created_at BIGINT NULL,',
       '  PRIMARY KEY (sid),',
       '  INDEX expires_at_idx (expires_at)',
       ') ENGINE=InnoDB',
     ].join('\n'),
     read: `SELECT data, expires_at FROM ${table} WHERE sid = ? AND expires_at > ?`,
     write:
-      `INSERT INTO ${table} (sid, data, expires_at) VALUES (?, ?, ?) ` +
-      'ON DUPLICATE KEY UPDATE data = VALUES(data), expires_at = VALUES(expires_at)',
-    extend: `UPDATE ${table} SET expires_at = ? WHERE sid = ? AND expires_at > ?`,
-    extendUnlessRecent: `UPDATE ${table} SET expires_at = ? WHERE sid = ? AND expires_at > ? AND expires_at < ?`,
+      `INSERT INTO ${table} (sid, data, expires_at, created_at) VALUES (?, ?, ?, ?) ON DUPLICATE KEY UPDATE ` +
+      `data = IF(${liveTombstone}, data, VALUES(data)), ` +
+      `created_at = ${createdAt}, ` +
+      `expires_at = IF(${liveTombstone}, expires_at, LEAST(VALUES(expires_at), COALESCE(${createdAt} + ?, VALUES(expires_at))))`,
+    extend,
+    extendUnlessRecent: `${extend} AND expires_at < ?`,
+    entomb:
+      `INSERT INTO ${table} (sid, data, expires_at, created_at) VALUES (?, '', ?, ?) ` +
+      'ON DUPLICATE KEY UPDATE data = VALUES(data), expires_at = VALUES(expires_at), created_at = VALUES(created_at)',
     remove: `DELETE FROM ${table} WHERE sid = ?`,
     scanIds: scan('sid, expires_at'),
     scanSessions: scan('sid, expires_at, data'),
-    count: `SELECT COUNT(*) AS count FROM ${table} WHERE expires_at > ?`,
+    count: `SELECT COUNT(*) AS count FROM ${table} WHERE expires_at > ? AND ${session}`,
     removeBatch: `DELETE FROM ${table} ORDER BY sid LIMIT ${CLEAR_BATCH_SIZE}`,
     removeExpired: `DELETE FROM ${table} WHERE expires_at <= ? ORDER BY expires_at LIMIT ${pruneBatchSize}`,
   };

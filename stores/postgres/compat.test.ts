@@ -115,6 +115,13 @@ describeBackend('postgres', "PostgresStore with compat 'connect-pg-simple'", (ur
       expect(await call((cb) => theirs.get('ours-2', cb))).toEqual(sessionUntil(expires));
     });
 
+    it('destroys a session by deleting its row: no tombstone for connect-pg-simple to read as a session', async () => {
+      await ours.set('ours-destroyed', sessionUntil(Date.now() + 10 * MINUTE));
+      await ours.destroy('ours-destroyed');
+      const { rows } = await pool.query(`SELECT sid FROM "${zoneSchema.name}"."${tableName}" WHERE sid = 'ours-destroyed'`);
+      expect(rows).toEqual([]);
+    });
+
     it('extends the expiry of a connect-pg-simple session on touch without changing its data', async () => {
       const expires = Date.now() + 10 * MINUTE;
       await call((cb) => theirs.set('theirs-2', sessionUntil(expires, { n: 1 }), cb));

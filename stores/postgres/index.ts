@@ -1,9 +1,21 @@
 import { Client, Pool, type QueryConfig, type QueryResult, type QueryResultRow } from 'pg';
 import { SessionStore, refuseWithSharedLayout, booleanOption, connectionOf, optionError, ownOptionNames, positiveIntegerOption, validateIdentifier } from '../../shared';
-import type { BaseStoreOptions, ReaperOptions, StoredEntry, StoredSession } from '../../shared';
-import { layoutMismatch, qualifiedName, statementName, statementsFor, SYSTEM_SCHEMA, TABLE_SHAPE_QUERY, type Layout, type Statements, type TableShape } from './schema';
+import type { BaseStoreOptions, LifetimeOptions, ReaperOptions, StoredEntry, StoredSession, TombstoneOptions } from '../../shared';
+import {
+  addCreatedAtStatement,
+  lacksCreatedAt,
+  layoutMismatch,
+  qualifiedName,
+  statementName,
+  statementsFor,
+  SYSTEM_SCHEMA,
+  TABLE_SHAPE_QUERY,
+  type Layout,
+  type Statements,
+  type TableShape,
+} from './schema';
 
-export interface PostgresStoreOptions extends BaseStoreOptions, ReaperOptions {
+export interface PostgresStoreOptions extends BaseStoreOptions, ReaperOptions, TombstoneOptions, LifetimeOptions {
   /** A pool the caller owns: the store queries through it and never ends it. */
   pool?: Pool;
   /** Or a connection string: the store creates its own pool and ends it on `close()`. */
@@ -12,7 +24,7 @@ export interface PostgresStoreOptions extends BaseStoreOptions, ReaperOptions {
   schemaName?: string;
   /** Default `express_sessions`, or `session` with `compat: 'connect-pg-simple'`. */
   tableName?: string;
-  /** Create the table and its index when missing. Default true. */
+  /** Create the table and its index when missing, and add the `created_at` column to a table from before it. Default true. */
   createTable?: boolean;
   /** Most expired rows one prune statement deletes. Default 5000. */
   pruneBatchSize?: number;
@@ -26,7 +38,7 @@ export interface PostgresStoreOptions extends BaseStoreOptions, ReaperOptions {
 }
 
 type Query = Pick<QueryConfig, 'name' | 'text'>;
-type Queries = { [K in Exclude<keyof Statements, 'createTable'>]: Query };
+type Queries = { [K in Exclude<keyof Statements, 'createTable'>]: Statements[K] extends string ? Query : Query | undefined };
 
 const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 // Leaves room under Postgres' 63-byte limit for the index name derived from the table's.
@@ -35,8 +47,10 @@ const DEFAULT_PRUNE_BATCH_SIZE = 5000;
 const SCAN_PAGE_SIZE = 1000;
 /** First key of the two-key advisory locks this package takes (ASCII "SESS"), so they cannot meet an app's own. */
 export const ADVISORY_LOCK_CLASS = 0x53455353;
-/** Second key of the lock that serializes table creation; prune locks use the table's oid instead. */
+/** Second key of the lock that serializes table creation and its migration; prune locks use the table's oid instead. */
 const CREATE_LOCK_KEY = 0;
+/** How long adding created_at waits for the table's lock: a pg_dump or a long transaction holding it must not queue every session statement behind the ALTER. */
+const MIGRATION_LOCK_TIMEOUT_MS = 1000;
 /** admin_shutdown, crash_shutdown, cannot_connect_now. */
 const SHUTDOWN_STATES = new Set(['57P01', '57P02', '57P03']);
 
@@ -50,6 +64,7 @@ export class PostgresStore extends SessionStore {
   private readonly statements: Queries;
   private readonly table: string;
   private readonly createTableStatement: string;
+  private readonly addCreatedAtStatement: string;
   private readonly layout: Layout;
   private readonly createTable: boolean;
   private readonly onPoolError = () => this.markUnavailable();
@@ -60,6 +75,9 @@ export class PostgresStore extends SessionStore {
     const pruneBatchSize = positiveIntegerOption('postgres', 'pruneBatchSize', options.pruneBatchSize, DEFAULT_PRUNE_BATCH_SIZE);
     super('postgres', options, {
       pruneBatchSize,
+      // connect-pg-simple would read a tombstone as a session, and its table has no place for a creation instant.
+      tombstones: layout === 'session-stores',
+      maxLifetime: layout === 'session-stores',
       ownOptions: ownOptionNames<PostgresStoreOptions>({
         pool: true,
         connectionString: true,
@@ -94,10 +112,12 @@ export class PostgresStore extends SessionStore {
     this.createTable = createTable;
     const { createTable: ddl, ...statements } = statementsFor(layout, schemaName, tableName);
     this.statements = Object.fromEntries(
-      Object.entries(statements).map(([key, text]) => [key, preparedStatements ? { name: statementName(text), text } : { text }]),
+      Object.entries(statements).map(([key, text]) => [key, text === undefined ? undefined : preparedStatements ? { name: statementName(text), text } : { text }]),
     ) as Queries;
     // One simple-protocol round trip, one implicit transaction: concurrent creators queue on the lock.
     this.createTableStatement = `SELECT pg_advisory_xact_lock(${ADVISORY_LOCK_CLASS}, ${CREATE_LOCK_KEY});\n${ddl}`;
+    this.addCreatedAtStatement =
+      `SELECT pg_advisory_xact_lock(${ADVISORY_LOCK_CLASS}, ${CREATE_LOCK_KEY});\nSET LOCAL lock_timeout = ${MIGRATION_LOCK_TIMEOUT_MS};\n${addCreatedAtStatement(this.table)};`;
     const operationTimeoutMs = this.settings.operationTimeoutMs;
     this.pool = this.adopt(
       connectionOf('postgres', options, {
@@ -123,13 +143,21 @@ export class PostgresStore extends SessionStore {
     return row && { payload: row.data, expiresAt: Number(row.expires_at) };
   }
 
-  protected async writeRecord(key: string, payload: string, expiresAt: number): Promise<void> {
-    await this.query(this.statements.write, [key, payload, expiresAt]);
+  protected async writeRecord(key: string, payload: string, expiresAt: number, now: number, maxLifetimeMs: number | undefined): Promise<void> {
+    // connect-pg-simple's table keeps no creation instant: its statements take neither now nor maxLifetimeMs.
+    const values = this.layout === 'session-stores' ? [key, payload, expiresAt, now, maxLifetimeMs ?? null] : [key, payload, expiresAt];
+    await this.query(this.statements.write, values);
   }
 
-  protected async extendRecord(key: string, expiresAt: number, now: number, unlessExpiresAfter: number | undefined): Promise<void> {
-    if (unlessExpiresAfter === undefined) await this.query(this.statements.extend, [key, expiresAt, now]);
-    else await this.query(this.statements.extendUnlessRecent, [key, expiresAt, now, unlessExpiresAfter]);
+  protected async extendRecord(key: string, expiresAt: number, now: number, unlessExpiresAfter: number | undefined, maxLifetimeMs: number | undefined): Promise<void> {
+    const values = this.layout === 'session-stores' ? [key, expiresAt, now, maxLifetimeMs ?? null] : [key, expiresAt, now];
+    if (unlessExpiresAfter === undefined) await this.query(this.statements.extend, values);
+    else await this.query(this.statements.extendUnlessRecent, [...values, unlessExpiresAfter]);
+  }
+
+  protected async entombRecord(key: string, expiresAt: number, now: number): Promise<void> {
+    // Only our layout declares tombstones, and only it has this statement.
+    await this.query(this.statements.entomb!, [key, expiresAt, now]);
   }
 
   protected async removeRecord(key: string): Promise<void> {
@@ -185,7 +213,8 @@ export class PostgresStore extends SessionStore {
 
   /**
    * Creates the table when allowed and missing, then checks it is a session table in this store's
-   * layout. A table that is not ours is refused for good.
+   * layout, and adds `created_at` to one from before that column when allowed. A table that is not
+   * ours is refused for good.
    */
   protected async ready(): Promise<void> {
     // Looked at first, so a role without CREATE privilege can use a table that already exists.
@@ -199,6 +228,12 @@ export class PostgresStore extends SessionStore {
     const mismatch = layoutMismatch(this.layout, shape);
     if (mismatch !== undefined) {
       throw optionError('postgres', `${this.table} ${mismatch}: the store refuses to read, write or delete in it; choose another tableName`);
+    }
+    if (this.layout === 'session-stores' && lacksCreatedAt(shape)) {
+      // Not a SessionStoreError: the next call looks again, so a column added by hand meanwhile is found.
+      if (!this.createTable) throw new Error(`table ${this.table} lacks the created_at column and createTable is false: run ${addCreatedAtStatement(this.table)}`);
+      // A nullable column without a default: PostgreSQL changes the catalog only, no row is rewritten.
+      await this.pool.query(this.addCreatedAtStatement);
     }
   }
 

@@ -31,6 +31,16 @@ describeBackend('postgres', 'PostgresStore', (url) => {
   };
   const rowsOf = async (table: string) =>
     (await pool.query(`SELECT sid, expires_at::text, data FROM "${schema.name}"."${table}" ORDER BY sid`)).rows;
+  const recordOf = async (table: string, sid: string) =>
+    (
+      await pool.query(`SELECT data, expires_at::float8 AS "expiresAt", created_at::float8 AS "createdAt" FROM "${schema.name}"."${table}" WHERE sid = $1`, [
+        sid,
+      ])
+    ).rows[0] as { data: string; expiresAt: number; createdAt: number | null } | undefined;
+  /** A table as the store created it before it kept created_at. */
+  const createTableBeforeCreatedAt = async (table: string) => {
+    await pool.query(`CREATE TABLE "${schema.name}"."${table}" (sid text COLLATE "C" PRIMARY KEY, expires_at bigint NOT NULL, data text NOT NULL)`);
+  };
   const insertExpired = async (table: string, count: number, expiresAt: number) => {
     await pool.query(
       `INSERT INTO "${schema.name}"."${table}" (sid, expires_at, data) SELECT 'x' || g, $1::bigint, '{}' FROM generate_series(1, $2::int) g`,
@@ -67,13 +77,21 @@ describeBackend('postgres', 'PostgresStore', (url) => {
       expect(() => new PostgresStore({ pool, ...options } as PostgresStoreOptions)).toThrow(SessionStoreError);
     });
 
+    it("refuses tombstoneTtl and maxLifetime with compat 'connect-pg-simple', whose table connect-pg-simple reads", () => {
+      for (const option of [{ tombstoneTtl: 60_000 }, { maxLifetime: HOUR }]) {
+        expect(() => new PostgresStore({ pool, compat: 'connect-pg-simple', ...option })).toThrow(
+          expect.objectContaining({ code: 'ERR_SESSION_OPTIONS', message: expect.stringContaining("compat 'connect-pg-simple'") }),
+        );
+      }
+    });
+
     it('rejects a store with neither a pool nor a connection string', () => {
       expect(() => new PostgresStore({} as PostgresStoreOptions)).toThrow(/pool|connectionString/);
     });
   });
 
   describe('schema', () => {
-    it('creates the table with a bigint expiry, a text payload, a primary key on sid and an index on expiry', async () => {
+    it('creates the table with a bigint expiry, a text payload, a nullable bigint creation instant, a primary key on sid and an index on expiry', async () => {
       const store = makeStore({ tableName: 'shape' });
       await store.set('a', session());
       const columns = await pool.query(
@@ -85,6 +103,7 @@ describeBackend('postgres', 'PostgresStore', (url) => {
         { column_name: 'sid', data_type: 'text', collation_name: 'C' },
         { column_name: 'expires_at', data_type: 'bigint', collation_name: null },
         { column_name: 'data', data_type: 'text', collation_name: null },
+        { column_name: 'created_at', data_type: 'bigint', collation_name: null },
       ]);
       const indexes = await pool.query('SELECT indexdef FROM pg_indexes WHERE schemaname = $1 AND tablename = $2 ORDER BY indexname', [
         schema.name,
@@ -124,6 +143,47 @@ describeBackend('postgres', 'PostgresStore', (url) => {
       await expect(store.get('a')).rejects.toMatchObject({ code: 'ERR_SESSION_BACKEND', message: expect.stringContaining('absent') });
     });
 
+    it('adds created_at in place to a table from before it when ten stores start at once, keeping its sessions', async () => {
+      const tableName = freshTable();
+      await createTableBeforeCreatedAt(tableName);
+      await pool.query(`INSERT INTO "${schema.name}"."${tableName}" (sid, expires_at, data) VALUES ('kept', $1, $2)`, [T0 + HOUR, JSON.stringify(session({ n: 1 }))]);
+      const starting = Array.from({ length: 10 }, () => makeStore({ tableName }));
+      for (const read of await Promise.all(starting.map((store) => store.get('kept')))) expect(read).toEqual(session({ n: 1 }));
+      expect(await recordOf(tableName, 'kept')).toEqual({ data: JSON.stringify(session({ n: 1 })), expiresAt: T0 + HOUR, createdAt: null });
+      clock = T0 + 1000;
+      await starting[0].set('kept', session({ n: 2 }));
+      expect(await recordOf(tableName, 'kept')).toMatchObject({ createdAt: T0 + 1000 });
+    });
+
+    it('refuses a table from before created_at when createTable is false, naming the ALTER TABLE to run, until it is run', async () => {
+      const tableName = freshTable();
+      await createTableBeforeCreatedAt(tableName);
+      const store = makeStore({ tableName, createTable: false });
+      const alter = `ALTER TABLE "${schema.name}"."${tableName}" ADD COLUMN IF NOT EXISTS created_at bigint`;
+      await expect(store.get('a')).rejects.toMatchObject({ code: 'ERR_SESSION_BACKEND', message: expect.stringContaining(`createTable is false: run ${alter}`) });
+      await pool.query(alter);
+      await store.set('a', session());
+      expect(await store.get('a')).toEqual(session());
+    });
+
+    it('gives up adding created_at while a transaction holds the table, rather than queue every statement behind it, and adds it on a later call', async () => {
+      const tableName = freshTable();
+      await createTableBeforeCreatedAt(tableName);
+      const other = new Client({ connectionString: url });
+      await other.connect();
+      try {
+        await other.query('BEGIN');
+        await other.query(`SELECT count(*) FROM "${schema.name}"."${tableName}"`);
+        const store = makeStore({ tableName });
+        await expect(store.get('a')).rejects.toMatchObject({ code: 'ERR_SESSION_BACKEND', cause: expect.objectContaining({ code: '55P03' }) });
+        await other.query('COMMIT');
+        await expect(store.get('a')).resolves.toBeNull();
+        expect(await recordOf(tableName, 'a')).toBeUndefined();
+      } finally {
+        await other.end();
+      }
+    });
+
     it('uses an existing table without needing the privilege to create one', async () => {
       const tableName = freshTable();
       await makeStore({ tableName }).set('a', session({ n: 1 }));
@@ -161,7 +221,7 @@ describeBackend('postgres', 'PostgresStore', (url) => {
       }
     });
 
-    it('sends get, set, touch and destroy as one statement each, outside any explicit transaction', async () => {
+    it('sends get, set, touch and destroy as one statement each, outside any explicit transaction (destroy inserts its tombstone)', async () => {
       const counting = new Pool({ connectionString: url, max: 2 });
       const sent: string[] = [];
       const query = counting.query.bind(counting) as (...args: unknown[]) => unknown;
@@ -177,7 +237,7 @@ describeBackend('postgres', 'PostgresStore', (url) => {
         await store.get('a');
         await store.touch('a', session());
         await store.destroy('a');
-        expect(sent).toEqual(['INSERT', 'SELECT', 'UPDATE', 'DELETE']);
+        expect(sent).toEqual(['INSERT', 'SELECT', 'UPDATE', 'INSERT']);
         await store.close();
       } finally {
         await counting.end();
@@ -259,6 +319,75 @@ describeBackend('postgres', 'PostgresStore', (url) => {
     });
   });
 
+  describe('tombstones and maxLifetime in one conditional upsert', () => {
+    const TTL = HOUR;
+    const LIFETIME = 90 * 60_000;
+    const TOMBSTONE_TTL = 5 * 60_000;
+    let tableName: string;
+    let store: PostgresStore;
+    const stored = (n: number) => JSON.stringify(session({ n }));
+
+    beforeEach(() => {
+      tableName = freshTable();
+      store = makeStore({ tableName, ttl: TTL, maxLifetime: LIFETIME, tombstoneTtl: TOMBSTONE_TTL });
+    });
+
+    it('creates the row of a new id at now', async () => {
+      await store.set('a', session({ n: 1 }));
+      expect(await recordOf(tableName, 'a')).toEqual({ data: stored(1), expiresAt: T0 + TTL, createdAt: T0 });
+    });
+
+    it('keeps the creation instant of a live session and caps its expiry at it + maxLifetime', async () => {
+      await store.set('a', session({ n: 1 }));
+      clock = T0 + 45 * 60_000;
+      await store.set('a', session({ n: 2 }));
+      expect(await recordOf(tableName, 'a')).toEqual({ data: stored(2), expiresAt: T0 + LIFETIME, createdAt: T0 });
+    });
+
+    it('caps a touch of a live session at its creation + maxLifetime', async () => {
+      await store.set('a', session({ n: 1 }));
+      clock = T0 + 45 * 60_000;
+      await store.touch('a', session({ n: 1 }));
+      expect(await recordOf(tableName, 'a')).toEqual({ data: stored(1), expiresAt: T0 + LIFETIME, createdAt: T0 });
+    });
+
+    it('replaces an expired session as a new one', async () => {
+      await store.set('a', session({ n: 1 }));
+      clock = T0 + 3 * HOUR;
+      await store.set('a', session({ n: 2 }));
+      expect(await recordOf(tableName, 'a')).toEqual({ data: stored(2), expiresAt: clock + TTL, createdAt: clock });
+    });
+
+    it('writes nothing over a live tombstone, and a touch never lengthens it', async () => {
+      await store.set('a', session({ n: 1 }));
+      clock = T0 + 1000;
+      await store.destroy('a');
+      const tombstone = { data: '', expiresAt: T0 + 1000 + TOMBSTONE_TTL, createdAt: T0 + 1000 };
+      expect(await recordOf(tableName, 'a')).toEqual(tombstone);
+      clock = T0 + 2000;
+      await store.set('a', session({ n: 2 }));
+      await store.touch('a', session({ n: 2 }));
+      expect(await recordOf(tableName, 'a')).toEqual(tombstone);
+    });
+
+    it('replaces an expired tombstone as a new session', async () => {
+      await store.destroy('a');
+      clock = T0 + TOMBSTONE_TTL;
+      await store.set('a', session({ n: 2 }));
+      expect(await recordOf(tableName, 'a')).toEqual({ data: stored(2), expiresAt: clock + TTL, createdAt: clock });
+    });
+
+    it('gives a live row from before created_at its creation instant at its next save', async () => {
+      await store.set('a', session({ n: 1 }));
+      await pool.query(`UPDATE "${schema.name}"."${tableName}" SET created_at = NULL`);
+      clock = T0 + 45 * 60_000;
+      await store.touch('a', session({ n: 1 }));
+      expect(await recordOf(tableName, 'a')).toEqual({ data: stored(1), expiresAt: clock + TTL, createdAt: null });
+      await store.set('a', session({ n: 2 }));
+      expect(await recordOf(tableName, 'a')).toEqual({ data: stored(2), expiresAt: clock + TTL, createdAt: clock });
+    });
+  });
+
   describe('pruning', () => {
     it('deletes every expired row in batches of at most pruneBatchSize and keeps live rows', async () => {
       const tableName = freshTable();
@@ -280,6 +409,16 @@ describeBackend('postgres', 'PostgresStore', (url) => {
       expect(Math.max(...deletes)).toBe(100);
       expect(deletes.length).toBe(11);
       expect((await rowsOf(tableName)).map((row) => row.sid)).toEqual(['live']);
+    });
+
+    it('deletes an expired tombstone as any expired row', async () => {
+      const tableName = freshTable();
+      const store = makeStore({ tableName, tombstoneTtl: 1000 });
+      await store.destroy('gone');
+      expect(await store.prune()).toBe(0);
+      clock = T0 + 1000;
+      expect(await store.prune()).toBe(1);
+      expect(await rowsOf(tableName)).toEqual([]);
     });
 
     it('deletes nothing while another instance holds the prune lock for the table', async () => {

@@ -1,24 +1,30 @@
 import { createHash } from 'node:crypto';
 
-/** Every statement the store sends, for one table layout. Parameters are listed beside each. */
+/**
+ * Every statement the store sends, for one table layout. Parameters are listed beside each; the
+ * connect-pg-simple layout keeps no creation instant, so its statements take no `now` for it and
+ * no maxLifetimeMs, and it has no tombstones.
+ */
 export interface Statements {
   /** Idempotent DDL: the table, its primary key on the id and its index on expiry. */
   createTable: string;
-  /** $1 sid, $2 now → one row `{ data, expires_at }` when the session is live. */
+  /** $1 sid, $2 now → one row `{ data, expires_at }` when the record is live (a tombstone's data is ''). */
   read: string;
-  /** $1 sid, $2 payload, $3 expiresAt. */
+  /** $1 sid, $2 payload, $3 expiresAt, $4 now, $5 maxLifetimeMs or null (connect-pg-simple: $1-$3). */
   write: string;
-  /** $1 sid, $2 expiresAt, $3 now. */
+  /** $1 sid, $2 expiresAt, $3 now, $4 maxLifetimeMs or null (connect-pg-simple: $1-$3). */
   extend: string;
-  /** $1 sid, $2 expiresAt, $3 now, $4 the stored expiry must be before this. */
+  /** As `extend`, then the stored expiry must be before the last parameter ($5, connect-pg-simple: $4). */
   extendUnlessRecent: string;
+  /** $1 sid, $2 the tombstone's expiry, $3 now; our layout only. */
+  entomb?: string;
   /** $1 sid. */
   remove: string;
-  /** $1 now, $2 the last sid of the previous page, $3 page size → rows `{ sid, expires_at }`. */
+  /** $1 now, $2 the last sid of the previous page, $3 page size → rows `{ sid, expires_at }`, tombstones left out. */
   scanIds: string;
   /** As `scanIds`, rows also carry `data`. */
   scanSessions: string;
-  /** $1 now → one row `{ count }`. */
+  /** $1 now → one row `{ count }`, tombstones left out. */
   count: string;
   removeAll: string;
   /** $1 now, $2 limit, $3 lock class, $4 the table's name for regclass → `rowCount` deleted. */
@@ -49,30 +55,56 @@ FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_r
 /** PostgreSQL's own schemas: `pg_catalog`, `pg_toast`, `pg_temp_*`, any `pg_*`, and `information_schema`. */
 export const SYSTEM_SCHEMA = /^(pg_|information_schema$)/i;
 
-/** Each layout's columns, all NOT NULL, by name with the types accepted; the primary key is `sid` alone. */
-const LAYOUT_COLUMNS: Record<Layout, Record<string, RegExp>> = {
-  'session-stores': { data: /^text$/, expires_at: /^bigint$/, sid: /^text$/ },
+/** A column of a layout: the types accepted, as `format_type` spells them, and whether it is NOT NULL. */
+type Column = [type: RegExp, notNull: boolean];
+
+/** Each layout's columns by name; the primary key is `sid` alone. */
+const LAYOUT_COLUMNS: Record<Layout, Record<string, Column>> = {
+  'session-stores': { created_at: [/^bigint$/, false], data: [/^text$/, true], expires_at: [/^bigint$/, true], sid: [/^text$/, true] },
   // connect-pg-simple's table.sql, and the variants its users run: jsonb, text or any varchar, timestamp of any precision.
   'connect-pg-simple': {
-    expire: /^timestamp(\(\d\))? without time zone$/,
-    sess: /^jsonb?$/,
-    sid: /^(character varying(\(\d+\))?|text)$/,
+    expire: [/^timestamp(\(\d\))? without time zone$/, true],
+    sess: [/^jsonb?$/, true],
+    sid: [/^(character varying(\(\d+\))?|text)$/, true],
   },
 };
 
-/** Why `shape` is not a session table of `layout`, or undefined when it is one. */
+/** Our layout before `created_at`: a table in it gains the column in place (see `addCreatedAtStatement`). */
+const COLUMNS_BEFORE_CREATED_AT: Record<string, Column> = Object.fromEntries(
+  Object.entries(LAYOUT_COLUMNS['session-stores']).filter(([name]) => name !== 'created_at'),
+);
+
+/** Why `shape` is not a session table of `layout`, or undefined when it is one (in our layout, with or without `created_at`). */
 export function layoutMismatch(layout: Layout, shape: TableShape): string | undefined {
   if (SYSTEM_SCHEMA.test(shape.schema)) return `is in the system schema ${shape.schema}`;
   if (shape.kind !== 'r' && shape.kind !== 'p') return 'is not a table';
   const expected = LAYOUT_COLUMNS[layout];
-  const columns = shape.columns ?? [];
-  const wanted = Object.keys(expected).sort().join(', ');
-  const fits =
-    columns.length === Object.keys(expected).length &&
-    columns.every(([name, type, notNull]) => notNull && Object.hasOwn(expected, name) && expected[name].test(type));
-  if (!fits) return `is not a session table in the ${layout} layout (it must have exactly the columns ${wanted}, all NOT NULL)`;
+  if (!hasColumns(shape, expected) && !(layout === 'session-stores' && lacksCreatedAt(shape))) {
+    const wanted = Object.entries(expected)
+      .map(([name, [, notNull]]) => (notNull ? `${name} NOT NULL` : name))
+      .join(', ');
+    return `is not a session table in the ${layout} layout (it must have exactly the columns ${wanted})`;
+  }
   if (JSON.stringify(shape.primaryKey) !== JSON.stringify(['sid'])) return 'is not a session table (its primary key must be sid alone)';
   return undefined;
+}
+
+/** `shape` has our layout's columns but `created_at`, which this version keeps beside each session. */
+export function lacksCreatedAt(shape: TableShape): boolean {
+  return hasColumns(shape, COLUMNS_BEFORE_CREATED_AT);
+}
+
+function hasColumns(shape: TableShape, expected: Record<string, Column>): boolean {
+  const columns = shape.columns ?? [];
+  return (
+    columns.length === Object.keys(expected).length &&
+    columns.every(([name, type, notNull]) => Object.hasOwn(expected, name) && expected[name][0].test(type) && expected[name][1] === notNull)
+  );
+}
+
+/** The one statement that brings a table of our layout before `created_at` to this one: metadata only, no row is rewritten. */
+export function addCreatedAtStatement(table: string): string {
+  return `ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS created_at bigint`;
 }
 
 /** The name `text` is prepared under: the same text always gets the same short name, so stores sharing a pool share it. */
@@ -100,27 +132,38 @@ export function statementsFor(layout: Layout, schemaName: string | undefined, ta
  * connection's TimeZone or DST nor lose precision in a conversion, and any instant the clock can
  * express fits. `data` is text because the serializer is pluggable and may not produce JSON;
  * jsonb would also re-encode every write and reorder keys for no query we make. `sid` is
- * collated "C" so the primary key compares bytes, not locale rules.
+ * collated "C" so the primary key compares bytes, not locale rules. `created_at` (epoch ms,
+ * nullable: a row from before the column gets one at its next save) bounds `maxLifetime`; a
+ * tombstone is a row whose `data` is ''.
  */
 function nativeStatements(table: string, tableName: string): Statements {
   const live = 'sid = $1 AND expires_at > $3';
   const scan = (columns: string) =>
-    `SELECT ${columns} FROM ${table} WHERE expires_at > $1 AND sid > $2 ORDER BY sid LIMIT $3`;
+    `SELECT ${columns} FROM ${table} WHERE expires_at > $1 AND sid > $2 AND data <> '' ORDER BY sid LIMIT $3`;
+  // A live row keeps its creation instant, an expired one is replaced as if new; PG's LEAST skips the NULL of no maxLifetime.
+  const createdAt = 'CASE WHEN stored.expires_at > $4 THEN COALESCE(stored.created_at, $4) ELSE $4 END';
+  const extended = 'LEAST($2::bigint, created_at + $4::bigint)';
   return {
     createTable: [
-      `CREATE TABLE IF NOT EXISTS ${table} (\n  sid text COLLATE "C" PRIMARY KEY,\n  expires_at bigint NOT NULL,\n  data text NOT NULL\n);`,
+      `CREATE TABLE IF NOT EXISTS ${table} (\n  sid text COLLATE "C" PRIMARY KEY,\n  expires_at bigint NOT NULL,\n  data text NOT NULL,\n  created_at bigint\n);`,
       `CREATE INDEX IF NOT EXISTS ${quoteIdentifier(`${tableName}_expires_at_idx`)} ON ${table} (expires_at);`,
     ].join('\n'),
     read: `SELECT data, expires_at FROM ${table} WHERE sid = $1 AND expires_at > $2`,
+    // The WHERE of DO UPDATE leaves a live tombstone as it is: the late write of a destroyed session writes nothing.
     write:
-      `INSERT INTO ${table} (sid, data, expires_at) VALUES ($1, $2, $3) ` +
-      'ON CONFLICT (sid) DO UPDATE SET data = EXCLUDED.data, expires_at = EXCLUDED.expires_at',
-    extend: `UPDATE ${table} SET expires_at = $2 WHERE ${live}`,
-    extendUnlessRecent: `UPDATE ${table} SET expires_at = $2 WHERE ${live} AND expires_at < $4`,
+      `INSERT INTO ${table} AS stored (sid, data, expires_at, created_at) VALUES ($1, $2, $3, $4) ` +
+      `ON CONFLICT (sid) DO UPDATE SET data = EXCLUDED.data, created_at = ${createdAt}, ` +
+      `expires_at = LEAST(EXCLUDED.expires_at, ${createdAt} + $5::bigint) ` +
+      "WHERE stored.data <> '' OR stored.expires_at <= $4",
+    extend: `UPDATE ${table} SET expires_at = ${extended} WHERE ${live} AND data <> ''`,
+    extendUnlessRecent: `UPDATE ${table} SET expires_at = ${extended} WHERE ${live} AND data <> '' AND expires_at < $5`,
+    entomb:
+      `INSERT INTO ${table} (sid, data, expires_at, created_at) VALUES ($1, '', $2, $3) ` +
+      'ON CONFLICT (sid) DO UPDATE SET data = EXCLUDED.data, expires_at = EXCLUDED.expires_at, created_at = EXCLUDED.created_at',
     remove: `DELETE FROM ${table} WHERE sid = $1`,
     scanIds: scan('sid, expires_at'),
     scanSessions: scan('sid, expires_at, data'),
-    count: `SELECT count(*)::int AS count FROM ${table} WHERE expires_at > $1`,
+    count: `SELECT count(*)::int AS count FROM ${table} WHERE expires_at > $1 AND data <> ''`,
     removeAll: `DELETE FROM ${table}`,
     removeExpired: removeExpiredStatement(table, 'expires_at <= $1', 'expires_at'),
   };
