@@ -196,7 +196,7 @@ function storedPanel(sid: string, stored: StoredRecord | null | undefined): stri
 function timeOf(epochMs: number | undefined): string {
   if (epochMs === undefined || !Number.isFinite(epochMs)) return 'unknown';
   const iso = new Date(epochMs).toISOString();
-  return `<time datetime="${iso}">${iso}</time>`;
+  return `<time datetime="${iso}">${iso.slice(0, 16).replace('T', ' ')} UTC</time>`;
 }
 
 /** The account panel: the user's sessions, this device marked, a logout button for each other one. */
