@@ -1,6 +1,6 @@
 import type { Store } from 'express-session';
 import type { BaseStoreOptions } from '../shared';
-import { createApp } from './app';
+import { createApp, userOf } from './app';
 
 type StoreKind = 'memory' | 'sqlite' | 'redis' | 'postgres' | 'mongo';
 
@@ -25,33 +25,37 @@ Environment:
                                              node -e "console.log(require('node:crypto').randomBytes(32).toString('base64'))"
                                              with keys, a session stored without them starts over (onCorrupt 'treat-as-missing')
 
-The page shows the session's storage key and stored value as the backend holds them.`;
+The page shows the session's storage key and stored value as the backend holds them, and, once logged in,
+the user's sessions on every device (the store is built with userOf), each of which can be logged out.`;
+
+// Every store indexes sessions by their user, for the account panel; a store that cannot refuses userOf when built, and the demo exits saying so.
+const USER_INDEX = { userOf };
 
 // Each store is made as the tests, the report and the bench make it: by its factory module's storeOn() (MemoryStore, which needs none, by its class).
 const OPENERS: Record<StoreKind, (atRest: AtRestOptions) => Promise<OpenedStore>> = {
   async memory(atRest) {
     const { MemoryStore } = await import('../stores/memory');
-    return { store: new MemoryStore(atRest), where: 'this process' };
+    return { store: new MemoryStore({ ...atRest, ...USER_INDEX }), where: 'this process' };
   },
   async sqlite(atRest) {
     const { storeOn } = await storeModule('sqlite', () => import('../stores/sqlite/fixtures/factory'));
     const filename = process.env.SQLITE_FILE ?? './demo-sessions.db';
-    return { store: storeOn({ filename, ...atRest }), where: filename };
+    return { store: storeOn({ filename, ...atRest }, USER_INDEX), where: filename };
   },
   async redis(atRest) {
     const { storeOn } = await storeModule('redis', () => import('../stores/redis/fixtures/factory'));
     const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-    return { store: storeOn({ url, prefix: 'demo-sess:', ...atRest }), where: url };
+    return { store: storeOn({ url, prefix: 'demo-sess:', ...atRest }, USER_INDEX), where: url };
   },
   async postgres(atRest) {
     const { storeOn } = await storeModule('postgres', () => import('../stores/postgres/fixtures/factory'));
     const connectionString = process.env.POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-    return { store: storeOn({ connectionString, ...atRest }), where: connectionString };
+    return { store: storeOn({ connectionString, ...atRest }, USER_INDEX), where: connectionString };
   },
   async mongo(atRest) {
     const { storeOn } = await storeModule('mongo', () => import('../stores/mongo/fixtures/factory'));
     const url = process.env.MONGO_URL ?? 'mongodb://127.0.0.1:27017/session-stores-demo';
-    return { store: storeOn({ url, ...atRest }), where: url };
+    return { store: storeOn({ url, ...atRest }, USER_INDEX), where: url };
   },
 };
 

@@ -6,20 +6,21 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
-import { createApp } from '../demo/app';
+import { createApp, userOf } from '../demo/app';
 import type { SessionStore } from '../shared';
 import { MemoryStore } from '../stores/memory';
 import { RedisStore } from '../stores/redis';
 import { SqliteStore } from '../stores/sqlite';
 import { describeBackend } from './support/backends';
-import { describeWithRedisServers, freePort, startRedisServer, type ThrowawayRedis } from './support/redis-servers';
+import { startDemoServer, type DemoServer } from './support/demo-server';
+import { describeWithRedisServers, startRedisServer, type ThrowawayRedis } from './support/redis-servers';
 
 const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'session-stores-demo-'));
 afterAll(() => fs.rmSync(tmpDir, { recursive: true, force: true }));
 
 const STORES: Array<[string, (options?: { hashIds?: boolean; encryptionKeys?: Buffer[] }) => SessionStore]> = [
-  ['MemoryStore', (options) => new MemoryStore(options)],
-  ['SqliteStore', (options) => new SqliteStore({ filename: path.join(tmpDir, `${Math.random().toString(36).slice(2)}.db`), ...options })],
+  ['MemoryStore', (options) => new MemoryStore({ userOf, ...options })],
+  ['SqliteStore', (options) => new SqliteStore({ filename: path.join(tmpDir, `${Math.random().toString(36).slice(2)}.db`), userOf, ...options })],
 ];
 
 const field = (html: string, id: string) => html.match(new RegExp(`id="${id}"[^>]*>([^<]*)<`))?.[1];
@@ -92,6 +93,98 @@ describe.each(STORES)('the demo app on %s', (_name, makeStore) => {
     const expires = Date.parse(html.match(/datetime="([^"]+)"/)![1]);
     expect(expires - Date.now()).toBeGreaterThan(29 * 60 * 1000);
     expect(expires - Date.now()).toBeLessThanOrEqual(30 * 60 * 1000);
+  });
+});
+
+/** The account panel's rows: each session's device, whether it is this device, and the handle its "log out this one" form posts. */
+const sessionRows = (html: string) =>
+  [...html.matchAll(/<tr class="session"( data-current="true")?><td class="device">([^<]*)<\/td>[\s\S]*?<\/tr>/g)].map(([row, current, device]) => ({
+    device,
+    current: current !== undefined,
+    handle: row.match(/name="session" value="([^"]*)"/)?.[1],
+  }));
+
+describe.each(STORES)('the demo account panel on %s', (_name, makeStore) => {
+  let store: SessionStore;
+  let app: ReturnType<typeof createApp>;
+  afterEach(() => store.close());
+
+  const device = async (name: string, userAgent: string) => {
+    const agent = request.agent(app);
+    await agent.post('/login').set('User-Agent', userAgent).type('form').send({ name }).expect(303);
+    return agent;
+  };
+  const rowsOf = async (agent: ReturnType<typeof request.agent>) => sessionRows((await agent.get('/').expect(200)).text);
+
+  describe.each([['without hashIds', {}], ['with hashIds', { hashIds: true }]])('%s', (_label, options) => {
+    beforeEach(() => {
+      store = makeStore(options);
+      app = createApp(store);
+    });
+
+    it("lists the user's sessions with their devices, this device first and marked, and no other user's", async () => {
+      const phone = await device('Ada', 'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Mobile Safari/537.36');
+      await device('Ada', 'Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0');
+      await device('Grace', 'curl/8.5.0');
+      expect(await rowsOf(phone)).toEqual([
+        { device: 'Chrome 126 on Android', current: true, handle: undefined },
+        { device: 'Firefox 128 on Windows', current: false, handle: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/) },
+      ]);
+    });
+
+    it('logs out the other session the user picks, and only it', async () => {
+      const laptop = await device('Ada', 'Firefox/128.0');
+      const phone = await device('Ada', 'Chrome/126.0');
+      const [, other] = await rowsOf(laptop);
+      await laptop.post('/logout-session').type('form').send({ session: other.handle }).expect(303).expect('Location', '/?ended=1');
+      expect((await phone.get('/').expect(200)).text).toContain('Not logged in.');
+      expect(await rowsOf(laptop)).toEqual([{ device: 'Firefox 128', current: true, handle: undefined }]);
+    });
+
+    it("refuses to log out a session of another user, named by its handle or by its id, and ends nothing", async () => {
+      const ada = await device('Ada', 'Firefox/128.0');
+      await device('Ada', 'Chrome/126.0');
+      const grace = await device('Grace', 'Safari');
+      const [, adaOther] = await rowsOf(ada);
+      const adaSid = field((await ada.get('/').expect(200)).text, 'sid')!;
+      for (const session of [adaOther.handle, adaSid, store.listedIdOf(adaSid)]) {
+        const refused = await grace.post('/logout-session').type('form').send({ session }).expect(403);
+        expect(refused.text).toBe('That session is not one of yours, or it has ended already.');
+      }
+      await request(app).post('/logout-session').type('form').send({ session: adaOther.handle }).expect(403);
+      expect(await store.sessionsOf('Ada')).toHaveLength(2);
+    });
+
+    it('logs out everywhere else, keeps this device, and says how many it ended', async () => {
+      const laptop = await device('Ada', 'Firefox/128.0');
+      const phone = await device('Ada', 'Chrome/126.0');
+      const tablet = await device('Ada', 'Safari');
+      await laptop.post('/logout-others').expect(303).expect('Location', '/?ended=2');
+      const page = (await laptop.get('/?ended=2').expect(200)).text;
+      expect(page).toContain('Logged out 2 other sessions.');
+      expect(sessionRows(page)).toEqual([{ device: 'Firefox 128', current: true, handle: undefined }]);
+      for (const agent of [phone, tablet]) expect((await agent.get('/').expect(200)).text).toContain('Not logged in.');
+    });
+  });
+
+  it('escapes the device a User-Agent names', async () => {
+    store = makeStore();
+    app = createApp(store);
+    const agent = await device('Ada', '"><script>alert(1)</script>');
+    const page = (await agent.get('/').expect(200)).text;
+    expect(sessionRows(page)[0].device).toBe('&#34;&#62;&#60;script&#62;alert(1)&#60;/script&#62;');
+    expect(page).not.toContain('<script>');
+  });
+
+  it("logs this device out, as Log out does, when the form names this device's own session", async () => {
+    store = makeStore();
+    app = createApp(store);
+    const agent = await device('Ada', 'Firefox/128.0');
+    const sid = field((await agent.get('/').expect(200)).text, 'sid')!;
+    const ownHandle = createHash('sha256').update(store.listedIdOf(sid)).digest('base64url');
+    await agent.post('/logout-session').type('form').send({ session: ownHandle }).expect(303).expect('Location', '/');
+    expect(await store.get(sid)).toBeNull();
+    expect((await agent.get('/').expect(200)).text).toContain('Not logged in.');
   });
 });
 
@@ -200,22 +293,16 @@ describe('the demo server', () => {
 
 describe('the demo server with HASH_IDS and ENCRYPTION_KEYS', () => {
   it('stores sessions under hashed keys, encrypted under the first key, and says so in its start-up line and on the page', async () => {
-    const port = await freePort();
     const [newest, older] = [randomBytes(32).toString('base64'), randomBytes(32).toString('hex')];
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, '../demo/server.ts')], {
-      env: { ...process.env, STORE: 'memory', PORT: String(port), HASH_IDS: '1', ENCRYPTION_KEYS: `${newest},${older}` },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const server = await startDemoServer({ STORE: 'memory', HASH_IDS: '1', ENCRYPTION_KEYS: `${newest},${older}` });
     try {
-      const [line] = (await once(child.stdout!, 'data')) as [Buffer];
-      expect(line.toString()).toContain(`http://localhost:${port} (STORE=memory, sessions in this process; hashIds on, encryptionKeys: 2 keys)`);
-      expect(line.toString()).not.toContain(newest);
-      const { sid, key, value } = storedOnPage((await request(`http://127.0.0.1:${port}`).get('/').expect(200)).text);
+      expect(server.line).toContain(`http://localhost:${server.port} (STORE=memory, sessions in this process; hashIds on, encryptionKeys: 2 keys)`);
+      expect(server.line).not.toContain(newest);
+      const { sid, key, value } = storedOnPage((await request(server.url).get('/').expect(200)).text);
       expect(key).toBe(createHash('sha256').update(sid).digest('base64url'));
       expect(value).toMatch(/^sse1\./);
     } finally {
-      child.kill('SIGTERM');
-      await once(child, 'close');
+      await server.stop();
     }
   }, 30_000);
 
@@ -233,42 +320,31 @@ describe('the demo server with HASH_IDS and ENCRYPTION_KEYS', () => {
 
 describeBackend('redis', 'the demo server with STORE=redis', (url) => {
   it('prints its start-up line without the password of REDIS_URL', async () => {
-    const port = await freePort();
     const withPassword = new URL(url);
     withPassword.username = 'default';
     withPassword.password = 'not-the-password-s3cret';
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, '../demo/server.ts')], {
-      env: { ...process.env, STORE: 'redis', PORT: String(port), REDIS_URL: withPassword.toString() },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const server = await startDemoServer({ STORE: 'redis', REDIS_URL: withPassword.toString() });
     try {
-      const [line] = (await once(child.stdout!, 'data')) as [Buffer];
-      expect(line.toString()).toContain(`http://localhost:${port} (STORE=redis, sessions in redis://default:***@`);
-      expect(line.toString()).not.toContain('s3cret');
+      expect(server.line).toContain(`http://localhost:${server.port} (STORE=redis, sessions in redis://default:***@`);
+      expect(server.line).not.toContain('s3cret');
     } finally {
-      child.kill('SIGTERM');
-      await once(child, 'close');
+      await server.stop();
     }
   }, 30_000);
 });
 
 describeBackend('mongo', 'the demo server with STORE=mongo', (url) => {
   it('keeps a logged-in visitor across requests, on the Mongo server the tests run on', async () => {
-    const port = await freePort();
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, '../demo/server.ts')], {
-      env: { ...process.env, STORE: 'mongo', PORT: String(port), MONGO_URL: `${url.replace(/\/$/, '')}/session_stores_demo_test` },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    let server: DemoServer | undefined;
     try {
-      const [line] = (await once(child.stdout!, 'data')) as [Buffer];
-      expect(line.toString()).toContain(`http://localhost:${port} (STORE=mongo`);
-      const agent = request.agent(`http://127.0.0.1:${port}`);
+      server = await startDemoServer({ STORE: 'mongo', MONGO_URL: `${url.replace(/\/$/, '')}/session_stores_demo_test` });
+      expect(server.line).toContain(`http://localhost:${server.port} (STORE=mongo`);
+      const agent = request.agent(server.url);
       await agent.post('/login').type('form').send({ name: 'Ada' }).expect(303);
       const page = await agent.get('/').expect(200);
       expect(page.text).toContain('Ada');
     } finally {
-      child.kill('SIGTERM');
-      await once(child, 'close');
+      await server?.stop();
       const { MongoClient } = await import('mongodb');
       const client = new MongoClient(url);
       await client.db('session_stores_demo_test').dropDatabase().catch(() => undefined);

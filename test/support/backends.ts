@@ -89,14 +89,23 @@ export function describeBackend(name: BackendName, title: string, body: (url: st
  * elsewhere report one case that says why, skipped, or failed under REQUIRE_BACKENDS naming `name`.
  */
 export function describeWithThrowawayServers(name: BackendName, problem: string | undefined, title: string, body: () => void): void {
+  describeNeeding(`throwaway ${name} servers`, problem, requiredBackends().has(name) ? `REQUIRE_BACKENDS=${name}` : undefined, title, body);
+}
+
+/**
+ * `describe` for tests that need `what` (a program, a package): they run where `problem` is
+ * undefined, and elsewhere report one case that says why: failed when `requiredBy` says what
+ * requires them to run, skipped otherwise.
+ */
+export function describeNeeding(what: string, problem: string | undefined, requiredBy: string | undefined, title: string, body: () => void): void {
   if (problem === undefined) {
     describe(title, body);
     return;
   }
   describe(title, () => {
-    if (requiredBackends().has(name)) {
-      it(`needs throwaway ${name} servers (REQUIRE_BACKENDS=${name})`, () => {
-        throw new Error(`cannot start throwaway ${name} servers: ${problem}`);
+    if (requiredBy !== undefined) {
+      it(`needs ${what} (${requiredBy})`, () => {
+        throw new Error(`cannot run without ${what}: ${problem}`);
       });
     } else {
       it.skip(`could not run: ${problem}`, () => undefined);
