@@ -269,7 +269,7 @@ describeBackend('postgres', 'PostgresStore', (url) => {
       const query = pool.query.bind(pool) as (...args: unknown[]) => Promise<{ rowCount: number | null }>;
       jest.spyOn(pool, 'query').mockImplementation(((...args: unknown[]) =>
         query(...args).then((result) => {
-          if (textOf(args[0]).startsWith('WITH lock')) deletes.push(result.rowCount ?? 0);
+          if (textOf(args[0]).includes('FOR UPDATE SKIP LOCKED')) deletes.push(result.rowCount ?? 0);
           return result;
         })) as never);
       try {

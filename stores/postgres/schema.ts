@@ -161,14 +161,15 @@ function connectPgSimpleStatements(table: string, tableName: string): Statements
 /**
  * One batch of the reaper in one statement and one implicit transaction: it proceeds only if it
  * wins the table's advisory lock (held until the statement commits, so one instance deletes at a
- * time however many share the database), takes at most `$2` expired rows in expiry order from the
- * index, skips rows another transaction holds, and deletes them by physical address.
+ * time however many share the database; an InitPlan, so a lost lock ends the statement before
+ * the scan), takes at most `$2` expired rows in expiry order from the index, skips rows another
+ * transaction holds, and deletes them by physical address (a TID scan over the array, without
+ * the hash join an `IN (subquery)` plans).
  */
 function removeExpiredStatement(table: string, expired: string, expiryColumn: string): string {
   return [
-    'WITH lock AS (SELECT pg_try_advisory_xact_lock($3::int, $4::regclass::oid::int) AS held),',
-    `doomed AS (SELECT ctid FROM ${table} WHERE (SELECT held FROM lock) AND ${expired}`,
-    `  ORDER BY ${expiryColumn} LIMIT $2 FOR UPDATE SKIP LOCKED)`,
-    `DELETE FROM ${table} WHERE ctid IN (SELECT ctid FROM doomed)`,
+    `DELETE FROM ${table} WHERE ctid = ANY(ARRAY(`,
+    `  SELECT ctid FROM ${table} WHERE (SELECT pg_try_advisory_xact_lock($3::int, $4::regclass::oid::int)) AND ${expired}`,
+    `  ORDER BY ${expiryColumn} LIMIT $2 FOR UPDATE SKIP LOCKED))`,
   ].join('\n');
 }
