@@ -2,16 +2,28 @@
 export const PRUNE_STATEMENT_TARGET_MS = 20;
 /** The smallest batch: below it a statement's fixed cost (a round trip, a lock) outweighs the rows it deletes. */
 const MIN_BATCH = 100;
+/** Batches during which the loop stops halving once halving was seen not to shorten a statement. */
+const HOLD_BATCHES = 16;
 
 /**
  * The prune loop of a store: batch after batch until one comes back short, each batch sized by
- * the time the previous statement took. A statement over the target halves the next batch; a full
- * one under half of it doubles the next, up to `maxBatch` (the store's pruneBatchSize). The first
- * run starts from the smallest batch; later runs start from the size the previous run ended with.
+ * how long the statements took. A full batch under half the target doubles the next one, up to
+ * `maxBatch` (the store's pruneBatchSize); one over the target halves it, down to 100 rows, as
+ * long as halving shortens statements. Where it does not (a server that scans the whole
+ * collection whatever the batch), the batch goes back up and stays there for a while, so a
+ * backend whose statements cannot be bounded by their size is not also made to run more of them.
+ * The first run starts from the smallest batch; later runs go on from where the previous one ended.
  */
 export class PruneBatches {
   private readonly minBatch: number;
   private size: number;
+  /** The previous full batch, to see whether the last change of size changed the time. */
+  private previous: { size: number; ms: number } | undefined;
+  private batches = 0;
+  /** No halving before this batch: halving was seen not to pay. */
+  private holdUntil = 0;
+  /** No try of a larger batch from the smallest before this batch. */
+  private probeAfter = 0;
 
   constructor(
     private readonly maxBatch: number,
@@ -35,7 +47,7 @@ export class PruneBatches {
       const limit = this.size;
       const started = this.clock();
       const removed = await removeBatch(limit);
-      this.resize(this.clock() - started, removed === limit);
+      if (removed === limit) this.resize(this.clock() - started);
       total += removed;
       if (removed < limit || stopped()) return total;
       // A macrotask between batches, so a synchronous backend (SQLite, memory) lets the process's requests run.
@@ -43,8 +55,41 @@ export class PruneBatches {
     }
   }
 
-  private resize(elapsedMs: number, full: boolean): void {
-    if (elapsedMs > this.targetMs) this.size = Math.max(this.minBatch, Math.floor(this.size / 2));
-    else if (full && elapsedMs < this.targetMs / 2) this.size = Math.min(this.maxBatch, this.size * 2);
+  /** Sizes the next batch from the time of this full one, and of the full one before it. */
+  private resize(ms: number): void {
+    const previous = this.previous;
+    this.previous = { size: this.size, ms };
+    this.batches++;
+    if (ms < this.targetMs / 2) return this.grow();
+    if (ms <= this.targetMs) return;
+    if (previous !== undefined && previous.size > this.size) {
+      // Halving took off less than a quarter of the time: the time is not the batch's doing.
+      if (ms >= 0.75 * previous.ms) {
+        this.holdUntil = this.batches + HOLD_BATCHES;
+        return this.grow();
+      }
+      return this.shrink();
+    }
+    if (previous !== undefined && previous.size < this.size) {
+      // Doubling cost next to nothing: a larger batch only means fewer statements.
+      if (ms <= 1.25 * previous.ms) return this.grow();
+      this.holdUntil = 0;
+      return this.shrink();
+    }
+    if (this.batches < this.holdUntil) return;
+    if (this.size > this.minBatch) return this.shrink();
+    // Still over the target at the smallest batch: try a larger one now and then, to see whether size matters at all.
+    if (this.batches >= this.probeAfter) {
+      this.probeAfter = this.batches + HOLD_BATCHES;
+      this.grow();
+    }
+  }
+
+  private grow(): void {
+    this.size = Math.min(this.maxBatch, this.size * 2);
+  }
+
+  private shrink(): void {
+    this.size = Math.max(this.minBatch, Math.floor(this.size / 2));
   }
 }
