@@ -7,9 +7,15 @@ import { storeOn } from '../stores/mongo/fixtures/factory';
 import { describeMongoServer, mongoServersProblem, startMongoServer } from '../test/support/mongo-servers';
 import { AT_REST_NOTE, withAtRestVariants, type AtRestOptions } from './at-rest';
 import { callbackOperationsOf, operationsOf, type BenchSuite, type Contender } from './harness';
+import { PRUNE_LIVE_ROWS, PRUNE_PAYLOAD, PRUNE_ROWS, StatementTimes, measuredPrune } from './prune';
 
 const DB_NAME = 'session_stores_bench';
 const DEFAULT_URL = 'mongodb://127.0.0.1:27017';
+/** The base's default, which MongoStore keeps. */
+const PRUNE_BATCH_SIZE = 1000;
+const INSERT_CHUNK = 5000;
+/** The commands one prune batch sends: the ids of expired sessions, the rest of them, their deletion. */
+const PRUNE_COMMANDS = new Set(['find', 'getMore', 'delete']);
 
 /**
  * `MONGO_URL`, else a server answering on the default port, else a throwaway server (`mongod`, or
@@ -118,6 +124,56 @@ function rawFloor(url: string, lacksTtl: boolean): Contender {
       await client.close();
     },
   };
+}
+
+/**
+ * Fills a collection with PRUNE_ROWS expired sessions among PRUNE_LIVE_ROWS live ones, lets one
+ * MongoStore prune it, and times the whole run and every command of it, as the driver measures them.
+ * Run by `npm run bench -- prune mongo` only: where the server has TTL indexes they delete expired
+ * sessions, and FerretDB v1 scans the whole collection for every command.
+ */
+export async function measurePrune(): Promise<string[]> {
+  const server = await findServer();
+  if ('reason' in server) return [`prune: skipped (${server.reason})`];
+  const client = new MongoClient(server.url, { monitorCommands: true });
+  const collectionName = collectionNameFor('prune');
+  try {
+    const now = Date.now();
+    const store = storeOn({ client, dbName: DB_NAME, collectionName, pruneInterval: 0, operationTimeout: 60_000 }, { now: () => now });
+    await store.length();
+    const documents = (count: number, id: (i: number) => string, expires: (i: number) => number) => {
+      const chunks: SessionDocument[][] = [];
+      for (let start = 0; start < count; start += INSERT_CHUNK) {
+        chunks.push(Array.from({ length: Math.min(INSERT_CHUNK, count - start) }, (_, k) => ({ _id: id(start + k), session: PRUNE_PAYLOAD, expires: new Date(expires(start + k)) })));
+      }
+      return chunks;
+    };
+    for (const chunk of documents(PRUNE_ROWS, (i) => `expired-${i}`, (i) => now - 1 - (i % 100_000))) await store.collection.insertMany(chunk, { ordered: false });
+    for (const chunk of documents(PRUNE_LIVE_ROWS, (i) => `live-${i}`, (i) => now + 1 + i)) await store.collection.insertMany(chunk, { ordered: false });
+
+    const statements = new StatementTimes();
+    const timed = (event: { commandName: string; duration: number }) => {
+      if (PRUNE_COMMANDS.has(event.commandName)) statements.ms.push(event.duration);
+    };
+    client.on('commandSucceeded', timed);
+    client.on('commandFailed', timed);
+    return await measuredPrune({
+      store,
+      statements,
+      statementKind: 'commands',
+      batchSize: PRUNE_BATCH_SIZE,
+      expiredRows: PRUNE_ROWS,
+      liveRows: PRUNE_LIVE_ROWS,
+      async countLeft() {
+        client.off('commandSucceeded', timed);
+        client.off('commandFailed', timed);
+        return client.db(DB_NAME).collection(collectionName).countDocuments();
+      },
+    });
+  } finally {
+    await client.db(DB_NAME).collection(collectionName).drop().catch(() => undefined);
+    await client.close();
+  }
 }
 
 export default async function mongoSuite(): Promise<BenchSuite> {

@@ -7,6 +7,7 @@ import { storeOn } from '../stores/mysql/fixtures/factory';
 import { statementsFor } from '../stores/mysql/schema';
 import { AT_REST_NOTE, withAtRestVariants } from './at-rest';
 import { callbackOperationsOf, operationsOf, type BenchSuite, type CallbackStore, type Contender } from './harness';
+import { PRUNE_LIVE_ROWS, PRUNE_PAYLOAD, PRUNE_ROWS, StatementTimes, measuredPrune, pruneSkipped } from './prune';
 
 type ExpressMySqlSessionClass = new (options: {
   host: string;
@@ -21,8 +22,6 @@ type ExpressMySqlSessionClass = new (options: {
 const URL_TEXT = process.env.MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
 // Every contender gets the same kind of pool: mysql2's default of 10 connections plus headroom for concurrency 64.
 const CONNECTIONS = 16;
-const PRUNE_ROWS = 1_000_000;
-const PRUNE_LIVE_ROWS = 10_000;
 const PRUNE_BATCH_SIZE = 500;
 const INSERT_CHUNK = 5000;
 
@@ -107,7 +106,7 @@ function expressMySqlSession(): Contender {
 function rawFloor(): Contender {
   let pool: Pool;
   let database: Awaited<ReturnType<typeof scratchDatabase>>;
-  const sql = statementsFor('session-stores', 'express_sessions', PRUNE_BATCH_SIZE);
+  const sql = statementsFor('session-stores', 'express_sessions');
   const send = (text: string, values: (string | number | null)[]) =>
     new Promise<unknown>((resolve, reject) => pool.execute(text, values, (error, result) => (error ? reject(error) : resolve(result))));
   const expiresAtOf = (data: SessionData) => Date.parse(data.cookie.expires as unknown as string);
@@ -140,7 +139,7 @@ function rawFloor(): Contender {
  * Fills a table with PRUNE_ROWS expired sessions among PRUNE_LIVE_ROWS live ones, lets one
  * MySqlStore prune it, and times the whole run and every DELETE of it.
  */
-async function measurePrune(): Promise<string[]> {
+export async function measurePrune(): Promise<string[]> {
   const database = await scratchDatabase('prune');
   const pool = mysql.createPool(poolOptions(database.uri));
   const promised = pool.promise();
@@ -148,11 +147,10 @@ async function measurePrune(): Promise<string[]> {
     const now = Date.now();
     const store = storeOn({ pool, pruneInterval: 0, pruneBatchSize: PRUNE_BATCH_SIZE, operationTimeout: 60_000 }, { now: () => now });
     await store.length();
-    const payload = JSON.stringify({ cookie: { originalMaxAge: null, path: '/' }, data: 'x'.repeat(400) });
     const rows = (count: number, sid: (i: number) => string, expiresAt: (i: number) => number) => {
       const chunks: unknown[][][] = [];
       for (let start = 0; start < count; start += INSERT_CHUNK) {
-        chunks.push(Array.from({ length: Math.min(INSERT_CHUNK, count - start) }, (_, k) => [sid(start + k), expiresAt(start + k), payload]));
+        chunks.push(Array.from({ length: Math.min(INSERT_CHUNK, count - start) }, (_, k) => [sid(start + k), expiresAt(start + k), PRUNE_PAYLOAD]));
       }
       return chunks;
     };
@@ -161,7 +159,7 @@ async function measurePrune(): Promise<string[]> {
     for (const chunk of rows(PRUNE_LIVE_ROWS, (i) => `live-${i}`, (i) => now + 1 + i)) await promised.query(insert, [chunk]);
     await promised.query('ANALYZE TABLE express_sessions');
 
-    const deleteMs: number[] = [];
+    const statements = new StatementTimes();
     const timed = new WeakSet<object>();
     const getConnection = pool.getConnection.bind(pool);
     (pool as unknown as { getConnection: unknown }).getConnection = (done: (error: unknown, connection: mysql.PoolConnection) => void) =>
@@ -170,27 +168,29 @@ async function measurePrune(): Promise<string[]> {
         if (error || timed.has(connection)) return done(error, connection);
         timed.add(connection);
         const query = connection.query.bind(connection) as (...args: unknown[]) => unknown;
-        (connection as unknown as { query: unknown }).query = (sql: string, values: unknown[], callback: (...results: unknown[]) => void) => {
-          const started = performance.now();
+        (connection as unknown as { query: unknown }).query = (sql: unknown, values: unknown[], callback: (...results: unknown[]) => void) => {
+          // The pool's own query() hands a connection a Query object; the store's prune sends SQL text.
+          if (typeof sql !== 'string' || !sql.startsWith('DELETE')) return query(sql, values, callback);
+          const finish = statements.start();
           return query(sql, values, (...results: unknown[]) => {
-            if (sql.startsWith('DELETE')) deleteMs.push(performance.now() - started);
+            finish();
             callback(...results);
           });
         };
         done(null, connection);
       });
-    const started = performance.now();
-    const removed = await store.prune();
-    const totalMs = performance.now() - started;
-    await store.close();
-
-    const [[{ left }]] = (await promised.query('SELECT COUNT(*) AS `left` FROM express_sessions')) as unknown as [[{ left: number }]];
-    const sorted = [...deleteMs].sort((a, b) => a - b);
-    const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!.toFixed(1);
-    return [
-      `prune: ${removed.toLocaleString('en-US')} expired rows (of ${(PRUNE_ROWS + PRUNE_LIVE_ROWS).toLocaleString('en-US')}) in ${(totalMs / 1000).toFixed(2)} s, ` +
-        `${deleteMs.length} DELETEs of at most ${PRUNE_BATCH_SIZE} rows: median ${at(0.5)} ms, p99 ${at(0.99)} ms, longest ${sorted[sorted.length - 1]!.toFixed(1)} ms; ${left} live rows left`,
-    ];
+    return await measuredPrune({
+      store,
+      statements,
+      statementKind: 'DELETEs',
+      batchSize: PRUNE_BATCH_SIZE,
+      expiredRows: PRUNE_ROWS,
+      liveRows: PRUNE_LIVE_ROWS,
+      async countLeft() {
+        const [[{ left }]] = (await promised.query('SELECT COUNT(*) AS `left` FROM express_sessions')) as unknown as [[{ left: number }]];
+        return Number(left);
+      },
+    });
   } finally {
     await ended(pool);
     await database.drop();
@@ -208,7 +208,7 @@ export default async function mysqlSuite(): Promise<BenchSuite> {
   }
   const driver = (require('mysql2/package.json') as { version: string }).version;
   const alternative = (require('express-mysql-session/package.json') as { version: string }).version;
-  const prune = process.env.SESSION_STORES_BENCH_SKIP_PRUNE === '1' ? ['prune: skipped (SESSION_STORES_BENCH_SKIP_PRUNE=1)'] : await measurePrune();
+  const prune = pruneSkipped() ?? (await measurePrune());
   return {
     name: 'mysql',
     contenders: [...withAtRestVariants('MySqlStore', ours), ours('MySqlStore touchAfter=1000', { touchAfter: 1000 }), expressMySqlSession(), rawFloor()],

@@ -7,6 +7,7 @@ import { storeOn } from '../stores/postgres/fixtures/factory';
 import { statementName, statementsFor } from '../stores/postgres/schema';
 import { AT_REST_NOTE, withAtRestVariants, type AtRestOptions } from './at-rest';
 import { callbackOperationsOf, operationsOf, type BenchSuite, type CallbackStore, type Contender } from './harness';
+import { PRUNE_LIVE_ROWS, PRUNE_PAYLOAD, PRUNE_ROWS, StatementTimes, measuredPrune, pruneSkipped } from './prune';
 
 
 type ConnectPgSimpleClass = new (options: { pool: Pool; schemaName: string; createTableIfMissing: boolean; pruneSessionInterval: false }) => CallbackStore & { close(): Promise<void> };
@@ -14,8 +15,6 @@ type ConnectPgSimpleClass = new (options: { pool: Pool; schemaName: string; crea
 const URL = process.env.POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 // Every contender gets the same pool: as many connections as pg's default plus headroom for concurrency 64.
 const POOL: PoolConfig = { connectionString: URL, max: 16 };
-const PRUNE_ROWS = 1_000_000;
-const PRUNE_LIVE_ROWS = 10_000;
 const PRUNE_BATCH_SIZE = 5000;
 
 
@@ -110,7 +109,7 @@ function rawFloor(): Contender {
  * Fills a table with PRUNE_ROWS expired sessions among PRUNE_LIVE_ROWS live ones, lets one
  * PostgresStore prune it, and times the whole run and every statement of it.
  */
-async function measurePrune(): Promise<string[]> {
+export async function measurePrune(): Promise<string[]> {
   const pool = new Pool(POOL);
   const schema = await scratchSchema(pool, 'prune');
   try {
@@ -118,30 +117,25 @@ async function measurePrune(): Promise<string[]> {
     const store = storeOn({ pool, schemaName: schema.name, pruneInterval: 0, pruneBatchSize: PRUNE_BATCH_SIZE, operationTimeout: 60_000 }, { now: () => now });
     await store.length();
     const table = `"${schema.name}"."express_sessions"`;
-    const payload = JSON.stringify({ cookie: { originalMaxAge: null, path: '/' }, data: 'x'.repeat(400) });
-    await pool.query(`INSERT INTO ${table} (sid, expires_at, data) SELECT md5(g::text), $1::bigint - g, $2 FROM generate_series(1, $3::int) g`, [now, payload, PRUNE_ROWS]);
-    await pool.query(`INSERT INTO ${table} (sid, expires_at, data) SELECT 'live-' || g, $1::bigint + g, $2 FROM generate_series(1, $3::int) g`, [now, payload, PRUNE_LIVE_ROWS]);
+    await pool.query(`INSERT INTO ${table} (sid, expires_at, data) SELECT md5(g::text), $1::bigint - g, $2 FROM generate_series(1, $3::int) g`, [now, PRUNE_PAYLOAD, PRUNE_ROWS]);
+    await pool.query(`INSERT INTO ${table} (sid, expires_at, data) SELECT 'live-' || g, $1::bigint + g, $2 FROM generate_series(1, $3::int) g`, [now, PRUNE_PAYLOAD, PRUNE_LIVE_ROWS]);
     await pool.query(`VACUUM ANALYZE ${table}`);
 
-    const statementMs: number[] = [];
+    const statements = new StatementTimes();
     const query = pool.query.bind(pool) as (...args: unknown[]) => Promise<unknown>;
-    (pool as unknown as { query: unknown }).query = (...args: unknown[]) => {
-      const started = performance.now();
-      return query(...args).finally(() => statementMs.push(performance.now() - started));
-    };
-    const started = performance.now();
-    const removed = await store.prune();
-    const totalMs = performance.now() - started;
-    (pool as unknown as { query: unknown }).query = query;
-    await store.close();
-
-    const left = (await pool.query<{ count: string }>(`SELECT count(*) FROM ${table}`)).rows[0]!.count;
-    const sorted = [...statementMs].sort((a, b) => a - b);
-    const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!.toFixed(1);
-    return [
-      `prune: ${removed.toLocaleString('en-US')} expired rows (of ${(PRUNE_ROWS + PRUNE_LIVE_ROWS).toLocaleString('en-US')}) in ${(totalMs / 1000).toFixed(2)} s, ` +
-        `${statementMs.length} statements of at most ${PRUNE_BATCH_SIZE} rows: median ${at(0.5)} ms, p99 ${at(0.99)} ms, longest ${sorted[sorted.length - 1]!.toFixed(1)} ms; ${left} live rows left`,
-    ];
+    (pool as unknown as { query: unknown }).query = (...args: unknown[]) => statements.time(() => query(...args));
+    return await measuredPrune({
+      store,
+      statements,
+      statementKind: 'statements',
+      batchSize: PRUNE_BATCH_SIZE,
+      expiredRows: PRUNE_ROWS,
+      liveRows: PRUNE_LIVE_ROWS,
+      async countLeft() {
+        (pool as unknown as { query: unknown }).query = query;
+        return Number((await pool.query<{ count: string }>(`SELECT count(*) FROM ${table}`)).rows[0]!.count);
+      },
+    });
   } finally {
     await schema.drop();
     await pool.end();
@@ -158,7 +152,7 @@ export default async function postgresSuite(): Promise<BenchSuite> {
   }
   const driver = (require('pg/package.json') as { version: string }).version;
   const alternative = (require('connect-pg-simple/package.json') as { version: string }).version;
-  const prune = process.env.SESSION_STORES_BENCH_SKIP_PRUNE === '1' ? ['prune: skipped (SESSION_STORES_BENCH_SKIP_PRUNE=1)'] : await measurePrune();
+  const prune = pruneSkipped() ?? (await measurePrune());
   return {
     name: 'postgres',
     contenders: [...withAtRestVariants('PostgresStore', ours), connectPgSimple(), rawFloor()],

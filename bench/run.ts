@@ -14,7 +14,8 @@ async function loadSuite(name: string): Promise<BenchSuite> {
   return suite.default();
 }
 
-const USAGE = `usage: npm run bench -- <${SUITES.join('|')}|http> [--json] [--ops=N] [--budget=MS] [--rounds=N] [--concurrency=1,64]`;
+const USAGE = `usage: npm run bench -- <${SUITES.join('|')}|http> [--json] [--ops=N] [--budget=MS] [--rounds=N] [--concurrency=1,64]
+       npm run bench -- prune <store …>   # only the prune measurement of stores that have one`;
 
 function parseArgs(argv: string[]): { suite: string; json: boolean; options: BenchOptions } {
   const options = { ...DEFAULT_OPTIONS };
@@ -47,6 +48,16 @@ async function main(): Promise<void> {
     const report = await runHttpBench(options, (line) => process.stderr.write(`${line}\n`));
     const text = json ? `${JSON.stringify(report, null, 2)}\n` : `${formatHttpReport(report)}\n`;
     await new Promise((resolve) => process.stdout.write(text, resolve));
+    return;
+  }
+  if (process.argv[2] === 'prune') {
+    const names = process.argv.slice(3);
+    if (names.length === 0 || names.some((name) => !SUITES.includes(name))) throw new Error(USAGE);
+    for (const name of names) {
+      const { measurePrune } = (await import(`./${name}`)) as { measurePrune?: () => Promise<string[]> };
+      if (!measurePrune) throw new Error(`the ${name} suite has no prune measurement (its backend expires sessions itself)`);
+      process.stdout.write(`${name} ${(await measurePrune()).join('\n')}\n`);
+    }
     return;
   }
   const { suite, json, options } = parseArgs(process.argv.slice(2));

@@ -7,11 +7,14 @@ import type { SqliteStore } from '../stores/sqlite';
 import { storeOn } from '../stores/sqlite/fixtures/factory';
 import { AT_REST_NOTE, withAtRestVariants, type AtRestOptions } from './at-rest';
 import { callbackOperationsOf, operationsOf, type BenchSuite, type CallbackStore, type Contender } from './harness';
+import { PRUNE_LIVE_ROWS, PRUNE_PAYLOAD, PRUNE_ROWS, StatementTimes, measuredPrune, pruneSkipped } from './prune';
 
 
 type CallbackStoreClass = new (options: { client: Database.Database; expired: { clear: boolean; intervalMs: number } }) => CallbackStore;
 
 const BUSY_TIMEOUT_MS = 1500;
+/** The base's default, which SqliteStore keeps. */
+const PRUNE_BATCH_SIZE = 1000;
 
 /** A fresh directory per contender, on the same disk as the OS temp dir, removed at teardown. */
 function scratchFile(name: string): { filename: string; remove: () => void } {
@@ -107,8 +110,58 @@ function rawFloor(): Contender {
   };
 }
 
-export default function sqliteSuite(): BenchSuite {
+/**
+ * Fills a database file with PRUNE_ROWS expired sessions among PRUNE_LIVE_ROWS live ones, lets one
+ * SqliteStore prune it, and times the whole run and every DELETE of it.
+ */
+export async function measurePrune(): Promise<string[]> {
+  const scratch = scratchFile('prune');
+  try {
+    const now = Date.now();
+    const store = storeOn({ filename: scratch.filename, pruneInterval: 0, operationTimeout: 60_000 }, { now: () => now });
+    const insert = store.db.prepare('INSERT INTO sessions (sid, sess, expires_at) VALUES (?, ?, ?)');
+    store.db.transaction(() => {
+      for (let i = 0; i < PRUNE_ROWS; i++) insert.run(`expired-${i}`, PRUNE_PAYLOAD, now - 1 - (i % 100_000));
+      for (let i = 0; i < PRUNE_LIVE_ROWS; i++) insert.run(`live-${i}`, PRUNE_PAYLOAD, now + 1 + i);
+    })();
+    store.db.exec('ANALYZE');
+
+    // better-sqlite3 runs the prune's one statement synchronously inside removeExpiredRecords.
+    const statements = new StatementTimes();
+    const backend = store as unknown as { removeExpiredRecords(now: number, limit: number): number };
+    const removeExpiredRecords = backend.removeExpiredRecords.bind(store);
+    backend.removeExpiredRecords = (at, limit) => {
+      const finish = statements.start();
+      try {
+        return removeExpiredRecords(at, limit);
+      } finally {
+        finish();
+      }
+    };
+    return await measuredPrune({
+      store,
+      statements,
+      statementKind: 'DELETEs',
+      batchSize: PRUNE_BATCH_SIZE,
+      expiredRows: PRUNE_ROWS,
+      liveRows: PRUNE_LIVE_ROWS,
+      async countLeft() {
+        const db = new Database(scratch.filename, { readonly: true });
+        try {
+          return db.prepare<[], number>('SELECT COUNT(*) FROM sessions').pluck().get()!;
+        } finally {
+          db.close();
+        }
+      },
+    });
+  } finally {
+    scratch.remove();
+  }
+}
+
+export default async function sqliteSuite(): Promise<BenchSuite> {
   const driver = (require('better-sqlite3/package.json') as { version: string }).version;
+  const prune = pruneSkipped() ?? (await measurePrune());
   return {
     name: 'sqlite',
     contenders: [...withAtRestVariants('SqliteStore', ours), betterSqlite3SessionStore(), rawFloor()],
@@ -122,6 +175,7 @@ export default function sqliteSuite(): BenchSuite {
       `better-sqlite3 ${driver}, files in ${os.tmpdir()}`,
       'SqliteStore and raw: journal_mode=WAL, synchronous=NORMAL; better-sqlite3-session-store: better-sqlite3 defaults (rollback journal, synchronous=FULL)',
       AT_REST_NOTE,
+      ...prune,
     ],
   };
 }

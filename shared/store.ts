@@ -7,6 +7,7 @@ import { expiresAtOf } from './expiry';
 import { MAX_SID_LENGTH, SessionIds } from './ids';
 import { DEFAULT_PRUNE_INTERVAL_MS, optionError, resolveBaseOptions, resolvePruneInterval, type BaseStoreOptions, type CorruptRecordEvent, type ReaperOptions, type ResolvedBaseOptions } from './options';
 import type { Connection } from './ownership';
+import { PruneBatches } from './prune-batches';
 import { Reaper } from './reaper';
 import { RecentReads } from './recent-reads';
 
@@ -43,7 +44,7 @@ export interface BackendSettings {
   keyPrefix?: string;
   /** The reaper's interval when the `pruneInterval` option is absent, for backends that implement `removeExpiredRecords`. Default 15 minutes. */
   defaultPruneIntervalMs?: number;
-  /** Most records one `removeExpiredRecords` call deletes. Default 1000. */
+  /** Most records one `removeExpiredRecords` call deletes (fewer while statements run slow). Default 1000. */
   pruneBatchSize?: number;
   /**
    * Longest wait, in milliseconds, between reachability probes while the backend is down: the first
@@ -106,7 +107,7 @@ export abstract class SessionStore extends Store {
   private readonly sessionIds: SessionIds;
   private readonly keyPrefix: string;
   private readonly reaper: Reaper | undefined;
-  private readonly pruneBatchSize: number;
+  private readonly pruneBatches: PruneBatches;
   private readonly calls: CallRunner;
   /** With `touchAfter`: the expiry each `get` just read, so the `touch` that follows can skip without a round trip. */
   private readonly recentReads: RecentReads | undefined;
@@ -127,7 +128,7 @@ export abstract class SessionStore extends Store {
     this.codec = new Codec(storeName, this.settings.serializer, this.settings.maxSessionBytes, this.settings.cipher);
     this.sessionIds = new SessionIds(storeName, this.settings.hashIds);
     this.keyPrefix = backend.keyPrefix ?? '';
-    this.pruneBatchSize = backend.pruneBatchSize ?? 1000;
+    this.pruneBatches = new PruneBatches(backend.pruneBatchSize ?? 1000);
     this.recentReads = this.settings.touchAfterMs > 0 && !this.settings.disableTouch ? new RecentReads() : undefined;
     this.calls = new CallRunner({
       storeName,
@@ -677,14 +678,14 @@ export abstract class SessionStore extends Store {
     return this.reaper ? this.reaper.runNow(() => this.pruneExpired()) : this.pruneExpired();
   }
 
-  private async pruneExpired(): Promise<number> {
-    let total = 0;
-    for (;;) {
-      const now = this.wholeNow();
-      const removed = await this.call('prune', undefined, () => this.removeExpiredRecords!(now, this.pruneBatchSize));
-      total += removed;
-      if (removed < this.pruneBatchSize || this.closing) return total;
-    }
+  private pruneExpired(): Promise<number> {
+    return this.pruneBatches.run(
+      (limit) => {
+        const now = this.wholeNow();
+        return this.call('prune', undefined, () => this.removeExpiredRecords!(now, limit));
+      },
+      () => this.closing !== undefined,
+    );
   }
 
   private doClose(): Promise<void> {

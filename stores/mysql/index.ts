@@ -113,7 +113,7 @@ export class MySqlStore extends SessionStore {
       'a letter or _ then up to 63 letters, digits or _',
     );
     this.createTable = booleanOption('mysql', 'createTable', options.createTable, true);
-    this.statements = statementsFor(layout, this.tableName, pruneBatchSize);
+    this.statements = statementsFor(layout, this.tableName);
     const operationTimeoutMs = this.settings.operationTimeoutMs;
     const connection = connectionOf<unknown, MySqlStoreOptions>('mysql', options, {
       given: 'pool',
@@ -185,10 +185,10 @@ export class MySqlStore extends SessionStore {
   }
 
   /**
-   * One batch (of the pruneBatchSize written into the statement) on one connection that holds the
-   * table's named lock: another instance's batch meanwhile deletes nothing and ends its run.
+   * One batch of at most `limit` rows on one connection that holds the table's named lock: another
+   * instance's batch meanwhile deletes nothing and ends its run.
    */
-  protected async removeExpiredRecords(now: number): Promise<number> {
+  protected async removeExpiredRecords(now: number, limit: number): Promise<number> {
     const connection = await new Promise<PooledConnection>((resolve, reject) =>
       this.pool.getConnection((error, acquired) => (error ? reject(error) : resolve(acquired))),
     );
@@ -202,7 +202,7 @@ export class MySqlStore extends SessionStore {
         connection.release();
         return 0;
       }
-      const result = (await onConnection(this.statements.removeExpired, [this.units.now(now)])) as { affectedRows: number };
+      const result = (await onConnection(this.statements.removeExpired, [this.units.now(now), limit])) as { affectedRows: number };
       await onConnection(`DO RELEASE_LOCK(${PRUNE_LOCK_NAME})`, [this.tableName]);
       connection.release();
       return result.affectedRows;

@@ -26,7 +26,7 @@ export interface Statements {
   count: string;
   /** Deletes at most CLEAR_BATCH_SIZE rows → `affectedRows`. */
   removeBatch: string;
-  /** ? now → `affectedRows`, at most the prune batch size, oldest expiry first. */
+  /** ? now, ? the batch size → `affectedRows`, at most that many, oldest expiry first. */
   removeExpired: string;
 }
 
@@ -76,11 +76,11 @@ export function quoteIdentifier(name: string): string {
   return `\`${name.replace(/`/g, '``')}\``;
 }
 
-export function statementsFor(layout: Layout, tableName: string, pruneBatchSize: number): Statements {
+export function statementsFor(layout: Layout, tableName: string): Statements {
   const table = quoteIdentifier(tableName);
   return layout === 'express-mysql-session'
-    ? expressMySqlSessionStatements(table, pruneBatchSize)
-    : nativeStatements(table, pruneBatchSize);
+    ? expressMySqlSessionStatements(table)
+    : nativeStatements(table);
 }
 
 /**
@@ -93,7 +93,7 @@ export function statementsFor(layout: Layout, tableName: string, pruneBatchSize:
  * serializer is pluggable and may not produce JSON; '' marks a tombstone. `created_at` (epoch ms,
  * nullable: a row from before the column gets one at its next save) bounds `maxLifetime`.
  */
-function nativeStatements(table: string, pruneBatchSize: number): Statements {
+function nativeStatements(table: string): Statements {
   // LENGTH, not = '': in a PAD SPACE collation (MariaDB's default) a payload of spaces equals ''.
   const session = 'LENGTH(data) > 0';
   const scan = (columns: string) =>
@@ -133,7 +133,7 @@ function nativeStatements(table: string, pruneBatchSize: number): Statements {
     scanSessions: scan('sid, expires_at, data'),
     count: `SELECT COUNT(*) AS count FROM ${table} WHERE expires_at > ? AND ${session}`,
     removeBatch: `DELETE FROM ${table} ORDER BY sid LIMIT ${CLEAR_BATCH_SIZE}`,
-    removeExpired: `DELETE FROM ${table} WHERE expires_at <= ? ORDER BY expires_at LIMIT ${pruneBatchSize}`,
+    removeExpired: `DELETE FROM ${table} WHERE expires_at <= ? ORDER BY expires_at LIMIT ?`,
   };
 }
 
@@ -142,7 +142,7 @@ function nativeStatements(table: string, pruneBatchSize: number): Statements {
  * VARCHAR(128) in `utf8mb4_bin`, which pads trailing spaces. Its own table has no index
  * on `expires`; one created here has one, which express-mysql-session ignores.
  */
-function expressMySqlSessionStatements(table: string, pruneBatchSize: number): Statements {
+function expressMySqlSessionStatements(table: string): Statements {
   const scan = (columns: string) =>
     `SELECT ${columns} FROM ${table} WHERE expires > ? AND session_id > ? ORDER BY session_id LIMIT ${SCAN_PAGE_SIZE}`;
   return {
@@ -166,6 +166,6 @@ function expressMySqlSessionStatements(table: string, pruneBatchSize: number): S
     scanSessions: scan('session_id AS sid, expires * 1000 AS expires_at, data'),
     count: `SELECT COUNT(*) AS count FROM ${table} WHERE expires > ?`,
     removeBatch: `DELETE FROM ${table} ORDER BY session_id LIMIT ${CLEAR_BATCH_SIZE}`,
-    removeExpired: `DELETE FROM ${table} WHERE expires <= ? ORDER BY expires LIMIT ${pruneBatchSize}`,
+    removeExpired: `DELETE FROM ${table} WHERE expires <= ? ORDER BY expires LIMIT ?`,
   };
 }

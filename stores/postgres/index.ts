@@ -68,6 +68,8 @@ export class PostgresStore extends SessionStore {
   private readonly layout: Layout;
   private readonly createTable: boolean;
   private readonly onPoolError = () => this.markUnavailable();
+  /** The highest expiry the run's last full prune batch deleted, where the next batch starts; null at the start of a run. */
+  private pruneReached: string | null = null;
 
   constructor(options: PostgresStoreOptions) {
     const layout = layoutOf(options);
@@ -186,8 +188,11 @@ export class PostgresStore extends SessionStore {
   }
 
   protected async removeExpiredRecords(now: number, limit: number): Promise<number> {
-    const result = await this.query(this.statements.removeExpired, [now, limit, ADVISORY_LOCK_CLASS, this.table]);
-    return result.rowCount ?? 0;
+    const { rows } = await this.query<{ removed: number; reached: string | null }>(this.statements.removeExpired, [now, limit, ADVISORY_LOCK_CLASS, this.table, this.pruneReached]);
+    const { removed, reached } = rows[0]!;
+    // A short batch ends the run; the next run scans from the lowest expiry again, for the rows a batch skipped as locked.
+    this.pruneReached = removed < limit ? null : reached;
+    return removed;
   }
 
   protected async ping(): Promise<void> {

@@ -395,10 +395,10 @@ describeBackend('postgres', 'PostgresStore', (url) => {
       await store.set('live', session());
       await insertExpired(tableName, 1050, T0 - 1);
       const deletes: number[] = [];
-      const query = pool.query.bind(pool) as (...args: unknown[]) => Promise<{ rowCount: number | null }>;
+      const query = pool.query.bind(pool) as (...args: unknown[]) => Promise<{ rows: Array<{ removed?: number }> }>;
       jest.spyOn(pool, 'query').mockImplementation(((...args: unknown[]) =>
         query(...args).then((result) => {
-          if (textOf(args[0]).startsWith('WITH lock')) deletes.push(result.rowCount ?? 0);
+          if (textOf(args[0]).includes('FOR UPDATE SKIP LOCKED')) deletes.push(result.rows[0]!.removed!);
           return result;
         })) as never);
       try {
@@ -417,6 +417,26 @@ describeBackend('postgres', 'PostgresStore', (url) => {
       await store.destroy('gone');
       expect(await store.prune()).toBe(0);
       clock = T0 + 1000;
+      expect(await store.prune()).toBe(1);
+      expect(await rowsOf(tableName)).toEqual([]);
+    });
+
+    it('prunes in its next run a row that a run skipped as locked, though its later batches had started past that row', async () => {
+      const tableName = freshTable();
+      const store = makeStore({ tableName, pruneBatchSize: 100 });
+      await store.get('create-table');
+      await pool.query(`INSERT INTO "${schema.name}"."${tableName}" (sid, expires_at, data) VALUES ('earliest', $1, '{}')`, [T0 - 1000]);
+      await insertExpired(tableName, 250, T0 - 1);
+      const other = new Client({ connectionString: url });
+      await other.connect();
+      try {
+        await other.query('BEGIN');
+        await other.query(`SELECT 1 FROM "${schema.name}"."${tableName}" WHERE sid = 'earliest' FOR UPDATE`);
+        expect(await store.prune()).toBe(250);
+        await other.query('ROLLBACK');
+      } finally {
+        await other.end();
+      }
       expect(await store.prune()).toBe(1);
       expect(await rowsOf(tableName)).toEqual([]);
     });

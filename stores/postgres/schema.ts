@@ -27,7 +27,10 @@ export interface Statements {
   /** $1 now → one row `{ count }`, tombstones left out. */
   count: string;
   removeAll: string;
-  /** $1 now, $2 limit, $3 lock class, $4 the table's name for regclass → `rowCount` deleted. */
+  /**
+   * $1 now, $2 limit, $3 lock class, $4 the table's name for regclass, $5 the expiry (as text) to
+   * scan from, null for the lowest → one row `{ removed, reached }`, `reached` the highest expiry deleted.
+   */
   removeExpired: string;
 }
 
@@ -165,7 +168,7 @@ function nativeStatements(table: string, tableName: string): Statements {
     scanSessions: scan('sid, expires_at, data'),
     count: `SELECT count(*)::int AS count FROM ${table} WHERE expires_at > $1 AND data <> ''`,
     removeAll: `DELETE FROM ${table}`,
-    removeExpired: removeExpiredStatement(table, 'expires_at <= $1', 'expires_at'),
+    removeExpired: removeExpiredStatement(table, 'expires_at', 'expires_at <= $1', 'COALESCE($5::bigint, -9223372036854775808)'),
   };
 }
 
@@ -197,21 +200,26 @@ function connectPgSimpleStatements(table: string, tableName: string): Statements
     scanSessions: scan(`sid, ${expiresAt}, sess::text AS data`),
     count: `SELECT count(*)::int AS count FROM ${table} WHERE expire > ${instant('$1')}`,
     removeAll: `DELETE FROM ${table}`,
-    removeExpired: removeExpiredStatement(table, `expire <= ${instant('$1')}`, 'expire'),
+    removeExpired: removeExpiredStatement(table, 'expire', `expire <= ${instant('$1')}`, "COALESCE($5::timestamp, '-infinity')"),
   };
 }
 
 /**
  * One batch of the reaper in one statement and one implicit transaction: it proceeds only if it
  * wins the table's advisory lock (held until the statement commits, so one instance deletes at a
- * time however many share the database), takes at most `$2` expired rows in expiry order from the
- * index, skips rows another transaction holds, and deletes them by physical address.
+ * time however many share the database; an InitPlan, so a lost lock ends the statement before
+ * the scan), takes at most `$2` expired rows in expiry order from the index, starting at `from`
+ * (where the previous batch of the run ended, so the scan does not walk again the index entries of
+ * the rows the run already deleted, which stay until a vacuum), skips rows another transaction
+ * holds, and deletes them by physical address (a TID scan over the array, without the hash join an
+ * `IN (subquery)` plans).
  */
-function removeExpiredStatement(table: string, expired: string, expiryColumn: string): string {
+function removeExpiredStatement(table: string, expiryColumn: string, expired: string, from: string): string {
   return [
-    'WITH lock AS (SELECT pg_try_advisory_xact_lock($3::int, $4::regclass::oid::int) AS held),',
-    `doomed AS (SELECT ctid FROM ${table} WHERE (SELECT held FROM lock) AND ${expired}`,
-    `  ORDER BY ${expiryColumn} LIMIT $2 FOR UPDATE SKIP LOCKED)`,
-    `DELETE FROM ${table} WHERE ctid IN (SELECT ctid FROM doomed)`,
+    `WITH removed AS (DELETE FROM ${table} WHERE ctid = ANY(ARRAY(`,
+    `  SELECT ctid FROM ${table} WHERE (SELECT pg_try_advisory_xact_lock($3::int, $4::regclass::oid::int)) AND ${expired} AND ${expiryColumn} >= ${from}`,
+    `  ORDER BY ${expiryColumn} LIMIT $2 FOR UPDATE SKIP LOCKED))`,
+    `  RETURNING ${expiryColumn})`,
+    `SELECT count(*)::int AS removed, max(${expiryColumn})::text AS reached FROM removed`,
   ].join('\n');
 }
