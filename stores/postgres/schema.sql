@@ -9,8 +9,8 @@
 -- owner: the key of the session's user (userOf; its SHA-256 with hashIds or encryptionKeys),
 --   NULL for a session of no user and for a tombstone; the partial index serves sessionsOf.
 -- A table of an earlier layout (without created_at, or without owner) gets what it lacks with
--- (the store runs them itself unless createTable is false; on a big table, make the second
--- CREATE INDEX CONCURRENTLY IF NOT EXISTS, run outside a transaction, before deploying):
+-- these (the store runs them itself unless createTable is false; on a big table, run them yourself
+-- before deploying, the second as CREATE INDEX CONCURRENTLY IF NOT EXISTS, outside a transaction):
 --   ALTER TABLE "express_sessions" ADD COLUMN IF NOT EXISTS created_at bigint, ADD COLUMN IF NOT EXISTS owner text COLLATE "C";
 --   CREATE INDEX IF NOT EXISTS "express_sessions_owner_idx" ON "express_sessions" (owner) WHERE owner IS NOT NULL;
 CREATE TABLE IF NOT EXISTS "express_sessions" (
