@@ -175,8 +175,12 @@ process.once('exit', () => {
 
 const TSX = pathToFileURL(require.resolve('tsx')).href;
 
+/** With SESSION_STORES_BENCH_CPU_PROF=<dir>, every app writes a V8 CPU profile there when it exits (`node --cpu-prof`). */
+const CPU_PROFILE_DIR = process.env.SESSION_STORES_BENCH_CPU_PROF;
+
 function forkTs(file: string, args: string[]): ChildProcess {
-  const child = fork(path.join(__dirname, file), args, { execArgv: ['--import', TSX], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const profiling = CPU_PROFILE_DIR && file === 'http-app.ts' ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROFILE_DIR}`] : [];
+  const child = fork(path.join(__dirname, file), args, { execArgv: ['--import', TSX, ...profiling], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   children.add(child);
   child.once('exit', () => children.delete(child));
   return child;

@@ -67,9 +67,10 @@ describeBackend('postgres', 'Error causes from pg', (url) => {
     const tableName = `causes_${randomBytes(4).toString('hex')}`;
     // Our layout, plus a constraint that every session fails: pg reports it with "Failing row contains (…)".
     await pool.query(
-      `CREATE TABLE ${tableName} (sid text COLLATE "C" PRIMARY KEY, expires_at bigint NOT NULL, data text NOT NULL CHECK (length(data) < 10), created_at bigint)`,
+      `CREATE TABLE ${tableName} (sid text COLLATE "C" PRIMARY KEY, expires_at bigint NOT NULL, data text NOT NULL CHECK (length(data) < 10), created_at bigint, owner text COLLATE "C")`,
     );
     await pool.query(`CREATE INDEX ${tableName}_expires_at_idx ON ${tableName} (expires_at)`);
+    await pool.query(`CREATE INDEX ${tableName}_owner_idx ON ${tableName} (owner) WHERE owner IS NOT NULL`);
     const store = new PostgresStore({ pool, tableName, createTable: false, pruneInterval: 0 });
     const sid = sidOfTest();
     try {

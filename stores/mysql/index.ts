@@ -1,21 +1,23 @@
 import { createPool, type Pool as CallbackPool, type PoolOptions } from 'mysql2';
 import type { Pool as PromisePool } from 'mysql2/promise';
 import { SessionStore, refuseWithSharedLayout, SessionStoreError, booleanOption, connectionOf, optionError, ownOptionNames, positiveIntegerOption, sidPrefixOf, validateIdentifier } from '../../shared';
-import type { BaseStoreOptions, LifetimeOptions, ReaperOptions, StoredEntry, StoredSession, TombstoneOptions } from '../../shared';
+import { markClean } from '../../shared/causes';
+import type { BaseStoreOptions, LifetimeOptions, ReaperOptions, StoredEntry, StoredSession, TombstoneOptions, UserIndexOptions } from '../../shared';
 import {
   CLEAR_BATCH_SIZE,
   COLUMNS,
-  COLUMNS_BEFORE_CREATED_AT,
   SCAN_PAGE_SIZE,
   UNITS,
-  addCreatedAtStatement,
+  hasColumns,
+  migrationOf,
   statementsFor,
   type Layout,
   type Statements,
+  type TableColumn,
   type Units,
 } from './schema';
 
-export interface MySqlStoreOptions extends BaseStoreOptions, ReaperOptions, TombstoneOptions, LifetimeOptions {
+export interface MySqlStoreOptions extends BaseStoreOptions, ReaperOptions, TombstoneOptions, LifetimeOptions, UserIndexOptions {
   /** A mysql2 pool the caller owns, from `mysql2` or `mysql2/promise`: the store queries through it and never ends it. */
   pool?: CallbackPool | PromisePool;
   /** Or a connection URI (`mysql://user:password@host:3306/database`): the store opens its own pool and ends it on `close()`. */
@@ -24,7 +26,7 @@ export interface MySqlStoreOptions extends BaseStoreOptions, ReaperOptions, Tomb
   connection?: PoolOptions;
   /** Default `express_sessions`, or `sessions` with `compat: 'express-mysql-session'`. In the connection's database. */
   tableName?: string;
-  /** Create the table and its index when missing, and add the `created_at` column to a table from before it. Default true. */
+  /** Create the table and its indexes when missing, and add the `created_at` and `owner` columns and the owner index to a table from before them. Default true. */
   createTable?: boolean;
   /** Most expired rows one prune statement deletes. Default 500. */
   pruneBatchSize?: number;
@@ -58,8 +60,10 @@ const DEFAULT_PRUNE_BATCH_SIZE = 500;
 const COMPAT_MAX_SID_LENGTH = 128;
 /** Server-wide lock names: one per database and table, hashed to stay within the 64-character limit. */
 const PRUNE_LOCK_NAME = "CONCAT('session-stores:', SHA1(CONCAT(DATABASE(), '.', ?)))";
-/** How long adding created_at waits for the table's metadata lock: a dump or a long transaction holding it must not queue every session statement behind the ALTER. */
+/** How long a migration statement waits for the table's metadata lock: a dump or a long transaction holding it must not queue every session statement behind it. */
 const MIGRATION_LOCK_WAIT_SECONDS = 1;
+/** What a migration statement fails with when a concurrent starter has just run it. */
+const ALREADY_MIGRATED = new Set(['ER_DUP_FIELDNAME', 'ER_DUP_KEYNAME']);
 
 const UNAVAILABLE_CODES = new Set([
   'PROTOCOL_CONNECTION_LOST',
@@ -89,9 +93,10 @@ export class MySqlStore extends SessionStore {
     const pruneBatchSize = positiveIntegerOption('mysql', 'pruneBatchSize', options.pruneBatchSize, DEFAULT_PRUNE_BATCH_SIZE);
     super('mysql', options, {
       pruneBatchSize,
-      // express-mysql-session would read a tombstone as a session, and its table has no place for a creation instant.
+      // express-mysql-session would read a tombstone as a session, and its table has no place for a creation instant or an owner.
       tombstones: layout === 'session-stores',
       maxLifetime: layout === 'session-stores',
+      userIndex: layout === 'session-stores',
       ownOptions: ownOptionNames<MySqlStoreOptions>({
         pool: true,
         uri: true,
@@ -134,10 +139,10 @@ export class MySqlStore extends SessionStore {
     return row && { payload: row.data, expiresAt: Number(row.expires_at) };
   }
 
-  protected writeRecord(key: string, payload: string, expiresAt: number, now: number, maxLifetimeMs: number | undefined): Promise<unknown> {
+  protected writeRecord(key: string, payload: string, expiresAt: number, now: number, maxLifetimeMs: number | undefined, owner: string | undefined): Promise<unknown> {
     const values: unknown[] = [this.checked(key), payload, this.units.expiresAt(expiresAt)];
-    // express-mysql-session's table keeps no creation instant: its statements take neither now nor maxLifetimeMs.
-    if (this.layout === 'session-stores') values.push(this.units.now(now), maxLifetimeMs ?? null);
+    // express-mysql-session's table keeps no creation instant and no owner: its statements take neither now, owner nor maxLifetimeMs.
+    if (this.layout === 'session-stores') values.push(this.units.now(now), owner ?? null, maxLifetimeMs ?? null);
     return this.execute(this.statements.write, values);
   }
 
@@ -169,6 +174,17 @@ export class MySqlStore extends SessionStore {
       if (rows.length < SCAN_PAGE_SIZE) return;
       after = entries[entries.length - 1].key;
     }
+  }
+
+  protected async scanOwnerRecords(owner: string, now: number): Promise<StoredEntry[]> {
+    // Only our layout declares a user index, and only it has this statement.
+    const rows = (await this.execute(this.statements.scanOwner!, [owner, this.units.now(now)])) as Row[];
+    return rows.map((row) => ({
+      key: textOf(row.sid),
+      expiresAt: Number(row.expires_at),
+      payload: row.data,
+      ...(row.created_at !== null && { createdAt: Number(row.created_at) }),
+    }));
   }
 
   protected async countRecords(now: number): Promise<number> {
@@ -241,9 +257,9 @@ export class MySqlStore extends SessionStore {
   }
 
   /**
-   * Creates the table when it is missing, adds `created_at` to one from before that column, then
-   * checks that it has the layout's columns with the id as primary key, so that no write or delete
-   * ever reaches another application's table.
+   * Creates the table when it is missing, brings one of an earlier layout of ours to this one (its
+   * missing columns, then the owner index), then checks that it has the layout's columns with the id
+   * as primary key, so that no write or delete ever reaches another application's table.
    */
   protected async ready(): Promise<void> {
     let columns = await this.columnsOfTable();
@@ -254,11 +270,11 @@ export class MySqlStore extends SessionStore {
     }
     // Not a SessionStoreError: the next call looks again, so a table created meanwhile is found.
     if (columns.length === 0) throw new Error(`table ${this.tableName} does not exist in the connection's database`);
-    if (this.layout === 'session-stores' && hasColumns(columns, COLUMNS_BEFORE_CREATED_AT)) {
-      const alter = addCreatedAtStatement(this.tableName);
-      // Retried by the next call too, so a column added by hand meanwhile is found.
-      if (!this.createTable) throw new Error(`table ${this.tableName} lacks the created_at column and createTable is false: run ${alter}`);
-      await this.addCreatedAt(alter);
+    const { lacks, statements } = this.layout === 'session-stores' ? migrationOf(this.tableName, columns) : { lacks: [], statements: [] };
+    if (statements.length > 0) {
+      // Retried by the next call too, so what was run by hand meanwhile is found.
+      if (!this.createTable) throw wholeError(`table ${this.tableName} lacks ${lacks.join(', ')} and createTable is false: run ${statements.join('; ')}`);
+      await this.migrate(statements);
       columns = await this.columnsOfTable();
     }
     const expected = COLUMNS[this.layout];
@@ -274,26 +290,29 @@ export class MySqlStore extends SessionStore {
   }
 
   /**
-   * Runs `alter` on a connection of its own whose metadata lock wait is short, then ends that
-   * connection rather than return its changed session to the pool. A nullable column is added in
-   * place (instantly on MySQL 8 and MariaDB 10.3+); a concurrent starter's duplicate column is fine.
+   * Runs `statements` on a connection of its own whose metadata lock wait is short, then ends that
+   * connection rather than return its changed session to the pool. Nullable columns are added in
+   * place (instantly on MySQL 8 and MariaDB 10.3+), the index online; a concurrent starter's
+   * duplicate column or index is fine.
    */
-  private async addCreatedAt(alter: string): Promise<void> {
+  private async migrate(statements: readonly string[]): Promise<void> {
     const connection = await new Promise<PooledConnection>((resolve, reject) =>
       this.pool.getConnection((error, acquired) => (error ? reject(error) : resolve(acquired))),
     );
     const run = (sql: string) => new Promise<unknown>((resolve, reject) => connection.query(sql, [], (error, result) => (error ? reject(error) : resolve(result))));
     try {
       await run(`SET SESSION lock_wait_timeout = ${MIGRATION_LOCK_WAIT_SECONDS}`);
-      await run(alter).catch((error: unknown) => {
-        if ((error as { code?: unknown } | null)?.code !== 'ER_DUP_FIELDNAME') throw error;
-      });
+      for (const statement of statements) {
+        await run(statement).catch((error: unknown) => {
+          if (!ALREADY_MIGRATED.has(String((error as { code?: unknown } | null)?.code))) throw error;
+        });
+      }
     } finally {
       connection.destroy();
     }
   }
 
-  private async columnsOfTable(): Promise<{ name: string; key: string }[]> {
+  private async columnsOfTable(): Promise<TableColumn[]> {
     const rows = (await this.execute(
       'SELECT COLUMN_NAME AS name, COLUMN_KEY AS `key` FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?',
       [this.tableName],
@@ -302,11 +321,11 @@ export class MySqlStore extends SessionStore {
   }
 }
 
-/** The table has exactly `expected`'s columns, the first as its primary key alone. */
-function hasColumns(columns: readonly { name: string; key: string }[], expected: readonly string[]): boolean {
-  const names = columns.map((column) => column.name).sort();
-  const primaryKey = columns.filter((column) => column.key === 'PRI').map((column) => column.name);
-  return names.join() === [...expected].sort().join() && primaryKey.join() === expected[0];
+/** An error the next call retries, its message (our own names and statements) kept whole rather than cut as a driver's would be. */
+function wholeError(message: string): Error {
+  const error = new Error(message);
+  markClean(error);
+  return error;
 }
 
 function layoutOf(options: MySqlStoreOptions): Layout {

@@ -13,6 +13,7 @@ import { createScratchDatabase } from './fixtures/factory';
 
 const HOUR = 60 * 60 * 1000;
 const T0 = Date.UTC(2030, 0, 1);
+const userOf = (data: SessionData) => (data as unknown as { user?: string }).user;
 
 function session(data: Record<string, unknown> = {}): SessionData {
   return { cookie: { originalMaxAge: null, path: '/', httpOnly: true }, ...data } as unknown as SessionData;
@@ -39,11 +40,27 @@ describeBackend('mysql', 'MySqlStore', (url) => {
     ];
     return rows[0];
   };
-  /** A table as the store created it before it kept created_at. */
+  const ownerOf = async (table: string, sid: string, on: Pool = pool) => {
+    const [rows] = (await on.query(`SELECT CAST(owner AS CHAR) AS owner FROM \`${table}\` WHERE sid = ?`, [sid])) as unknown as [{ owner: string | null }[]];
+    return rows[0]?.owner;
+  };
+  const indexesOf = async (table: string) => {
+    const [rows] = (await pool.query(
+      'SELECT DISTINCT INDEX_NAME AS name FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? ORDER BY INDEX_NAME',
+      [table],
+    )) as unknown as [{ name: string }[]];
+    return rows.map((row) => row.name);
+  };
+  /** A table as the store created it before it kept created_at (0.1). */
   const createTableBeforeCreatedAt = async (table: string) => {
     await pool.query(
       `CREATE TABLE \`${table}\` (sid VARBINARY(3072) NOT NULL, expires_at BIGINT NOT NULL, data MEDIUMTEXT CHARACTER SET utf8mb4 NOT NULL, PRIMARY KEY (sid), INDEX expires_at_idx (expires_at)) ENGINE=InnoDB`,
     );
+  };
+  /** A table as the store created it with created_at and before it kept owner. */
+  const createTableBeforeOwner = async (table: string) => {
+    await createTableBeforeCreatedAt(table);
+    await pool.query(`ALTER TABLE \`${table}\` ADD COLUMN created_at BIGINT NULL`);
   };
   const insertExpired = async (table: string, count: number, expiresAt: number) => {
     const rows = Array.from({ length: count }, (_, i) => [`x${i}`, expiresAt, '{}']);
@@ -80,8 +97,8 @@ describeBackend('mysql', 'MySqlStore', (url) => {
       expect(() => new MySqlStore({ pool, ...options } as MySqlStoreOptions)).toThrow(SessionStoreError);
     });
 
-    it("refuses tombstoneTtl and maxLifetime with compat 'express-mysql-session', whose table express-mysql-session reads", () => {
-      for (const option of [{ tombstoneTtl: 60_000 }, { maxLifetime: HOUR }]) {
+    it("refuses tombstoneTtl, maxLifetime and userOf with compat 'express-mysql-session', whose table express-mysql-session reads", () => {
+      for (const option of [{ tombstoneTtl: 60_000 }, { maxLifetime: HOUR }, { userOf }]) {
         expect(() => new MySqlStore({ pool, compat: 'express-mysql-session', ...option })).toThrow(
           expect.objectContaining({ code: 'ERR_SESSION_OPTIONS', message: expect.stringContaining("compat 'express-mysql-session'") }),
         );
@@ -94,7 +111,7 @@ describeBackend('mysql', 'MySqlStore', (url) => {
   });
 
   describe('schema', () => {
-    it('creates the table with a binary id as primary key, a BIGINT expiry under an index, a MEDIUMTEXT payload and a nullable BIGINT creation instant', async () => {
+    it('creates the table with a binary id as primary key, a BIGINT expiry under an index, a MEDIUMTEXT payload, a nullable BIGINT creation instant and a nullable binary owner under an index', async () => {
       const store = makeStore({ tableName: 'shape' });
       await store.set('a', session());
       const [columns] = await pool.query(
@@ -106,7 +123,9 @@ describeBackend('mysql', 'MySqlStore', (url) => {
         { name: 'expires_at', type: 'bigint(20)', key: 'MUL', nullable: 'NO' },
         { name: 'data', type: 'mediumtext', key: '', nullable: 'NO' },
         { name: 'created_at', type: 'bigint(20)', key: '', nullable: 'YES' },
+        { name: 'owner', type: 'varbinary(1536)', key: 'MUL', nullable: 'YES' },
       ]);
+      expect(await indexesOf('shape')).toEqual(['expires_at_idx', 'owner_idx', 'PRIMARY']);
     });
 
     it('ships schema.sql with exactly the statement it runs for the default table', () => {
@@ -135,25 +154,38 @@ describeBackend('mysql', 'MySqlStore', (url) => {
       await expect(store.get('a')).resolves.toBeNull();
     });
 
-    it('adds created_at in place to a table from before it when ten stores start at once, keeping its sessions', async () => {
+    it.each([
+      ['from before created_at', createTableBeforeCreatedAt],
+      ['with created_at and without owner', createTableBeforeOwner],
+    ])('adds the missing columns and the owner index in place to a table %s when ten stores start at once, keeping its sessions', async (_, createEarlierTable) => {
       const tableName = freshTable();
-      await createTableBeforeCreatedAt(tableName);
+      await createEarlierTable(tableName);
       await pool.query(`INSERT INTO \`${tableName}\` (sid, expires_at, data) VALUES ('kept', ?, ?)`, [T0 + HOUR, JSON.stringify(session({ n: 1 }))]);
-      const starting = Array.from({ length: 10 }, () => makeStore({ tableName }));
+      const starting = Array.from({ length: 10 }, () => makeStore({ tableName, userOf }));
       for (const read of await Promise.all(starting.map((store) => store.get('kept')))) expect(read).toEqual(session({ n: 1 }));
       expect(await recordOf(tableName, 'kept')).toEqual({ data: JSON.stringify(session({ n: 1 })), expiresAt: T0 + HOUR, createdAt: null });
+      expect(await indexesOf(tableName)).toEqual(['expires_at_idx', 'owner_idx', 'PRIMARY']);
       clock = T0 + 1000;
-      await starting[0].set('kept', session({ n: 2 }));
+      await starting[0].set('kept', session({ n: 2, user: 'ana' }));
       expect(await recordOf(tableName, 'kept')).toMatchObject({ createdAt: T0 + 1000 });
+      expect((await starting[1].sessionsOf('ana')).map(({ id }) => id)).toEqual(['kept']);
     });
 
-    it('refuses a table from before created_at when createTable is false, naming the ALTER TABLE to run, until it is run', async () => {
+    it('refuses a table of an earlier layout when createTable is false, naming the statements to run, until they are run', async () => {
       const tableName = freshTable();
       await createTableBeforeCreatedAt(tableName);
       const store = makeStore({ tableName, createTable: false });
-      const alter = `ALTER TABLE \`${tableName}\` ADD COLUMN created_at BIGINT NULL`;
-      await expect(store.get('a')).rejects.toMatchObject({ code: 'ERR_SESSION_BACKEND', message: expect.stringContaining(`createTable is false: run ${alter}`) });
-      await pool.query(alter);
+      const statements = [
+        `ALTER TABLE \`${tableName}\` ADD COLUMN created_at BIGINT NULL, ADD COLUMN owner VARBINARY(1536) NULL`,
+        `CREATE INDEX owner_idx ON \`${tableName}\` (owner) ALGORITHM=INPLACE LOCK=NONE`,
+      ];
+      await expect(store.get('a')).rejects.toMatchObject({
+        code: 'ERR_SESSION_BACKEND',
+        message: expect.stringContaining(`lacks created_at, owner, the index on owner and createTable is false: run ${statements.join('; ')}`),
+      });
+      await pool.query(statements[0]);
+      await expect(store.get('a')).rejects.toMatchObject({ message: expect.stringContaining(`lacks the index on owner and createTable is false: run ${statements[1]}`) });
+      await pool.query(statements[1]);
       await store.set('a', session());
       expect(await store.get('a')).toEqual(session());
     });
@@ -241,7 +273,7 @@ describeBackend('mysql', 'MySqlStore', (url) => {
       expect(await store.ids()).toEqual([sid]);
     });
 
-    it('sends get, set, touch and destroy as one statement each (destroy inserts its tombstone)', async () => {
+    it('sends get, set, touch and destroy as one statement each, with userOf too (destroy inserts its tombstone)', async () => {
       const core = mysql.createPool({ uri: database.url, connectionLimit: 2 });
       const sent: string[] = [];
       const execute = core.execute.bind(core) as (...args: unknown[]) => unknown;
@@ -250,14 +282,15 @@ describeBackend('mysql', 'MySqlStore', (url) => {
         return execute(...args);
       };
       try {
-        const store = makeStore({ pool: core });
+        const store = makeStore({ pool: core, userOf });
         await store.get('warm-up');
         sent.length = 0;
-        await store.set('a', session());
+        await store.set('a', session({ user: 'ana' }));
         await store.get('a');
-        await store.touch('a', session());
+        await store.touch('a', session({ user: 'ana' }));
+        await store.set('a', session({ user: 'ana', n: 2 }));
         await store.destroy('a');
-        expect(sent).toEqual(['INSERT', 'SELECT', 'UPDATE', 'INSERT']);
+        expect(sent).toEqual(['INSERT', 'SELECT', 'UPDATE', 'INSERT', 'INSERT']);
         await store.close();
       } finally {
         await new Promise((resolve) => core.end(resolve));
@@ -407,12 +440,76 @@ describeBackend('mysql', 'MySqlStore', (url) => {
       expect(await record('a')).toEqual({ data: stored(2), expiresAt: clock + TTL, createdAt: clock });
     });
 
+    it('writes the owner of each set in the same upsert, NULL for no user, keeps it through a touch, and gives none to a tombstone or to a late set over it', async () => {
+      const owned = makeStore({ pool: core, tableName, userOf, tombstoneTtl: TOMBSTONE_TTL });
+      const owner = (sid: string) => ownerOf(tableName, sid, core.promise());
+      await owned.set('a', session({ user: 'ana' }));
+      expect(await owner('a')).toBe('ana');
+      await owned.set('a', session({ user: 'bo' }));
+      await owned.touch('a', session({ user: 'ana' }));
+      expect(await owner('a')).toBe('bo');
+      await owned.set('a', session());
+      expect(await owner('a')).toBeNull();
+      await owned.set('a', session({ user: 'ana' }));
+      await owned.destroy('a');
+      expect(await owner('a')).toBeNull();
+      await owned.set('a', session({ user: 'ana' }));
+      expect(await record('a')).toMatchObject({ data: '' });
+      expect(await owner('a')).toBeNull();
+    });
+
     it('keeps a session whose payload is spaces apart from a tombstone, though a PAD SPACE collation compares it equal to empty', async () => {
       const spaces = makeStore({ pool: core, tableName, serializer: { stringify: () => '   ', parse: () => session({ n: 0 }) } });
       await spaces.set('a', session());
       expect(await spaces.ids()).toEqual(['a']);
       await spaces.set('a', session());
       expect(await record('a')).toMatchObject({ data: '   ' });
+    });
+  });
+
+  describe('the owner index under userOf', () => {
+    it('holds the SHA-256 of the user id, never the id, with hashIds', async () => {
+      const tableName = freshTable();
+      const hashed = makeStore({ tableName, userOf, hashIds: true });
+      await hashed.set('a', session({ user: 'ana' }));
+      const [rows] = await pool.query(`SELECT CAST(owner AS CHAR) AS owner FROM \`${tableName}\``);
+      expect(rows).toEqual([{ owner: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/) }]);
+      expect((await hashed.sessionsOf('ana')).map(({ session }) => session)).toEqual([session({ user: 'ana' })]);
+    });
+
+    it('keeps owners that differ only in case or in trailing spaces apart', async () => {
+      const store = makeStore({ userOf });
+      for (const user of ['Ana', 'ana', 'ana ']) await store.set(`of ${user}`, session({ user }));
+      for (const user of ['Ana', 'ana', 'ana ']) expect((await store.sessionsOf(user)).map(({ id }) => id)).toEqual([`of ${user}`]);
+    });
+
+    it('stores the longest user id the base accepts, in three-byte characters', async () => {
+      const store = makeStore({ userOf });
+      const user = '€'.repeat(512);
+      await store.set('a', session({ user }));
+      expect((await store.sessionsOf(user)).map(({ id }) => id)).toEqual(['a']);
+    });
+
+    it("reads a user's sessions through the owner index among 100,000 rows", async () => {
+      const tableName = freshTable();
+      const store = makeStore({ tableName, userOf });
+      await store.set('mine', session({ user: 'user-42' }));
+      // Ten sessions for each of 7,500 users, a quarter of the rows of no user: user-42's are p42, p10042, ... p90042.
+      const rows = Array.from({ length: 100_000 }, (_, i) => {
+        const g = i + 1;
+        const user = `user-${g % 10000}`;
+        return [`p${g}`, T0 + HOUR, JSON.stringify(session({ user })), T0, g % 4 === 0 ? null : user];
+      });
+      for (let i = 0; i < rows.length; i += 5000) {
+        await pool.query(`INSERT INTO \`${tableName}\` (sid, expires_at, data, created_at, owner) VALUES ?`, [rows.slice(i, i + 5000)]);
+      }
+      await pool.query(`ANALYZE TABLE \`${tableName}\``);
+      const scanOwner = statementsFor('session-stores', tableName).scanOwner!;
+      const [plan] = (await pool.query(`EXPLAIN ${scanOwner}`, ['user-42', T0])) as unknown as [{ key: string | null; type: string; rows: number }[]];
+      expect(plan).toEqual([expect.objectContaining({ key: 'owner_idx', type: 'ref' })]);
+      expect(Number(plan[0]!.rows)).toBeLessThan(100);
+      const expected = ['mine', ...Array.from({ length: 10 }, (_, i) => `p${i * 10000 + 42}`)].sort();
+      expect((await store.sessionsOf('user-42')).map(({ id }) => id).sort()).toEqual(expected);
     });
   });
 

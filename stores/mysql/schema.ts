@@ -1,14 +1,14 @@
 /**
  * Every statement the store sends, for one table layout. Parameters are listed beside each; the
- * express-mysql-session layout keeps no creation instant, so its statements take no `now` for it
- * and no maxLifetimeMs, and it has no tombstones.
+ * express-mysql-session layout keeps no creation instant and no owner, so its statements take no
+ * `now` for it, no maxLifetimeMs and no owner, and it has no tombstones.
  */
 export interface Statements {
-  /** Idempotent DDL: the table, its primary key on the id and its index on expiry. */
+  /** Idempotent DDL: the table, its primary key on the id, its index on expiry and (our layout) its index on owner. */
   createTable: string;
   /** ? sid, ? now → one row `{ data, expires_at }` when the record is live (a tombstone's data is ''). */
   read: string;
-  /** ? sid, ? payload, ? expiresAt, ? now, ? maxLifetimeMs or null (express-mysql-session: the first three). */
+  /** ? sid, ? payload, ? expiresAt, ? now, ? owner or null, ? maxLifetimeMs or null (express-mysql-session: the first three). */
   write: string;
   /** ? expiresAt, ? maxLifetimeMs or null, ? expiresAt, ? sid, ? now (express-mysql-session: ? expiresAt, ? sid, ? now). */
   extend: string;
@@ -22,6 +22,8 @@ export interface Statements {
   scanIds: string;
   /** As `scanIds`, rows also carry `data`. */
   scanSessions: string;
+  /** ? owner, ? now → rows `{ sid, data, expires_at, created_at }` of that owner, live, tombstones left out; our layout only. */
+  scanOwner?: string;
   /** ? now → one row `{ count }`, tombstones left out. */
   count: string;
   /** Deletes at most CLEAR_BATCH_SIZE rows → `affectedRows`. */
@@ -42,21 +44,60 @@ export interface Units {
   before(ms: number): number;
 }
 
+/** The longest owner key: 512 UTF-16 units of user id (the base's limit), at most 3 UTF-8 bytes each; a hashed one is 43. */
+const MAX_OWNER_BYTES = 1536;
+
+/** 0.1's columns, then those our layout gained since, in order, each added in place to a table of an earlier layout. */
+const FIRST_COLUMNS = ['sid', 'expires_at', 'data'];
+const ADDED_COLUMNS: ReadonlyArray<[name: string, definition: string]> = [
+  ['created_at', 'BIGINT NULL'],
+  ['owner', `VARBINARY(${MAX_OWNER_BYTES}) NULL`],
+];
+
 /** The columns a table of the layout has, the first being its primary key, for the check before any write. */
 export const COLUMNS: Record<Layout, readonly string[]> = {
-  'session-stores': ['sid', 'expires_at', 'data', 'created_at'],
+  'session-stores': [...FIRST_COLUMNS, ...ADDED_COLUMNS.map(([name]) => name)],
   'express-mysql-session': ['session_id', 'expires', 'data'],
 };
 
-/** Our layout before `created_at`: a table in it gains the column in place (`addCreatedAtStatement`). */
-export const COLUMNS_BEFORE_CREATED_AT: readonly string[] = ['sid', 'expires_at', 'data'];
+/** A column as `information_schema.COLUMNS` gives it: `key` is `PRI`, `MUL` (first of a secondary index)… or ''. */
+export interface TableColumn {
+  name: string;
+  key: string;
+}
+
+/** The table has exactly `expected`'s columns, the first as its primary key alone. */
+export function hasColumns(columns: readonly TableColumn[], expected: readonly string[]): boolean {
+  const names = columns.map((column) => column.name).sort();
+  const primaryKey = columns.filter((column) => column.key === 'PRI').map((column) => column.name);
+  return names.join() === [...expected].sort().join() && primaryKey.join() === expected[0];
+}
+
+/** The added columns a table of an earlier layout of ours lacks ([] for this one), or undefined for any other table. */
+function missingColumns(columns: readonly TableColumn[]): ReadonlyArray<[name: string, definition: string]> | undefined {
+  for (let kept = ADDED_COLUMNS.length; kept >= 0; kept--) {
+    if (hasColumns(columns, [...FIRST_COLUMNS, ...ADDED_COLUMNS.slice(0, kept).map(([name]) => name)])) return ADDED_COLUMNS.slice(kept);
+  }
+  return undefined;
+}
 
 /**
- * The one statement that brings a table of our layout before `created_at` to this one; MySQL 8
- * has no ADD COLUMN IF NOT EXISTS, so a concurrent starter's duplicate-column error is tolerated.
+ * What a table of our layout, this one or an earlier one, still lacks (columns, the owner index)
+ * and the statements that add it, in order: none for any other table, which the column check then
+ * refuses. MySQL 8 has no ADD COLUMN IF NOT EXISTS: a concurrent starter's duplicate column or
+ * index is for the caller to tolerate.
  */
-export function addCreatedAtStatement(tableName: string): string {
-  return `ALTER TABLE ${quoteIdentifier(tableName)} ADD COLUMN created_at BIGINT NULL`;
+export function migrationOf(tableName: string, columns: readonly TableColumn[]): { lacks: string[]; statements: string[] } {
+  const table = quoteIdentifier(tableName);
+  const missing = missingColumns(columns);
+  if (missing === undefined) return { lacks: [], statements: [] };
+  const indexed = columns.some((column) => column.name === 'owner' && column.key !== '');
+  // Apart, so the ALTER stays instant (with an index in it, it would rebuild the table); the index is built online.
+  const statements = [
+    ...(missing.length > 0 ? [`ALTER TABLE ${table} ${missing.map(([name, definition]) => `ADD COLUMN ${name} ${definition}`).join(', ')}`] : []),
+    ...(indexed ? [] : [`CREATE INDEX owner_idx ON ${table} (owner) ALGORITHM=INPLACE LOCK=NONE`]),
+  ];
+  return { lacks: [...missing.map(([name]) => name), ...(indexed ? [] : ['the index on owner'])], statements };
 }
 
 export const UNITS: Record<Layout, Units> = {
@@ -91,7 +132,9 @@ export function statementsFor(layout: Layout, tableName: string): Statements {
  * `expires_at` is a BIGINT of epoch milliseconds, compared with the store's clock as an exact
  * integer, never with the server's time zone or clock. `data` is MEDIUMTEXT (16 MB) because the
  * serializer is pluggable and may not produce JSON; '' marks a tombstone. `created_at` (epoch ms,
- * nullable: a row from before the column gets one at its next save) bounds `maxLifetime`.
+ * nullable: a row from before the column gets one at its next save) bounds `maxLifetime`. `owner`
+ * is the owner key the base gives each write (NULL for a session of no user and for a tombstone),
+ * VARBINARY so it too compares as bytes, under a plain secondary index (MySQL has no partial ones).
  */
 function nativeStatements(table: string): Statements {
   // LENGTH, not = '': in a PAD SPACE collation (MariaDB's default) a payload of spaces equals ''.
@@ -100,7 +143,7 @@ function nativeStatements(table: string): Statements {
     `SELECT ${columns} FROM ${table} WHERE expires_at > ? AND sid > ? AND ${session} ORDER BY sid LIMIT ${SCAN_PAGE_SIZE}`;
   // The write's now is the created_at it would insert. Each assignment gives the same whether the server
   // assigns left to right, each seeing those before, or all at once (MariaDB's SIMULTANEOUS_ASSIGNMENT):
-  // data is set first and kept on a live tombstone, and expires_at recomputes createdAt rather than read it.
+  // data is set first and kept on a live tombstone (so owner, after it, sees the same), and expires_at recomputes createdAt rather than read it.
   const now = 'VALUES(created_at)';
   const liveTombstone = `LENGTH(data) = 0 AND expires_at > ${now}`;
   const createdAt = `IF(expires_at > ${now}, COALESCE(created_at, ${now}), ${now})`;
@@ -113,24 +156,28 @@ function nativeStatements(table: string): Statements {
       '  expires_at BIGINT NOT NULL,',
       '  data MEDIUMTEXT CHARACTER SET utf8mb4 NOT NULL,',
       '  created_at BIGINT NULL,',
+      `  owner VARBINARY(${MAX_OWNER_BYTES}) NULL,`,
       '  PRIMARY KEY (sid),',
-      '  INDEX expires_at_idx (expires_at)',
+      '  INDEX expires_at_idx (expires_at),',
+      '  INDEX owner_idx (owner)',
       ') ENGINE=InnoDB',
     ].join('\n'),
     read: `SELECT data, expires_at FROM ${table} WHERE sid = ? AND expires_at > ?`,
     write:
-      `INSERT INTO ${table} (sid, data, expires_at, created_at) VALUES (?, ?, ?, ?) ON DUPLICATE KEY UPDATE ` +
+      `INSERT INTO ${table} (sid, data, expires_at, created_at, owner) VALUES (?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE ` +
       `data = IF(${liveTombstone}, data, VALUES(data)), ` +
+      `owner = IF(${liveTombstone}, owner, VALUES(owner)), ` +
       `created_at = ${createdAt}, ` +
       `expires_at = IF(${liveTombstone}, expires_at, LEAST(VALUES(expires_at), COALESCE(${createdAt} + ?, VALUES(expires_at))))`,
     extend,
     extendUnlessRecent: `${extend} AND expires_at < ?`,
     entomb:
       `INSERT INTO ${table} (sid, data, expires_at, created_at) VALUES (?, '', ?, ?) ` +
-      'ON DUPLICATE KEY UPDATE data = VALUES(data), expires_at = VALUES(expires_at), created_at = VALUES(created_at)',
+      'ON DUPLICATE KEY UPDATE data = VALUES(data), expires_at = VALUES(expires_at), created_at = VALUES(created_at), owner = NULL',
     remove: `DELETE FROM ${table} WHERE sid = ?`,
     scanIds: scan('sid, expires_at'),
     scanSessions: scan('sid, expires_at, data'),
+    scanOwner: `SELECT sid, data, expires_at, created_at FROM ${table} WHERE owner = ? AND expires_at > ? AND ${session}`,
     count: `SELECT COUNT(*) AS count FROM ${table} WHERE expires_at > ? AND ${session}`,
     removeBatch: `DELETE FROM ${table} ORDER BY sid LIMIT ${CLEAR_BATCH_SIZE}`,
     removeExpired: `DELETE FROM ${table} WHERE expires_at <= ? ORDER BY expires_at LIMIT ?`,

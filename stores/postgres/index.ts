@@ -1,10 +1,10 @@
 import { Client, Pool, type QueryConfig, type QueryResult, type QueryResultRow } from 'pg';
 import { SessionStore, refuseWithSharedLayout, booleanOption, connectionOf, optionError, ownOptionNames, positiveIntegerOption, validateIdentifier } from '../../shared';
-import type { BaseStoreOptions, LifetimeOptions, ReaperOptions, StoredEntry, StoredSession, TombstoneOptions } from '../../shared';
+import { markClean } from '../../shared/causes';
+import type { BaseStoreOptions, LifetimeOptions, ReaperOptions, StoredEntry, StoredSession, TombstoneOptions, UserIndexOptions } from '../../shared';
 import {
-  addCreatedAtStatement,
-  lacksCreatedAt,
   layoutMismatch,
+  migrationOf,
   qualifiedName,
   statementName,
   statementsFor,
@@ -15,7 +15,7 @@ import {
   type TableShape,
 } from './schema';
 
-export interface PostgresStoreOptions extends BaseStoreOptions, ReaperOptions, TombstoneOptions, LifetimeOptions {
+export interface PostgresStoreOptions extends BaseStoreOptions, ReaperOptions, TombstoneOptions, LifetimeOptions, UserIndexOptions {
   /** A pool the caller owns: the store queries through it and never ends it. */
   pool?: Pool;
   /** Or a connection string: the store creates its own pool and ends it on `close()`. */
@@ -24,7 +24,7 @@ export interface PostgresStoreOptions extends BaseStoreOptions, ReaperOptions, T
   schemaName?: string;
   /** Default `express_sessions`, or `session` with `compat: 'connect-pg-simple'`. */
   tableName?: string;
-  /** Create the table and its index when missing, and add the `created_at` column to a table from before it. Default true. */
+  /** Create the table and its indexes when missing, and add the `created_at` and `owner` columns and the owner index to a table from before them. Default true. */
   createTable?: boolean;
   /** Most expired rows one prune statement deletes. Default 5000. */
   pruneBatchSize?: number;
@@ -49,7 +49,7 @@ const SCAN_PAGE_SIZE = 1000;
 export const ADVISORY_LOCK_CLASS = 0x53455353;
 /** Second key of the lock that serializes table creation and its migration; prune locks use the table's oid instead. */
 const CREATE_LOCK_KEY = 0;
-/** How long adding created_at waits for the table's lock: a pg_dump or a long transaction holding it must not queue every session statement behind the ALTER. */
+/** How long a migration statement waits for the table's lock: a pg_dump or a long transaction holding it must not queue every session statement behind it. */
 const MIGRATION_LOCK_TIMEOUT_MS = 1000;
 /** admin_shutdown, crash_shutdown, cannot_connect_now. */
 const SHUTDOWN_STATES = new Set(['57P01', '57P02', '57P03']);
@@ -63,8 +63,9 @@ export class PostgresStore extends SessionStore {
   private readonly pool: Pool;
   private readonly statements: Queries;
   private readonly table: string;
+  private readonly schemaName: string | undefined;
+  private readonly tableName: string;
   private readonly createTableStatement: string;
-  private readonly addCreatedAtStatement: string;
   private readonly layout: Layout;
   private readonly createTable: boolean;
   private readonly onPoolError = () => this.markUnavailable();
@@ -77,9 +78,10 @@ export class PostgresStore extends SessionStore {
     const pruneBatchSize = positiveIntegerOption('postgres', 'pruneBatchSize', options.pruneBatchSize, DEFAULT_PRUNE_BATCH_SIZE);
     super('postgres', options, {
       pruneBatchSize,
-      // connect-pg-simple would read a tombstone as a session, and its table has no place for a creation instant.
+      // connect-pg-simple would read a tombstone as a session, and its table has no place for a creation instant or an owner.
       tombstones: layout === 'session-stores',
       maxLifetime: layout === 'session-stores',
+      userIndex: layout === 'session-stores',
       ownOptions: ownOptionNames<PostgresStoreOptions>({
         pool: true,
         connectionString: true,
@@ -110,6 +112,8 @@ export class PostgresStore extends SessionStore {
     const preparedStatements = booleanOption('postgres', 'preparedStatements', options.preparedStatements, true);
 
     this.table = qualifiedName(schemaName, tableName);
+    this.schemaName = schemaName;
+    this.tableName = tableName;
     this.layout = layout;
     this.createTable = createTable;
     const { createTable: ddl, ...statements } = statementsFor(layout, schemaName, tableName);
@@ -118,8 +122,6 @@ export class PostgresStore extends SessionStore {
     ) as Queries;
     // One simple-protocol round trip, one implicit transaction: concurrent creators queue on the lock.
     this.createTableStatement = `SELECT pg_advisory_xact_lock(${ADVISORY_LOCK_CLASS}, ${CREATE_LOCK_KEY});\n${ddl}`;
-    this.addCreatedAtStatement =
-      `SELECT pg_advisory_xact_lock(${ADVISORY_LOCK_CLASS}, ${CREATE_LOCK_KEY});\nSET LOCAL lock_timeout = ${MIGRATION_LOCK_TIMEOUT_MS};\n${addCreatedAtStatement(this.table)};`;
     const operationTimeoutMs = this.settings.operationTimeoutMs;
     this.pool = this.adopt(
       connectionOf('postgres', options, {
@@ -145,9 +147,9 @@ export class PostgresStore extends SessionStore {
     return row && { payload: row.data, expiresAt: Number(row.expires_at) };
   }
 
-  protected async writeRecord(key: string, payload: string, expiresAt: number, now: number, maxLifetimeMs: number | undefined): Promise<void> {
-    // connect-pg-simple's table keeps no creation instant: its statements take neither now nor maxLifetimeMs.
-    const values = this.layout === 'session-stores' ? [key, payload, expiresAt, now, maxLifetimeMs ?? null] : [key, payload, expiresAt];
+  protected async writeRecord(key: string, payload: string, expiresAt: number, now: number, maxLifetimeMs: number | undefined, owner: string | undefined): Promise<void> {
+    // connect-pg-simple's table keeps no creation instant and no owner: its statements take neither now, maxLifetimeMs nor owner.
+    const values = this.layout === 'session-stores' ? [key, payload, expiresAt, now, maxLifetimeMs ?? null, owner ?? null] : [key, payload, expiresAt];
     await this.query(this.statements.write, values);
   }
 
@@ -176,6 +178,12 @@ export class PostgresStore extends SessionStore {
       if (rows.length < SCAN_PAGE_SIZE) return;
       after = rows[rows.length - 1].sid;
     }
+  }
+
+  protected async scanOwnerRecords(owner: string, now: number): Promise<StoredEntry[]> {
+    // Only our layout declares a user index, and only it has this statement.
+    const { rows } = await this.query<{ sid: string; data: string; expires_at: string | number; created_at: string | number | null }>(this.statements.scanOwner!, [owner, now]);
+    return rows.map((row) => ({ key: row.sid, expiresAt: Number(row.expires_at), payload: row.data, ...(row.created_at !== null && { createdAt: Number(row.created_at) }) }));
   }
 
   protected async countRecords(now: number): Promise<number> {
@@ -218,8 +226,8 @@ export class PostgresStore extends SessionStore {
 
   /**
    * Creates the table when allowed and missing, then checks it is a session table in this store's
-   * layout, and adds `created_at` to one from before that column when allowed. A table that is not
-   * ours is refused for good.
+   * layout, and brings one of an earlier layout to this one when allowed (its missing columns, then
+   * the owner index). A table that is not ours is refused for good.
    */
   protected async ready(): Promise<void> {
     // Looked at first, so a role without CREATE privilege can use a table that already exists.
@@ -234,18 +242,30 @@ export class PostgresStore extends SessionStore {
     if (mismatch !== undefined) {
       throw optionError('postgres', `${this.table} ${mismatch}: the store refuses to read, write or delete in it; choose another tableName`);
     }
-    if (this.layout === 'session-stores' && lacksCreatedAt(shape)) {
-      // Not a SessionStoreError: the next call looks again, so a column added by hand meanwhile is found.
-      if (!this.createTable) throw new Error(`table ${this.table} lacks the created_at column and createTable is false: run ${addCreatedAtStatement(this.table)}`);
-      // A nullable column without a default: PostgreSQL changes the catalog only, no row is rewritten.
-      await this.pool.query(this.addCreatedAtStatement);
+    if (this.layout !== 'session-stores') return;
+    const { lacks, statements } = migrationOf(shape, this.schemaName, this.tableName);
+    if (statements.length === 0) return;
+    // Not a SessionStoreError: the next call looks again, so what the owner ran by hand meanwhile is found.
+    if (!this.createTable) throw wholeError(`table ${this.table} lacks ${lacks.join(', ')} and createTable is false: run ${statements.join('; ')}`);
+    // One transaction each, so the index's build (a scan of the table) runs after the ALTER's exclusive lock is gone: reads go on meanwhile.
+    for (const statement of statements) {
+      await this.pool.query(`SELECT pg_advisory_xact_lock(${ADVISORY_LOCK_CLASS}, ${CREATE_LOCK_KEY});\nSET LOCAL lock_timeout = ${MIGRATION_LOCK_TIMEOUT_MS};\n${statement};`);
     }
+    // IF NOT EXISTS passes over an index of that name that a failed CREATE INDEX CONCURRENTLY left invalid.
+    if (!(await this.tableShape())?.ownerIndexed) throw new Error(`table ${this.table} still has no valid index on owner: drop the invalid one, and the next call creates it`);
   }
 
   private async tableShape(): Promise<TableShape | undefined> {
     const { rows } = await this.pool.query<TableShape>(TABLE_SHAPE_QUERY, [this.table]);
     return rows[0];
   }
+}
+
+/** An error the next call retries, its message (our own names and statements) kept whole rather than cut as a driver's would be. */
+function wholeError(message: string): Error {
+  const error = new Error(message);
+  markClean(error);
+  return error;
 }
 
 function layoutOf(options: PostgresStoreOptions): Layout {

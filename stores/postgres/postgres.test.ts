@@ -11,6 +11,7 @@ import { createScratchSchema } from '../../test/support/postgres-servers';
 const HOUR = 60 * 60 * 1000;
 const textOf = (query: unknown) => (typeof query === 'string' ? query : (query as { text: string }).text);
 const T0 = Date.UTC(2030, 0, 1);
+const userOf = (data: SessionData) => (data as unknown as { user?: string }).user;
 
 function session(data: Record<string, unknown> = {}): SessionData {
   return { cookie: { originalMaxAge: null, path: '/', httpOnly: true }, ...data } as unknown as SessionData;
@@ -37,9 +38,19 @@ describeBackend('postgres', 'PostgresStore', (url) => {
         sid,
       ])
     ).rows[0] as { data: string; expiresAt: number; createdAt: number | null } | undefined;
-  /** A table as the store created it before it kept created_at. */
+  const ownerOf = async (table: string, sid: string) =>
+    ((await pool.query(`SELECT owner FROM "${schema.name}"."${table}" WHERE sid = $1`, [sid])).rows[0] as { owner: string | null } | undefined)?.owner;
+  const indexesOf = async (table: string) =>
+    (await pool.query('SELECT indexdef FROM pg_indexes WHERE schemaname = $1 AND tablename = $2 ORDER BY indexname', [schema.name, table])).rows.map(
+      (row: { indexdef: string }) => row.indexdef.replace(/ ON .*USING/, ' USING'),
+    );
+  /** A table as the store created it before it kept created_at (0.1). */
   const createTableBeforeCreatedAt = async (table: string) => {
     await pool.query(`CREATE TABLE "${schema.name}"."${table}" (sid text COLLATE "C" PRIMARY KEY, expires_at bigint NOT NULL, data text NOT NULL)`);
+  };
+  /** A table as the store created it with created_at and before it kept owner. */
+  const createTableBeforeOwner = async (table: string) => {
+    await pool.query(`CREATE TABLE "${schema.name}"."${table}" (sid text COLLATE "C" PRIMARY KEY, expires_at bigint NOT NULL, data text NOT NULL, created_at bigint)`);
   };
   const insertExpired = async (table: string, count: number, expiresAt: number) => {
     await pool.query(
@@ -77,8 +88,8 @@ describeBackend('postgres', 'PostgresStore', (url) => {
       expect(() => new PostgresStore({ pool, ...options } as PostgresStoreOptions)).toThrow(SessionStoreError);
     });
 
-    it("refuses tombstoneTtl and maxLifetime with compat 'connect-pg-simple', whose table connect-pg-simple reads", () => {
-      for (const option of [{ tombstoneTtl: 60_000 }, { maxLifetime: HOUR }]) {
+    it("refuses tombstoneTtl, maxLifetime and userOf with compat 'connect-pg-simple', whose table connect-pg-simple reads", () => {
+      for (const option of [{ tombstoneTtl: 60_000 }, { maxLifetime: HOUR }, { userOf }]) {
         expect(() => new PostgresStore({ pool, compat: 'connect-pg-simple', ...option })).toThrow(
           expect.objectContaining({ code: 'ERR_SESSION_OPTIONS', message: expect.stringContaining("compat 'connect-pg-simple'") }),
         );
@@ -91,7 +102,7 @@ describeBackend('postgres', 'PostgresStore', (url) => {
   });
 
   describe('schema', () => {
-    it('creates the table with a bigint expiry, a text payload, a nullable bigint creation instant, a primary key on sid and an index on expiry', async () => {
+    it('creates the table with a bigint expiry, a text payload, a nullable bigint creation instant, a nullable owner, a primary key on sid, an index on expiry and a partial one on owner', async () => {
       const store = makeStore({ tableName: 'shape' });
       await store.set('a', session());
       const columns = await pool.query(
@@ -104,13 +115,11 @@ describeBackend('postgres', 'PostgresStore', (url) => {
         { column_name: 'expires_at', data_type: 'bigint', collation_name: null },
         { column_name: 'data', data_type: 'text', collation_name: null },
         { column_name: 'created_at', data_type: 'bigint', collation_name: null },
+        { column_name: 'owner', data_type: 'text', collation_name: 'C' },
       ]);
-      const indexes = await pool.query('SELECT indexdef FROM pg_indexes WHERE schemaname = $1 AND tablename = $2 ORDER BY indexname', [
-        schema.name,
-        'shape',
-      ]);
-      expect(indexes.rows.map((row) => row.indexdef.replace(/ ON .*USING/, ' USING'))).toEqual([
+      expect(await indexesOf('shape')).toEqual([
         'CREATE INDEX shape_expires_at_idx USING btree (expires_at)',
+        'CREATE INDEX shape_owner_idx USING btree (owner) WHERE (owner IS NOT NULL)',
         'CREATE UNIQUE INDEX shape_pkey USING btree (sid)',
       ]);
     });
@@ -143,27 +152,60 @@ describeBackend('postgres', 'PostgresStore', (url) => {
       await expect(store.get('a')).rejects.toMatchObject({ code: 'ERR_SESSION_BACKEND', message: expect.stringContaining('absent') });
     });
 
-    it('adds created_at in place to a table from before it when ten stores start at once, keeping its sessions', async () => {
+    it.each([
+      ['from before created_at', createTableBeforeCreatedAt],
+      ['with created_at and without owner', createTableBeforeOwner],
+    ])('adds the missing columns and the owner index in place to a table %s when ten stores start at once, keeping its sessions', async (_, createEarlierTable) => {
       const tableName = freshTable();
-      await createTableBeforeCreatedAt(tableName);
+      await createEarlierTable(tableName);
       await pool.query(`INSERT INTO "${schema.name}"."${tableName}" (sid, expires_at, data) VALUES ('kept', $1, $2)`, [T0 + HOUR, JSON.stringify(session({ n: 1 }))]);
-      const starting = Array.from({ length: 10 }, () => makeStore({ tableName }));
+      const starting = Array.from({ length: 10 }, () => makeStore({ tableName, userOf }));
       for (const read of await Promise.all(starting.map((store) => store.get('kept')))) expect(read).toEqual(session({ n: 1 }));
       expect(await recordOf(tableName, 'kept')).toEqual({ data: JSON.stringify(session({ n: 1 })), expiresAt: T0 + HOUR, createdAt: null });
+      expect(await indexesOf(tableName)).toContain(`CREATE INDEX ${tableName}_owner_idx USING btree (owner) WHERE (owner IS NOT NULL)`);
       clock = T0 + 1000;
-      await starting[0].set('kept', session({ n: 2 }));
+      await starting[0].set('kept', session({ n: 2, user: 'ana' }));
       expect(await recordOf(tableName, 'kept')).toMatchObject({ createdAt: T0 + 1000 });
+      expect((await starting[1].sessionsOf('ana')).map(({ id }) => id)).toEqual(['kept']);
     });
 
-    it('refuses a table from before created_at when createTable is false, naming the ALTER TABLE to run, until it is run', async () => {
+    it('refuses a table of an earlier layout when createTable is false, naming the statements to run, until they are run', async () => {
       const tableName = freshTable();
       await createTableBeforeCreatedAt(tableName);
       const store = makeStore({ tableName, createTable: false });
-      const alter = `ALTER TABLE "${schema.name}"."${tableName}" ADD COLUMN IF NOT EXISTS created_at bigint`;
-      await expect(store.get('a')).rejects.toMatchObject({ code: 'ERR_SESSION_BACKEND', message: expect.stringContaining(`createTable is false: run ${alter}`) });
-      await pool.query(alter);
+      const table = `"${schema.name}"."${tableName}"`;
+      const statements = [
+        `ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS created_at bigint, ADD COLUMN IF NOT EXISTS owner text COLLATE "C"`,
+        `CREATE INDEX IF NOT EXISTS "${tableName}_owner_idx" ON ${table} (owner) WHERE owner IS NOT NULL`,
+      ];
+      await expect(store.get('a')).rejects.toMatchObject({
+        code: 'ERR_SESSION_BACKEND',
+        message: expect.stringContaining(`lacks created_at, owner, the index on owner and createTable is false: run ${statements.join('; ')}`),
+      });
+      await pool.query(statements[0]);
+      await expect(store.get('a')).rejects.toMatchObject({ message: expect.stringContaining(`lacks the index on owner and createTable is false: run ${statements[1]}`) });
+      await pool.query(statements[1]);
       await store.set('a', session());
       expect(await store.get('a')).toEqual(session());
+    });
+
+    it('uses an owner index made beforehand with CREATE INDEX CONCURRENTLY, and refuses one such left invalid by a failure', async () => {
+      const made = freshTable();
+      await createTableBeforeOwner(made);
+      await pool.query(`ALTER TABLE "${schema.name}"."${made}" ADD COLUMN owner text COLLATE "C"`);
+      await pool.query(`CREATE INDEX CONCURRENTLY by_owner ON "${schema.name}"."${made}" (owner)`);
+      await makeStore({ tableName: made, createTable: false }).set('a', session());
+      const failed = freshTable();
+      await createTableBeforeOwner(failed);
+      await pool.query(`ALTER TABLE "${schema.name}"."${failed}" ADD COLUMN owner text COLLATE "C"`);
+      await pool.query(`INSERT INTO "${schema.name}"."${failed}" (sid, expires_at, data, owner) VALUES ('a', 0, '', 'same'), ('b', 0, '', 'same')`);
+      // A unique index over a duplicate fails, and CONCURRENTLY leaves it behind, invalid.
+      await expect(pool.query(`CREATE UNIQUE INDEX CONCURRENTLY "${failed}_owner_idx" ON "${schema.name}"."${failed}" (owner) WHERE owner IS NOT NULL`)).rejects.toThrow();
+      const store = makeStore({ tableName: failed });
+      await expect(store.get('a')).rejects.toMatchObject({ code: 'ERR_SESSION_BACKEND', message: expect.stringContaining('still has no valid index on owner') });
+      await pool.query(`DROP INDEX "${schema.name}"."${failed}_owner_idx"`);
+      await expect(store.get('a')).resolves.toBeNull();
+      expect(await indexesOf(failed)).toContain(`CREATE INDEX ${failed}_owner_idx USING btree (owner) WHERE (owner IS NOT NULL)`);
     });
 
     it('gives up adding created_at while a transaction holds the table, rather than queue every statement behind it, and adds it on a later call', async () => {
@@ -221,7 +263,7 @@ describeBackend('postgres', 'PostgresStore', (url) => {
       }
     });
 
-    it('sends get, set, touch and destroy as one statement each, outside any explicit transaction (destroy inserts its tombstone)', async () => {
+    it('sends get, set, touch and destroy as one statement each, outside any explicit transaction, with userOf too (destroy inserts its tombstone)', async () => {
       const counting = new Pool({ connectionString: url, max: 2 });
       const sent: string[] = [];
       const query = counting.query.bind(counting) as (...args: unknown[]) => unknown;
@@ -230,14 +272,15 @@ describeBackend('postgres', 'PostgresStore', (url) => {
         return query(...args);
       }) as never);
       try {
-        const store = makeStore({ pool: counting });
+        const store = makeStore({ pool: counting, userOf });
         await store.get('warm-up');
         sent.length = 0;
-        await store.set('a', session());
+        await store.set('a', session({ user: 'ana' }));
         await store.get('a');
-        await store.touch('a', session());
+        await store.touch('a', session({ user: 'ana' }));
+        await store.set('a', session({ user: 'ana', n: 2 }));
         await store.destroy('a');
-        expect(sent).toEqual(['INSERT', 'SELECT', 'UPDATE', 'INSERT']);
+        expect(sent).toEqual(['INSERT', 'SELECT', 'UPDATE', 'INSERT', 'INSERT']);
         await store.close();
       } finally {
         await counting.end();
@@ -385,6 +428,73 @@ describeBackend('postgres', 'PostgresStore', (url) => {
       expect(await recordOf(tableName, 'a')).toEqual({ data: stored(1), expiresAt: clock + TTL, createdAt: null });
       await store.set('a', session({ n: 2 }));
       expect(await recordOf(tableName, 'a')).toEqual({ data: stored(2), expiresAt: clock + TTL, createdAt: clock });
+    });
+  });
+
+  describe('the owner column under userOf', () => {
+    let tableName: string;
+    let store: PostgresStore;
+
+    beforeEach(() => {
+      tableName = freshTable();
+      store = makeStore({ tableName, userOf, tombstoneTtl: 60_000 });
+    });
+
+    it('holds the owner key every set gives, in the same statement, and NULL for a session of no user', async () => {
+      await store.set('a', session({ user: 'ana' }));
+      expect(await ownerOf(tableName, 'a')).toBe('ana');
+      await store.set('a', session({ user: 'bo' }));
+      expect(await ownerOf(tableName, 'a')).toBe('bo');
+      await store.set('a', session());
+      expect(await ownerOf(tableName, 'a')).toBeNull();
+    });
+
+    it('keeps the owner through a touch, and gives none to a tombstone, even when a late set comes after it', async () => {
+      await store.set('a', session({ user: 'ana' }));
+      await store.touch('a', session({ user: 'bo' }));
+      expect(await ownerOf(tableName, 'a')).toBe('ana');
+      await store.destroy('a');
+      expect(await ownerOf(tableName, 'a')).toBeNull();
+      await store.set('a', session({ user: 'ana' }));
+      expect(await ownerOf(tableName, 'a')).toBeNull();
+    });
+
+    it('holds the SHA-256 of the user id, never the id, with hashIds', async () => {
+      const hashed = makeStore({ tableName, userOf, hashIds: true });
+      await hashed.set('a', session({ user: 'ana' }));
+      const { rows } = await pool.query(`SELECT owner FROM "${schema.name}"."${tableName}"`);
+      expect(rows).toEqual([{ owner: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/) }]);
+      expect((await hashed.sessionsOf('ana')).map(({ session }) => session)).toEqual([session({ user: 'ana' })]);
+    });
+
+    it("reads a user's sessions through the owner index among 100,000 rows, with the planner's custom and generic plans", async () => {
+      await store.set('mine', session({ user: 'user-42' }));
+      // Ten sessions for each of 7,500 users, a quarter of the rows of no user: user-42's are p42, p10042, ... p90042.
+      const [before, after] = JSON.stringify(session({ user: '#' })).split('#');
+      await pool.query(
+        `INSERT INTO "${schema.name}"."${tableName}" (sid, expires_at, data, created_at, owner)
+         SELECT 'p' || g, $1::bigint, $3 || 'user-' || (g % 10000) || $4, $2::bigint, CASE WHEN g % 4 = 0 THEN NULL ELSE 'user-' || (g % 10000) END
+         FROM generate_series(1, 100000) g`,
+        [T0 + HOUR, T0, before, after],
+      );
+      await pool.query(`ANALYZE "${schema.name}"."${tableName}"`);
+      const scanOwner = statementsFor('session-stores', schema.name, tableName).scanOwner!;
+      const client = await pool.connect();
+      try {
+        await client.query(`PREPARE owned (text, bigint) AS ${scanOwner}`);
+        for (const mode of ['force_custom_plan', 'force_generic_plan']) {
+          await client.query(`SET plan_cache_mode = ${mode}`);
+          const { rows } = await client.query(`EXPLAIN EXECUTE owned ('user-42', ${T0})`);
+          const plan = rows.map((row: { 'QUERY PLAN': string }) => row['QUERY PLAN']).join('\n');
+          expect(plan).toContain(`${tableName}_owner_idx`);
+          expect(plan).not.toContain('Seq Scan');
+        }
+      } finally {
+        await client.query('DEALLOCATE owned; RESET plan_cache_mode');
+        client.release();
+      }
+      const expected = ['mine', ...Array.from({ length: 10 }, (_, i) => `p${i * 10000 + 42}`)].sort();
+      expect((await store.sessionsOf('user-42')).map(({ id }) => id).sort()).toEqual(expected);
     });
   });
 

@@ -6,12 +6,19 @@
 --   a tombstone, left by destroy so that a late save of that session writes nothing.
 -- sid: collated "C" so the primary key compares bytes rather than locale rules.
 -- created_at: epoch milliseconds of the session's first save, which bounds maxLifetime.
--- A table created before created_at existed gets it with (the store runs it itself unless createTable is false):
---   ALTER TABLE "express_sessions" ADD COLUMN IF NOT EXISTS created_at bigint;
+-- owner: the key of the session's user (userOf; its SHA-256 with hashIds or encryptionKeys),
+--   NULL for a session of no user and for a tombstone; the partial index serves sessionsOf.
+-- A table of an earlier layout (without created_at, or without owner) gets what it lacks with
+-- these (the store runs them itself unless createTable is false; on a big table, run them yourself
+-- before deploying, the second as CREATE INDEX CONCURRENTLY IF NOT EXISTS, outside a transaction):
+--   ALTER TABLE "express_sessions" ADD COLUMN IF NOT EXISTS created_at bigint, ADD COLUMN IF NOT EXISTS owner text COLLATE "C";
+--   CREATE INDEX IF NOT EXISTS "express_sessions_owner_idx" ON "express_sessions" (owner) WHERE owner IS NOT NULL;
 CREATE TABLE IF NOT EXISTS "express_sessions" (
   sid text COLLATE "C" PRIMARY KEY,
   expires_at bigint NOT NULL,
   data text NOT NULL,
-  created_at bigint
+  created_at bigint,
+  owner text COLLATE "C"
 );
 CREATE INDEX IF NOT EXISTS "express_sessions_expires_at_idx" ON "express_sessions" (expires_at);
+CREATE INDEX IF NOT EXISTS "express_sessions_owner_idx" ON "express_sessions" (owner) WHERE owner IS NOT NULL;

@@ -2,15 +2,15 @@ import { createHash } from 'node:crypto';
 
 /**
  * Every statement the store sends, for one table layout. Parameters are listed beside each; the
- * connect-pg-simple layout keeps no creation instant, so its statements take no `now` for it and
- * no maxLifetimeMs, and it has no tombstones.
+ * connect-pg-simple layout keeps no creation instant and no owner, so its statements take no `now`
+ * for it, no maxLifetimeMs and no owner, and it has no tombstones.
  */
 export interface Statements {
-  /** Idempotent DDL: the table, its primary key on the id and its index on expiry. */
+  /** Idempotent DDL: the table, its primary key on the id, its index on expiry and (our layout) its index on owner. */
   createTable: string;
   /** $1 sid, $2 now → one row `{ data, expires_at }` when the record is live (a tombstone's data is ''). */
   read: string;
-  /** $1 sid, $2 payload, $3 expiresAt, $4 now, $5 maxLifetimeMs or null (connect-pg-simple: $1-$3). */
+  /** $1 sid, $2 payload, $3 expiresAt, $4 now, $5 maxLifetimeMs or null, $6 owner or null (connect-pg-simple: $1-$3). */
   write: string;
   /** $1 sid, $2 expiresAt, $3 now, $4 maxLifetimeMs or null (connect-pg-simple: $1-$3). */
   extend: string;
@@ -24,6 +24,8 @@ export interface Statements {
   scanIds: string;
   /** As `scanIds`, rows also carry `data`. */
   scanSessions: string;
+  /** $1 owner, $2 now → rows `{ sid, data, expires_at, created_at }` of that owner, live, tombstones left out; our layout only. */
+  scanOwner?: string;
   /** $1 now → one row `{ count }`, tombstones left out. */
   count: string;
   removeAll: string;
@@ -44,6 +46,8 @@ export interface TableShape {
   /** Each column: name, type as `format_type` spells it, NOT NULL. */
   columns: Array<[name: string, type: string, notNull: boolean]>;
   primaryKey: string[] | null;
+  /** A valid index leads with an `owner` column: what `scanOwner` reads instead of the table. */
+  ownerIndexed: boolean;
 }
 
 /** $1 the table's (qualified, quoted) name → its shape, resolved through search_path as the statements will be; no row when missing. */
@@ -52,7 +56,9 @@ export const TABLE_SHAPE_QUERY = `SELECT n.nspname AS schema, c.relkind::text AS
      FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped) AS columns,
   (SELECT array_agg(a.attname::text ORDER BY a.attname) FROM pg_index i
      JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
-     WHERE i.indrelid = c.oid AND i.indisprimary) AS "primaryKey"
+     WHERE i.indrelid = c.oid AND i.indisprimary) AS "primaryKey",
+  EXISTS (SELECT FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+     WHERE i.indrelid = c.oid AND i.indisvalid AND a.attname = 'owner') AS "ownerIndexed"
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass($1)`;
 
 /** PostgreSQL's own schemas: `pg_catalog`, `pg_toast`, `pg_temp_*`, any `pg_*`, and `information_schema`. */
@@ -63,7 +69,7 @@ type Column = [type: RegExp, notNull: boolean];
 
 /** Each layout's columns by name; the primary key is `sid` alone. */
 const LAYOUT_COLUMNS: Record<Layout, Record<string, Column>> = {
-  'session-stores': { created_at: [/^bigint$/, false], data: [/^text$/, true], expires_at: [/^bigint$/, true], sid: [/^text$/, true] },
+  'session-stores': { created_at: [/^bigint$/, false], data: [/^text$/, true], expires_at: [/^bigint$/, true], owner: [/^text$/, false], sid: [/^text$/, true] },
   // connect-pg-simple's table.sql, and the variants its users run: jsonb, text or any varchar, timestamp of any precision.
   'connect-pg-simple': {
     expire: [/^timestamp(\(\d\))? without time zone$/, true],
@@ -72,17 +78,15 @@ const LAYOUT_COLUMNS: Record<Layout, Record<string, Column>> = {
   },
 };
 
-/** Our layout before `created_at`: a table in it gains the column in place (see `addCreatedAtStatement`). */
-const COLUMNS_BEFORE_CREATED_AT: Record<string, Column> = Object.fromEntries(
-  Object.entries(LAYOUT_COLUMNS['session-stores']).filter(([name]) => name !== 'created_at'),
-);
+/** The columns our layout gained after 0.1's, in order: a table of an earlier layout lacks the last few, added in place (`migrationOf`). */
+const ADDED_COLUMNS = ['created_at', 'owner'];
 
-/** Why `shape` is not a session table of `layout`, or undefined when it is one (in our layout, with or without `created_at`). */
+/** Why `shape` is not a session table of `layout`, or undefined when it is one (in our layout, this one or an earlier one). */
 export function layoutMismatch(layout: Layout, shape: TableShape): string | undefined {
   if (SYSTEM_SCHEMA.test(shape.schema)) return `is in the system schema ${shape.schema}`;
   if (shape.kind !== 'r' && shape.kind !== 'p') return 'is not a table';
   const expected = LAYOUT_COLUMNS[layout];
-  if (!hasColumns(shape, expected) && !(layout === 'session-stores' && lacksCreatedAt(shape))) {
+  if (layout === 'session-stores' ? missingColumns(shape) === undefined : !hasColumns(shape, expected)) {
     const wanted = Object.entries(expected)
       .map(([name, [, notNull]]) => (notNull ? `${name} NOT NULL` : name))
       .join(', ');
@@ -92,9 +96,14 @@ export function layoutMismatch(layout: Layout, shape: TableShape): string | unde
   return undefined;
 }
 
-/** `shape` has our layout's columns but `created_at`, which this version keeps beside each session. */
-export function lacksCreatedAt(shape: TableShape): boolean {
-  return hasColumns(shape, COLUMNS_BEFORE_CREATED_AT);
+/** The columns `shape` lacks of our layout ([] for none), or undefined when it is no layout of ours, this one or an earlier one. */
+function missingColumns(shape: TableShape): string[] | undefined {
+  for (let kept = ADDED_COLUMNS.length; kept >= 0; kept--) {
+    const missing = ADDED_COLUMNS.slice(kept);
+    const expected = Object.fromEntries(Object.entries(LAYOUT_COLUMNS['session-stores']).filter(([name]) => !missing.includes(name)));
+    if (hasColumns(shape, expected)) return missing;
+  }
+  return undefined;
 }
 
 function hasColumns(shape: TableShape, expected: Record<string, Column>): boolean {
@@ -105,9 +114,19 @@ function hasColumns(shape: TableShape, expected: Record<string, Column>): boolea
   );
 }
 
-/** The one statement that brings a table of our layout before `created_at` to this one: metadata only, no row is rewritten. */
-export function addCreatedAtStatement(table: string): string {
-  return `ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS created_at bigint`;
+/** What a table of our layout, this one or an earlier one, still lacks (columns, the owner index) and the statements that add it, in order; none when it lacks nothing. */
+export function migrationOf(shape: TableShape, schemaName: string | undefined, tableName: string): { lacks: string[]; statements: string[] } {
+  const table = qualifiedName(schemaName, tableName);
+  const columns = missingColumns(shape) ?? [];
+  const lacks = [...columns, ...(shape.ownerIndexed ? [] : ['the index on owner'])];
+  // Nullable columns without a default: the catalog changes, no row is rewritten. IF NOT EXISTS makes one ALTER serve every earlier layout.
+  const addColumns = `ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS created_at bigint, ADD COLUMN IF NOT EXISTS owner text COLLATE "C"`;
+  return { lacks, statements: [...(columns.length > 0 ? [addColumns] : []), ...(shape.ownerIndexed ? [] : [ownerIndexStatement(table, tableName)])] };
+}
+
+/** Partial: a session of no user, and a tombstone, cost the index nothing. */
+function ownerIndexStatement(table: string, tableName: string): string {
+  return `CREATE INDEX IF NOT EXISTS ${quoteIdentifier(`${tableName}_owner_idx`)} ON ${table} (owner) WHERE owner IS NOT NULL`;
 }
 
 /** The name `text` is prepared under: the same text always gets the same short name, so stores sharing a pool share it. */
@@ -137,7 +156,9 @@ export function statementsFor(layout: Layout, schemaName: string | undefined, ta
  * jsonb would also re-encode every write and reorder keys for no query we make. `sid` is
  * collated "C" so the primary key compares bytes, not locale rules. `created_at` (epoch ms,
  * nullable: a row from before the column gets one at its next save) bounds `maxLifetime`; a
- * tombstone is a row whose `data` is ''.
+ * tombstone is a row whose `data` is ''. `owner` is the owner key the base gives each write (NULL
+ * for a session of no user and for a tombstone), collated "C" so it too compares bytes, under a
+ * partial index.
  */
 function nativeStatements(table: string, tableName: string): Statements {
   const live = 'sid = $1 AND expires_at > $3';
@@ -148,24 +169,26 @@ function nativeStatements(table: string, tableName: string): Statements {
   const extended = 'LEAST($2::bigint, created_at + $4::bigint)';
   return {
     createTable: [
-      `CREATE TABLE IF NOT EXISTS ${table} (\n  sid text COLLATE "C" PRIMARY KEY,\n  expires_at bigint NOT NULL,\n  data text NOT NULL,\n  created_at bigint\n);`,
+      `CREATE TABLE IF NOT EXISTS ${table} (\n  sid text COLLATE "C" PRIMARY KEY,\n  expires_at bigint NOT NULL,\n  data text NOT NULL,\n  created_at bigint,\n  owner text COLLATE "C"\n);`,
       `CREATE INDEX IF NOT EXISTS ${quoteIdentifier(`${tableName}_expires_at_idx`)} ON ${table} (expires_at);`,
+      `${ownerIndexStatement(table, tableName)};`,
     ].join('\n'),
     read: `SELECT data, expires_at FROM ${table} WHERE sid = $1 AND expires_at > $2`,
     // The WHERE of DO UPDATE leaves a live tombstone as it is: the late write of a destroyed session writes nothing.
     write:
-      `INSERT INTO ${table} AS stored (sid, data, expires_at, created_at) VALUES ($1, $2, $3, $4) ` +
-      `ON CONFLICT (sid) DO UPDATE SET data = EXCLUDED.data, created_at = ${createdAt}, ` +
+      `INSERT INTO ${table} AS stored (sid, data, expires_at, created_at, owner) VALUES ($1, $2, $3, $4, $6) ` +
+      `ON CONFLICT (sid) DO UPDATE SET data = EXCLUDED.data, owner = EXCLUDED.owner, created_at = ${createdAt}, ` +
       `expires_at = LEAST(EXCLUDED.expires_at, ${createdAt} + $5::bigint) ` +
       "WHERE stored.data <> '' OR stored.expires_at <= $4",
     extend: `UPDATE ${table} SET expires_at = ${extended} WHERE ${live} AND data <> ''`,
     extendUnlessRecent: `UPDATE ${table} SET expires_at = ${extended} WHERE ${live} AND data <> '' AND expires_at < $5`,
     entomb:
       `INSERT INTO ${table} (sid, data, expires_at, created_at) VALUES ($1, '', $2, $3) ` +
-      'ON CONFLICT (sid) DO UPDATE SET data = EXCLUDED.data, expires_at = EXCLUDED.expires_at, created_at = EXCLUDED.created_at',
+      'ON CONFLICT (sid) DO UPDATE SET data = EXCLUDED.data, expires_at = EXCLUDED.expires_at, created_at = EXCLUDED.created_at, owner = NULL',
     remove: `DELETE FROM ${table} WHERE sid = $1`,
     scanIds: scan('sid, expires_at'),
     scanSessions: scan('sid, expires_at, data'),
+    scanOwner: `SELECT sid, data, expires_at, created_at FROM ${table} WHERE owner = $1 AND expires_at > $2 AND data <> ''`,
     count: `SELECT count(*)::int AS count FROM ${table} WHERE expires_at > $1 AND data <> ''`,
     removeAll: `DELETE FROM ${table}`,
     removeExpired: removeExpiredStatement(table, 'expires_at', 'expires_at <= $1', 'COALESCE($5::bigint, -9223372036854775808)'),
