@@ -7,6 +7,7 @@ import { storeOn } from '../stores/mysql/fixtures/factory';
 import { statementsFor } from '../stores/mysql/schema';
 import { AT_REST_NOTE, withAtRestVariants } from './at-rest';
 import { callbackOperationsOf, makeSession, operationsOf, type BenchSuite, type CallbackStore, type Contender } from './harness';
+import { measureUserIndex, userOf, type CrowdedStore } from './user-index';
 import { PRUNE_LIVE_ROWS, PRUNE_PAYLOAD, PRUNE_ROWS, StatementTimes, measuredPrune, pruneSkipped } from './prune';
 
 type ExpressMySqlSessionClass = new (options: {
@@ -24,12 +25,6 @@ const URL_TEXT = process.env.MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
 const CONNECTIONS = 16;
 const PRUNE_BATCH_SIZE = 500;
 const INSERT_CHUNK = 5000;
-/** The bench session's user (makeSession's user.id), as an app would name it with passport's session.passport.user. */
-const userOf = (data: SessionData) => (data as unknown as { user: { id: number } }).user.id;
-/** Sessions of other users in the store, for sessionsOf and destroySessionsOf of one user of USER_SESSIONS. */
-const CROWDS = [1_000, 100_000];
-const USER_SESSIONS = 10;
-const USER_INDEX_RUNS = 50;
 
 const poolOptions = (uri: string): PoolOptions => ({ uri, connectionLimit: CONNECTIONS });
 const ended = (pool: Pool) => new Promise((resolve) => pool.end(resolve));
@@ -203,53 +198,32 @@ export async function measurePrune(): Promise<string[]> {
   }
 }
 
-/**
- * sessionsOf and destroySessionsOf of one user of USER_SESSIONS sessions, in a table that also
- * holds each of CROWDS sessions of other users (ten each): median times over USER_INDEX_RUNS, each
- * destroySessionsOf after the user's sessions were saved again.
- */
-async function measureUserIndex(): Promise<string[]> {
-  const lines: string[] = [];
-  for (const crowd of CROWDS) {
-    const database = await scratchDatabase('users');
-    const pool = mysql.createPool(poolOptions(database.uri));
-    try {
-      const store = storeOn({ pool, pruneInterval: 0, userOf, operationTimeout: 60_000 });
-      await store.length();
-      const expiresAt = Date.now() + 86_400_000;
-      for (let start = 0; start < crowd; start += INSERT_CHUNK) {
-        const rows = Array.from({ length: Math.min(INSERT_CHUNK, crowd - start) }, (_, k) => {
-          const user = (start + k) % (crowd / 10);
-          return [`crowd-${start + k}`, expiresAt, JSON.stringify({ ...makeSession(200), user: { id: user } }), Date.now(), String(user)];
-        });
-        await pool.promise().query('INSERT INTO express_sessions (sid, expires_at, data, created_at, owner) VALUES ?', [rows]);
-      }
-      await pool.promise().query('ANALYZE TABLE express_sessions');
-      const mine = { ...makeSession(), user: { id: 'bench-user' } } as unknown as SessionData;
-      const save = (run: number) => Promise.all(Array.from({ length: USER_SESSIONS }, (_, i) => store.set(`mine-${run}-${i}`, mine)));
-      const listMs: number[] = [];
-      const destroyMs: number[] = [];
-      for (let run = 0; run < USER_INDEX_RUNS; run++) {
-        await save(run);
-        let started = performance.now();
-        if ((await store.sessionsOf('bench-user')).length !== USER_SESSIONS) throw new Error('sessionsOf listed other sessions than the user has');
-        listMs.push(performance.now() - started);
-        started = performance.now();
-        await store.destroySessionsOf('bench-user');
-        destroyMs.push(performance.now() - started);
-      }
-      await store.close();
-      const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1]!.toFixed(2);
-      lines.push(
-        `user index: one user of ${USER_SESSIONS} sessions among ${crowd.toLocaleString('en-US')} other sessions: ` +
-          `sessionsOf median ${median(listMs)} ms, destroySessionsOf median ${median(destroyMs)} ms (${USER_INDEX_RUNS} runs)`,
-      );
-    } finally {
-      await ended(pool);
-      await database.drop();
+/** A database holding `crowd` sessions of other users, ten each. */
+async function crowdedStore(crowd: number): Promise<CrowdedStore> {
+  const database = await scratchDatabase('users');
+  const pool = mysql.createPool(poolOptions(database.uri));
+  const store = storeOn({ pool, pruneInterval: 0, userOf, operationTimeout: 60_000 });
+  const drop = async () => {
+    await store.close();
+    await ended(pool);
+    await database.drop();
+  };
+  try {
+    await store.length();
+    const expiresAt = Date.now() + 86_400_000;
+    for (let start = 0; start < crowd; start += INSERT_CHUNK) {
+      const rows = Array.from({ length: Math.min(INSERT_CHUNK, crowd - start) }, (_, k) => {
+        const user = (start + k) % (crowd / 10);
+        return [`crowd-${start + k}`, expiresAt, JSON.stringify({ ...makeSession(200), user: { id: user } }), Date.now(), String(user)];
+      });
+      await pool.promise().query('INSERT INTO express_sessions (sid, expires_at, data, created_at, owner) VALUES ?', [rows]);
     }
+    await pool.promise().query('ANALYZE TABLE express_sessions');
+    return { store, drop };
+  } catch (error) {
+    await drop();
+    throw error;
   }
-  return lines;
 }
 
 export default async function mysqlSuite(): Promise<BenchSuite> {
@@ -264,7 +238,7 @@ export default async function mysqlSuite(): Promise<BenchSuite> {
   const driver = (require('mysql2/package.json') as { version: string }).version;
   const alternative = (require('express-mysql-session/package.json') as { version: string }).version;
   const prune = pruneSkipped() ?? (await measurePrune());
-  const userIndex = await measureUserIndex();
+  const userIndex = await measureUserIndex(crowdedStore);
   return {
     name: 'mysql',
     contenders: [

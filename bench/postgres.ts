@@ -7,6 +7,7 @@ import { storeOn } from '../stores/postgres/fixtures/factory';
 import { statementName, statementsFor } from '../stores/postgres/schema';
 import { AT_REST_NOTE, withAtRestVariants, type AtRestOptions } from './at-rest';
 import { callbackOperationsOf, makeSession, operationsOf, type BenchSuite, type CallbackStore, type Contender } from './harness';
+import { measureUserIndex, userOf, type CrowdedStore } from './user-index';
 import { PRUNE_LIVE_ROWS, PRUNE_PAYLOAD, PRUNE_ROWS, StatementTimes, measuredPrune, pruneSkipped } from './prune';
 
 
@@ -16,12 +17,6 @@ const URL = process.env.POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test
 // Every contender gets the same pool: pg's default of 10 connections plus headroom for concurrency 64, seven such pools within the server's default max_connections of 100.
 const POOL: PoolConfig = { connectionString: URL, max: 12 };
 const PRUNE_BATCH_SIZE = 5000;
-/** The bench session's user (makeSession's user.id), as an app would name it with passport's session.passport.user. */
-const userOf = (data: SessionData) => (data as unknown as { user: { id: number } }).user.id;
-/** Sessions of other users in the store, for sessionsOf and destroySessionsOf of one user of USER_SESSIONS. */
-const CROWDS = [1_000, 100_000];
-const USER_SESSIONS = 10;
-const USER_INDEX_RUNS = 50;
 
 
 /** A schema of its own per contender (connect-pg-simple fixes its constraint names), dropped at teardown. */
@@ -148,51 +143,30 @@ export async function measurePrune(): Promise<string[]> {
   }
 }
 
-/**
- * sessionsOf and destroySessionsOf of one user of USER_SESSIONS sessions, in a table that also
- * holds each of CROWDS sessions of other users (ten each): median times over USER_INDEX_RUNS, each
- * destroySessionsOf after the user's sessions were saved again.
- */
-async function measureUserIndex(): Promise<string[]> {
-  const lines: string[] = [];
-  for (const crowd of CROWDS) {
-    const pool = new Pool(POOL);
-    const schema = await scratchSchema(pool, 'users');
-    try {
-      const store = storeOn({ pool, schemaName: schema.name, pruneInterval: 0, userOf, operationTimeout: 60_000 });
-      await store.length();
-      const [before, after] = JSON.stringify({ ...makeSession(200), user: { id: '#' } }).split('"#"');
-      await pool.query(
-        `INSERT INTO "${schema.name}"."express_sessions" (sid, expires_at, data, created_at, owner)
-         SELECT 'crowd-' || g, $1::bigint, $2 || (g % $4::int) || $3, $5::bigint, (g % $4::int)::text FROM generate_series(1, $6::int) g`,
-        [Date.now() + 86_400_000, before, after, crowd / 10, Date.now(), crowd],
-      );
-      await pool.query(`VACUUM ANALYZE "${schema.name}"."express_sessions"`);
-      const mine = { ...makeSession(), user: { id: 'bench-user' } } as unknown as SessionData;
-      const save = (run: number) => Promise.all(Array.from({ length: USER_SESSIONS }, (_, i) => store.set(`mine-${run}-${i}`, mine)));
-      const listMs: number[] = [];
-      const destroyMs: number[] = [];
-      for (let run = 0; run < USER_INDEX_RUNS; run++) {
-        await save(run);
-        let started = performance.now();
-        if ((await store.sessionsOf('bench-user')).length !== USER_SESSIONS) throw new Error('sessionsOf listed other sessions than the user has');
-        listMs.push(performance.now() - started);
-        started = performance.now();
-        await store.destroySessionsOf('bench-user');
-        destroyMs.push(performance.now() - started);
-      }
-      await store.close();
-      const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1]!.toFixed(2);
-      lines.push(
-        `user index: one user of ${USER_SESSIONS} sessions among ${crowd.toLocaleString('en-US')} other sessions: ` +
-          `sessionsOf median ${median(listMs)} ms, destroySessionsOf median ${median(destroyMs)} ms (${USER_INDEX_RUNS} runs)`,
-      );
-    } finally {
-      await schema.drop();
-      await pool.end();
-    }
+/** A table holding `crowd` sessions of other users, ten each, written in one statement. */
+async function crowdedStore(crowd: number): Promise<CrowdedStore> {
+  const pool = new Pool(POOL);
+  const schema = await scratchSchema(pool, 'users');
+  const store = storeOn({ pool, schemaName: schema.name, pruneInterval: 0, userOf, operationTimeout: 60_000 });
+  const drop = async () => {
+    await store.close();
+    await schema.drop();
+    await pool.end();
+  };
+  try {
+    await store.length();
+    const [before, after] = JSON.stringify({ ...makeSession(200), user: { id: '#' } }).split('"#"');
+    await pool.query(
+      `INSERT INTO "${schema.name}"."express_sessions" (sid, expires_at, data, created_at, owner)
+       SELECT 'crowd-' || g, $1::bigint, $2 || (g % $4::int) || $3, $5::bigint, (g % $4::int)::text FROM generate_series(1, $6::int) g`,
+      [Date.now() + 86_400_000, before, after, crowd / 10, Date.now(), crowd],
+    );
+    await pool.query(`VACUUM ANALYZE "${schema.name}"."express_sessions"`);
+    return { store, drop };
+  } catch (error) {
+    await drop();
+    throw error;
   }
-  return lines;
 }
 
 export default async function postgresSuite(): Promise<BenchSuite> {
@@ -206,7 +180,7 @@ export default async function postgresSuite(): Promise<BenchSuite> {
   const driver = (require('pg/package.json') as { version: string }).version;
   const alternative = (require('connect-pg-simple/package.json') as { version: string }).version;
   const prune = pruneSkipped() ?? (await measurePrune());
-  const userIndex = await measureUserIndex();
+  const userIndex = await measureUserIndex(crowdedStore);
   return {
     name: 'postgres',
     contenders: [

@@ -80,6 +80,7 @@ function hashOf(sid: string): string {
 }
 
 /** Ids with lone surrogates would collide: a backend that stores UTF-8 turns every one into U+FFFD. */
-function isWellFormed(sid: string): boolean {
-  return (sid as string & { isWellFormed(): boolean }).isWellFormed();
+/** Whether `text` holds no lone surrogate (String#isWellFormed, Node 20). */
+export function isWellFormed(text: string): boolean {
+  return (text as string & { isWellFormed(): boolean }).isWellFormed();
 }

@@ -22,6 +22,14 @@ describe.each(stores)('%s options', (_name, make) => {
     expect(() => make({ compress: true })).toThrow(expect.objectContaining({ code: 'ERR_SESSION_OPTIONS', message: expect.stringContaining('"compress"') }));
   });
 
+  it('accepts tombstoneTtl, maxLifetime and userOf, and refuses bad values of them', async () => {
+    const store = make({ tombstoneTtl: 60_000, maxLifetime: 3_600_000, userOf: () => undefined }) as { close(): Promise<void> };
+    await store.close();
+    for (const bad of [{ tombstoneTtl: -1 }, { tombstoneTtl: Infinity }, { maxLifetime: 0 }, { maxLifetime: '1h' }, { userOf: 'passport.user' }]) {
+      expect(() => make(bad)).toThrow(expect.objectContaining({ code: 'ERR_SESSION_OPTIONS', message: expect.stringContaining(Object.keys(bad)[0]!) }));
+    }
+  });
+
   it('accepts the base options it shares with every store', async () => {
     const store = make({ ttl: 1000, touchAfter: 10, disableTouch: false, operationTimeout: 500, onCorrupt: 'treat-as-missing', maxSessionBytes: 4096 }) as { close(): Promise<void> };
     await store.close();

@@ -4,7 +4,7 @@ import { CallRunner } from './calls';
 import { Codec } from './codec';
 import { SessionStoreError, sidPrefixOf, type SessionStoreErrorCode } from './errors';
 import { expiresAtOf } from './expiry';
-import { MAX_SID_LENGTH, SessionIds } from './ids';
+import { MAX_SID_LENGTH, SessionIds, isWellFormed } from './ids';
 import { DEFAULT_PRUNE_INTERVAL_MS, optionError, resolveBaseOptions, resolvePruneInterval, type BaseStoreOptions, type CorruptRecordEvent, type ReaperOptions, type ResolvedBaseOptions } from './options';
 import type { Connection } from './ownership';
 import { PruneBatches } from './prune-batches';
@@ -455,9 +455,10 @@ export abstract class SessionStore extends Store {
   /** The index key of a user id (a non-empty string of at most 512 characters, or a finite number). */
   private ownerKeyOf(user: unknown, code: 'ERR_SESSION_ENCODE' | 'ERR_SESSION_OPTIONS', what: string, sid?: string): string {
     const id = typeof user === 'number' && Number.isFinite(user) ? String(user) : user;
-    if (typeof id !== 'string' || id.length === 0 || id.length > MAX_USER_LENGTH) {
-      const got = typeof user === 'string' ? `a string of ${user.length} characters` : typeof user;
-      throw new SessionStoreError(code, `${what} ${got}: a user id is a string of 1 to ${MAX_USER_LENGTH} characters or a finite number`, {
+    // A NUL or a lone surrogate is refused as in session ids: PostgreSQL's text cannot hold the one, UTF-8 columns the other.
+    if (typeof id !== 'string' || id.length === 0 || id.length > MAX_USER_LENGTH || id.includes('\u0000') || !isWellFormed(id)) {
+      const got = typeof user === 'string' ? `a string of ${user.length} characters${id === user && user.length > 0 && user.length <= MAX_USER_LENGTH ? ' holding a NUL or a lone surrogate' : ''}` : typeof user;
+      throw new SessionStoreError(code, `${what} ${got}: a user id is a well-formed string of 1 to ${MAX_USER_LENGTH} characters without NUL, or a finite number`, {
         store: this.storeName,
         ...(sid !== undefined && { sidPrefix: sidPrefixOf(sid) }),
       });
