@@ -321,8 +321,8 @@ export class RedisStore<Client extends RedisClient = RedisClient> extends Sessio
     do {
       const [next, members] = await this.adapter.sscan(indexKey, cursor, this.scanCount);
       cursor = next;
-      // SSCAN may return a member twice while the set is rehashed.
-      const fresh = members.filter((key) => !seen.has(key));
+      // SSCAN may return a member twice while the set is rehashed; a member outside the prefix is no key of ours to read.
+      const fresh = members.filter((key) => !seen.has(key) && key.startsWith(this.prefix));
       for (const key of fresh) seen.add(key);
       const records = await Promise.all(fresh.map((key) => this.adapter.readWithExpiry(key))).catch(explain);
       const gone: string[] = [];
