@@ -1,16 +1,28 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { RedisStore as ConnectRedisStore } from 'connect-redis';
 import type { SessionData } from 'express-session';
 import { Redis } from 'ioredis';
 import { createClient } from 'redis';
+import type { UserOf } from '../shared';
 import type { RedisClient, RedisStore } from '../stores/redis';
 import { storeOn } from '../stores/redis/fixtures/factory';
 import { ioredisSender } from '../stores/redis/ioredis';
 import { startRedisServer } from '../test/support/redis-servers';
 import { AT_REST_NOTE, withAtRestVariants, type AtRestOptions } from './at-rest';
-import { operationsOf, type BenchSuite, type Contender } from './harness';
+import { makeSession, operationsOf, type BenchSuite, type Contender } from './harness';
+
+/** The bench's sessions all belong to the user of makeSession(): SADD and PEXPIREAT cost the same whatever the set holds. */
+const USER_OF: UserOf = (session) => (session as unknown as { user?: { id?: number | string } }).user?.id;
+
+/** One user's sessions among the store's others, for the sessionsOf and destroySessionsOf timings. */
+const OWN_SESSIONS = 10;
+const CROWDS = [1_000, 100_000];
+const USER_REPEATS = 30;
+/** Calls per Redis CPU measurement, sent 64 at a time. */
+const CPU_CALLS = 20_000;
 
 /** Each contender writes under a prefix of its own, and deletes what is left under it at teardown. */
 function benchPrefix(label: string): string {
@@ -35,7 +47,7 @@ function expiresAtOf(session: SessionData): number {
 }
 
 /** RedisStore on a client that `connect` opens and readies; the contender quits it at teardown. */
-function ours(url: string, name: string, connect: () => Promise<RedisClient & { quit(): Promise<unknown> }>, options: AtRestOptions = {}): Contender {
+function ours(url: string, name: string, connect: () => Promise<RedisClient & { quit(): Promise<unknown> }>, options: AtRestOptions & { userOf?: UserOf } = {}): Contender {
   const prefix = benchPrefix(name.replace(/\W+/g, '-'));
   let client: RedisClient & { quit(): Promise<unknown> };
   let store: RedisStore<RedisClient>;
@@ -163,6 +175,106 @@ const rawNodeRedis = (url: string) =>
     };
   });
 
+/** A session of `user`, shaped as the bench's others. */
+function sessionOf(user: string): ReturnType<typeof makeSession> {
+  return { ...makeSession(), user: { id: user } } as unknown as ReturnType<typeof makeSession>;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+async function timedMs(call: () => Promise<unknown>): Promise<number> {
+  const start = performance.now();
+  await call();
+  return performance.now() - start;
+}
+
+/**
+ * sessionsOf and destroySessionsOf of one user's OWN_SESSIONS sessions, each the median of
+ * USER_REPEATS calls, in a store that holds each of CROWDS sessions of other users (a thousand users
+ * of them): read from the user's set, their cost follows the user's sessions, not the store's.
+ */
+async function userIndexTimings(url: string): Promise<string[]> {
+  const prefix = benchPrefix('users');
+  const client = await connectedIORedis(url);
+  const store = storeOn({ client, prefix, userOf: USER_OF });
+  const lines: string[] = [];
+  const repeated = async (label: string, repeats: number) => {
+    const listing: number[] = [];
+    const ending: number[] = [];
+    for (let repeat = 0; repeat < repeats; repeat++) {
+      await Promise.all(Array.from({ length: OWN_SESSIONS }, (_, i) => store.set(`own-${label}-${repeat}-${i}`, sessionOf('ada'))));
+      listing.push(await timedMs(() => store.sessionsOf('ada')));
+      ending.push(await timedMs(() => store.destroySessionsOf('ada')));
+      // Drops the tombstones' members, so each repeat reads the same set.
+      await store.sessionsOf('ada');
+    }
+    return { listing, ending };
+  };
+  try {
+    // Untimed: the first calls pay for compiling the code they run.
+    await repeated('warm', USER_REPEATS);
+    let stored = 0;
+    for (const crowd of CROWDS) {
+      for (; stored < crowd; stored += 1000) {
+        await Promise.all(Array.from({ length: Math.min(1000, crowd - stored) }, (_, i) => store.set(`crowd-${stored + i}`, sessionOf(`other-${(stored + i) % 1000}`))));
+      }
+      const { listing, ending } = await repeated(String(crowd), USER_REPEATS);
+      lines.push(
+        `user index: one user's ${OWN_SESSIONS} sessions among ${crowd.toLocaleString('en')} others: sessionsOf ${median(listing).toFixed(2)} ms, destroySessionsOf ${median(ending).toFixed(2)} ms (medians of ${USER_REPEATS})`,
+      );
+    }
+  } finally {
+    await store.clear();
+    await store.close();
+    await client.quit();
+  }
+  return lines;
+}
+
+/** The server's CPU time so far, in µs (used_cpu_user + used_cpu_sys). */
+async function serverCpuUs(client: Redis): Promise<number> {
+  const info = await client.info('cpu');
+  const seconds = (name: string) => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)?.[1] ?? NaN);
+  return (seconds('used_cpu_user') + seconds('used_cpu_sys')) * 1e6;
+}
+
+/**
+ * The Redis CPU of a set and of a touch of RedisStore without and with userOf: what the index costs
+ * the server, which the throughput ratios of a loaded client machine blur. Each the least of three runs
+ * of CPU_CALLS calls; on a server other clients use, their load counts too.
+ */
+async function userIndexServerCpu(url: string): Promise<string> {
+  const client = await connectedIORedis(url);
+  const session = makeSession();
+  const perCall = async (label: string, options: { userOf?: UserOf }) => {
+    let set = Infinity;
+    let touch = Infinity;
+    for (let run = 0; run < 3; run++) {
+      const prefix = benchPrefix(`cpu-${label}`);
+      const store = storeOn({ client, prefix, ...options });
+      const timed = async (call: (sid: string) => Promise<unknown>) => {
+        const before = await serverCpuUs(client);
+        for (let i = 0; i < CPU_CALLS; i += 64) await Promise.all(Array.from({ length: 64 }, (_, j) => call(`s${i + j}`)));
+        return ((await serverCpuUs(client)) - before) / CPU_CALLS;
+      };
+      await store.set('warm', session);
+      set = Math.min(set, await timed((sid) => store.set(sid, session)));
+      touch = Math.min(touch, await timed((sid) => store.touch(sid, session)));
+      await store.clear();
+      await store.close();
+    }
+    return `${set.toFixed(1)} / ${touch.toFixed(1)} µs`;
+  };
+  try {
+    return `user index, Redis CPU per set / touch (used_cpu_user + used_cpu_sys over ${CPU_CALLS.toLocaleString('en')} calls, 64 at a time, least of 3 runs): ${await perCall('plain', {})} without userOf, ${await perCall('user', { userOf: USER_OF })} with`;
+  } finally {
+    await client.quit();
+  }
+}
+
 /**
  * RedisStore, on ioredis and on node-redis, against connect-redis and the raw floor of each client,
  * on one server: REDIS_URL when set, else a throwaway redis-server (so no other client's load skews
@@ -185,11 +297,14 @@ export default async function redisSuite(): Promise<BenchSuite> {
   const version = /redis_version:(\S+)/.exec(await probe.info('server'))?.[1] ?? 'unknown';
   await probe.quit();
   const operations = ['get', 'set', 'touch', 'destroy'] as const;
+  const userIndex = [...(await userIndexTimings(url)), await userIndexServerCpu(url)];
   return {
     name: 'redis',
     contenders: [
       ...withAtRestVariants('RedisStore', (name, options) => ours(url, name, () => connectedIORedis(url), options)),
+      { ...ours(url, 'RedisStore + userOf', () => connectedIORedis(url), { userOf: USER_OF }), baseline: 'RedisStore' },
       ours(url, 'RedisStore (node-redis)', () => connectedNodeRedis(url)),
+      { ...ours(url, 'RedisStore (node-redis) + userOf', () => connectedNodeRedis(url), { userOf: USER_OF }), baseline: 'RedisStore (node-redis)' },
       connectRedis(url),
       ioredisMethods(url),
       rawIORedis(url),
@@ -210,6 +325,8 @@ export default async function redisSuite(): Promise<BenchSuite> {
       'RedisStore (node-redis) and raw node-redis: each its own connected node-redis client with default options, as connect-redis, commands sent through sendCommand; raw = GET, SET PX, PEXPIRE, DEL',
       'RedisStore (system clock, touchAfter 0): get = GET, set = SET PXAT, touch = PEXPIREAT, destroy = DEL',
       `${AT_REST_NOTE}, on ioredis`,
+      "+ userOf: the same store with userOf, every session the user of makeSession(); set adds SADD, PEXPIREAT NX and PEXPIREAT GT of the user's set in the same write, touch one PEXPIREAT GT",
+      ...userIndex,
     ],
   };
 }

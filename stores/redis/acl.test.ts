@@ -18,8 +18,8 @@ function readmeAcl(): string {
   return line;
 }
 
-/** The cases that use every command a store sends: reads, writes, touch, expiry and the bulk calls. */
-const STORE_GROUPS = new Set(['basics', 'touch', 'expiry', 'bulk', 'namespaces']);
+/** The cases that use every command a store sends: reads, writes, touch, expiry, the bulk calls and the user index. */
+const STORE_GROUPS = new Set(['basics', 'touch', 'expiry', 'bulk', 'namespaces', 'users']);
 const storeCaseIds = new Set(cases.filter((c) => STORE_GROUPS.has(c.group)).map((c) => c.id));
 
 describeBackend('redis', 'RedisStore as a Redis user with exactly the ACL of its README', (url) => {
@@ -42,6 +42,7 @@ describeBackend('redis', 'RedisStore as a Redis user with exactly the ACL of its
       .replace(/^ACL SETUSER sessions /, '')
       .replace('>change-me', `>${password}`)
       .replace('~sess:*', `~${keyPrefix}*`)
+      .replace('~by-user:sess:*', `~by-user:${keyPrefix}*`)
       .split(' ');
     await admin.call('ACL', 'SETUSER', user, ...args);
     ioredis = new Redis(userUrl());
@@ -53,7 +54,7 @@ describeBackend('redis', 'RedisStore as a Redis user with exactly the ACL of its
   afterAll(async () => {
     await ioredis?.quit();
     await nodeRedis?.quit();
-    const leftovers = await admin.keys(`${keyPrefix}*`);
+    const leftovers = [...(await admin.keys(`${keyPrefix}*`)), ...(await admin.keys(`by-user:${keyPrefix}*`))];
     if (leftovers.length > 0) await admin.del(...leftovers);
     await admin.call('ACL', 'DELUSER', user);
     await admin.quit();
@@ -64,7 +65,7 @@ describeBackend('redis', 'RedisStore as a Redis user with exactly the ACL of its
     makeStore: (options) =>
       new RedisStore<RedisClient>({ client: client(), prefix: `${keyPrefix}${label}:${options.namespace ?? 'default'}:`, ...baseOptionsOf(options) }),
     clock: 'injectable',
-    supports: { namespaces: true, ttl: true, ttlFunction: true, touchAfter: true, disableTouch: true },
+    supports: { namespaces: true, ttl: true, ttlFunction: true, touchAfter: true, disableTouch: true, userIndex: true },
     http: false,
     strict: true,
     filter: (id) => storeCaseIds.has(id),

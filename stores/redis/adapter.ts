@@ -15,12 +15,19 @@ export interface RedisAdapter {
   /** PEXPIRETIME then GET, sent in the same tick: one round trip. */
   readWithExpiry(key: string): Promise<[expiry: number, payload: string | null]>;
   get(key: string): Promise<string | null>;
-  /** Sets the expiry of an existing key; a missing key stays missing. Write commands resolve to Redis' reply. */
-  pexpireat(key: string, expiresAt: number): Promise<unknown>;
+  /**
+   * Sets the expiry of an existing key; a missing key stays missing. With `NX` only a key without an
+   * expiry gets one, with `GT` only a later expiry replaces the key's. Write commands resolve to Redis' reply.
+   */
+  pexpireat(key: string, expiresAt: number, condition?: 'NX' | 'GT'): Promise<unknown>;
   setPxat(key: string, value: string, expiresAt: number): Promise<unknown>;
   evalsha(sha: string, key: string, args: (string | number)[]): Promise<unknown>;
   eval(lua: string, key: string, args: (string | number)[]): Promise<unknown>;
   del(key: string): Promise<unknown>;
+  sadd(key: string, member: string): Promise<unknown>;
+  /** One SREM of every member: a single key, so a Cluster takes it. */
+  srem(key: string, members: string[]): Promise<unknown>;
+  sscan(key: string, cursor: string, count: number): Promise<[cursor: string, members: string[]]>;
   masters(): Promise<RedisNode[]>;
   ping(): Promise<void>;
   /** Calls `up` when the client is ready and `down` when it loses its connection; returns the unsubscribe. */

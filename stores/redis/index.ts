@@ -12,7 +12,7 @@ import {
   refuseWithSharedLayout,
   validateIdentifier,
 } from '../../shared';
-import type { BaseStoreOptions, LifetimeOptions, StoredEntry, StoredSession, TombstoneOptions } from '../../shared';
+import type { BaseStoreOptions, LifetimeOptions, StoredEntry, StoredSession, TombstoneOptions, UserIndexOptions } from '../../shared';
 import type { RedisAdapter, RedisNode } from './adapter';
 import type { RedisClient } from './client-types';
 import { ioredisAdapter, isIORedisClient } from './ioredis';
@@ -23,7 +23,7 @@ export type { IORedisClient, NodeRedisClient, NodeRedisCluster, RedisClient } fr
 /** Whose clock decides that a session has expired: Redis' own expiry of the key, or the store's `now`. */
 export type RedisExpiryClock = 'redis' | 'now';
 
-export interface RedisStoreOptions<Client extends RedisClient = RedisClient> extends BaseStoreOptions, TombstoneOptions, LifetimeOptions {
+export interface RedisStoreOptions<Client extends RedisClient = RedisClient> extends BaseStoreOptions, TombstoneOptions, LifetimeOptions, UserIndexOptions {
   /**
    * A client you own, which the store never connects or closes: an ioredis `Redis` (single node or
    * Sentinel) or `Cluster`, or a connected node-redis v5 or v6 client or cluster (`createClient()` or
@@ -38,9 +38,16 @@ export interface RedisStoreOptions<Client extends RedisClient = RedisClient> ext
    * database: `clear()` is refused unless `allowClearWithoutPrefix` is set.
    */
   prefix?: string;
+  /**
+   * With `userOf`, prepended to each user's key (the user id, or its SHA-256 with `hashIds` or
+   * `encryptionKeys`) to form the key of that user's set of session keys. Default `by-user:` +
+   * `prefix`. Neither it nor `prefix` may start the other, so that no index key is in the sessions'
+   * SCAN or could be a session's key. `clear()` deletes the keys under it too.
+   */
+  userIndexPrefix?: string;
   /** Let `clear()` run with `prefix: ''`, deleting every key of the database. Default false. */
   allowClearWithoutPrefix?: boolean;
-  /** Keys asked of each SCAN step by `all`, `ids`, `length` and `clear`. Default 1000. */
+  /** Keys asked of each SCAN step by `all`, `ids`, `length` and `clear`, and of each SSCAN step by `sessionsOf`. Default 1000. */
   scanCount?: number;
   /**
    * Whose clock decides that a session has expired. `'redis'`: Redis' own expiry of the key (set to
@@ -67,6 +74,10 @@ const RECONNECT_CAP_MS = 250;
 
 const PREFIX_PATTERN = /^[^\u0000-\u001f\u007f]{0,256}$/;
 const PREFIX_RULE = 'a string of at most 256 characters without control characters';
+/** What the default userIndexPrefix puts before the store's prefix: a key under it starts otherwise than every session key. */
+const USER_INDEX_MARK = 'by-user:';
+const INDEX_PREFIX_PATTERN = /^[^\u0000-\u001f\u007f]{1,256}$/;
+const INDEX_PREFIX_RULE = 'a non-empty string of at most 256 characters without control characters';
 
 class LuaScript {
   readonly sha: string;
@@ -143,8 +154,9 @@ return redis.call('PEXPIREAT', KEYS[1], capped(ARGV[1], createdAt, ARGV[4]))
  * expiring natively at the session's exact instant (`PXAT`). That native expiry decides what is
  * live, or with `expiryClock: 'now'` reads also fetch the key's PEXPIRETIME so the store's clock
  * decides. A destroyed session leaves an empty value, its tombstone, that the write script never
- * writes over. Bulk calls SCAN every master of a Cluster and send only single-key commands. Needs
- * Redis 7.0 or later.
+ * writes over. With `userOf`, each user's set (under `userIndexPrefix`) holds the keys of that
+ * user's sessions, for `sessionsOf`. Bulk calls SCAN every master of a Cluster and send only
+ * single-key commands. Needs Redis 7.0 or later.
  */
 export class RedisStore<Client extends RedisClient = RedisClient> extends SessionStore {
   readonly client: Client;
@@ -157,6 +169,8 @@ export class RedisStore<Client extends RedisClient = RedisClient> extends Sessio
   private readonly scanCount: number;
   private readonly prefix: string;
   private readonly matchPattern: string;
+  /** Where each user's set of session keys lives: this + the owner key; undefined where the store keeps no index. */
+  private readonly indexPrefix: string | undefined;
   private readonly allowClearWithoutPrefix: boolean;
   private readonly unwatch: () => void;
 
@@ -166,12 +180,24 @@ export class RedisStore<Client extends RedisClient = RedisClient> extends Sessio
     validateIdentifier('redis', 'prefix', prefix, PREFIX_PATTERN, PREFIX_RULE);
     const sharesConnectRedisValues = sharesConnectRedisValuesOf(options);
     if (sharesConnectRedisValues) refuseWithSharedLayout('redis', 'connect-redis', options);
+    const indexPrefix = indexPrefixOf(prefix, options, sharesConnectRedisValues);
     super('redis', options, {
       keyPrefix: prefix,
-      ownOptions: ownOptionNames<RedisStoreOptions<Client>>({ client: true, url: true, prefix: true, allowClearWithoutPrefix: true, scanCount: true, expiryClock: true, compat: true }),
+      ownOptions: ownOptionNames<RedisStoreOptions<Client>>({
+        client: true,
+        url: true,
+        prefix: true,
+        userIndexPrefix: true,
+        allowClearWithoutPrefix: true,
+        scanCount: true,
+        expiryClock: true,
+        compat: true,
+      }),
       tombstones: !sharesConnectRedisValues,
       maxLifetime: !sharesConnectRedisValues,
+      userIndex: !sharesConnectRedisValues,
     });
+    this.indexPrefix = indexPrefix;
     this.sharesConnectRedisValues = sharesConnectRedisValues;
     if (expiryClock !== 'redis' && expiryClock !== 'now') {
       throw optionError('redis', `expiryClock must be 'redis' or 'now', got ${typeof expiryClock === 'string' ? `'${expiryClock}'` : String(expiryClock)}`);
@@ -220,18 +246,34 @@ export class RedisStore<Client extends RedisClient = RedisClient> extends Sessio
   /**
    * One script, one round trip: it must not write over a live tombstone, and it keeps the creation
    * instant of a live record, which a plain SET can do neither of (SET … GET could only repair a
-   * tombstone after a concurrent get had already seen the session it wrote back).
+   * tombstone after a concurrent get had already seen the session it wrote back). With an owner,
+   * the owner's index is written first, in the same round trip (see indexUntil).
    */
-  protected writeRecord(key: string, payload: string, expiresAt: number, now: number, maxLifetimeMs: number | undefined): Promise<unknown> {
+  protected writeRecord(key: string, payload: string, expiresAt: number, now: number, maxLifetimeMs: number | undefined, owner: string | undefined): Promise<unknown> {
     if (this.sharesConnectRedisValues) return this.adapter.setPxat(key, payload, expiresAt);
-    return this.runScript(WRITE, key, [payload, expiresAt, now, this.liveAsOf(now), maxLifetimeMs ?? '']);
+    const args = [payload, expiresAt, now, this.liveAsOf(now), maxLifetimeMs ?? ''];
+    if (owner === undefined) return this.runScript(WRITE, key, args);
+    const indexed = this.indexUntil(owner, key, expiresAt);
+    return Promise.all([indexed, this.runScript(WRITE, key, args)]);
   }
 
-  protected extendRecord(key: string, expiresAt: number, now: number, unlessExpiresAfter: number | undefined, maxLifetimeMs: number | undefined): Promise<unknown> {
+  protected extendRecord(
+    key: string,
+    expiresAt: number,
+    now: number,
+    unlessExpiresAfter: number | undefined,
+    maxLifetimeMs: number | undefined,
+    owner: string | undefined,
+  ): Promise<unknown> {
     // PEXPIREAT never creates a key, and when Redis' clock decides a key Redis still holds is live; it
     // may lengthen a tombstone, which holds no session. The lifetime cap needs the head: the script.
-    if (this.redisClockDecides && unlessExpiresAfter === undefined && maxLifetimeMs === undefined) return this.adapter.pexpireat(key, expiresAt);
-    return this.runScript(EXTEND, key, [expiresAt, this.liveAsOf(now), unlessExpiresAfter ?? '', maxLifetimeMs ?? '']);
+    const extended =
+      this.redisClockDecides && unlessExpiresAfter === undefined && maxLifetimeMs === undefined
+        ? this.adapter.pexpireat(key, expiresAt)
+        : this.runScript(EXTEND, key, [expiresAt, this.liveAsOf(now), unlessExpiresAfter ?? '', maxLifetimeMs ?? '']);
+    if (owner === undefined) return extended;
+    // The owner's index outlives the session it lists: moved as far, never back, in the same round trip.
+    return Promise.all([extended, this.adapter.pexpireat(this.indexKeyOf(owner), expiresAt, 'GT')]);
   }
 
   protected entombRecord(key: string, expiresAt: number): Promise<unknown> {
@@ -255,7 +297,7 @@ export class RedisStore<Client extends RedisClient = RedisClient> extends Sessio
   protected async *scanRecords(now: number, withPayload: boolean): AsyncIterable<StoredEntry[]> {
     for (const node of await this.masters()) {
       const seen = new Set<string>();
-      for await (const keys of this.scanNode(node)) {
+      for await (const keys of this.scanNode(node, this.prefix)) {
         // SCAN may return a key twice while the keyspace is rehashed.
         const fresh = keys.filter((key) => !seen.has(key));
         for (const key of fresh) seen.add(key);
@@ -264,6 +306,42 @@ export class RedisStore<Client extends RedisClient = RedisClient> extends Sessio
     }
   }
 
+  /**
+   * The members of the owner's set, a SSCAN step at a time, each step's keys read (expiry, then
+   * value) in one batch, sent together (on a Cluster, to the master of each key). Members whose key
+   * is gone, a tombstone or expired are removed from the set here (a first set of such a key that
+   * runs between this read and the SREM loses its entry until its next set); the base checks the
+   * rest against their sessions and hands those saved since under another user to forgetOwnerRecords.
+   */
+  protected async scanOwnerRecords(owner: string, now: number): Promise<StoredEntry[]> {
+    const indexKey = this.indexKeyOf(owner);
+    const entries: StoredEntry[] = [];
+    const seen = new Set<string>();
+    let cursor = '0';
+    do {
+      const [next, members] = await this.adapter.sscan(indexKey, cursor, this.scanCount);
+      cursor = next;
+      // SSCAN may return a member twice while the set is rehashed; a member outside the prefix is no key of ours to read.
+      const fresh = members.filter((key) => !seen.has(key) && key.startsWith(this.prefix));
+      for (const key of fresh) seen.add(key);
+      const records = await Promise.all(fresh.map((key) => this.adapter.readWithExpiry(key))).catch(explain);
+      const gone: string[] = [];
+      fresh.forEach((key, index) => {
+        const [expiry, value] = records[index]!;
+        const expiresAt = expiryOf(expiry);
+        if (value === null || expiry === -2 || value === '' || !(expiresAt > now)) gone.push(key);
+        else entries.push({ key, expiresAt, payload: sessionPartOf(value), ...createdAtOf(value) });
+      });
+      if (gone.length > 0) await this.adapter.srem(indexKey, gone);
+    } while (cursor !== '0');
+    return entries;
+  }
+
+  protected forgetOwnerRecords(owner: string, keys: string[]): Promise<unknown> {
+    return this.adapter.srem(this.indexKeyOf(owner), keys);
+  }
+
+  /** The sessions under the prefix, then the user index keys under userIndexPrefix: both the store's own. */
   protected async *removeAllRecords(): AsyncIterable<number> {
     if (this.prefix === '' && !this.allowClearWithoutPrefix) {
       throw optionError(
@@ -271,10 +349,13 @@ export class RedisStore<Client extends RedisClient = RedisClient> extends Sessio
         "clear() with prefix '' would delete every key of the database, sessions or not: give the store a prefix, or set allowClearWithoutPrefix if the database holds nothing else",
       );
     }
-    for (const node of await this.masters()) {
-      for await (const keys of this.scanNode(node)) {
-        await node.unlink(keys);
-        yield keys.length;
+    const prefixes = this.indexPrefix === undefined ? [this.prefix] : [this.prefix, this.indexPrefix];
+    for (const prefix of prefixes) {
+      for (const node of await this.masters()) {
+        for await (const keys of this.scanNode(node, prefix)) {
+          await node.unlink(keys);
+          yield keys.length;
+        }
       }
     }
   }
@@ -298,15 +379,35 @@ export class RedisStore<Client extends RedisClient = RedisClient> extends Sessio
     return masters;
   }
 
-  private async *scanNode(node: RedisNode): AsyncIterable<string[]> {
+  /** The keys of `node` that begin with `prefix`. */
+  private async *scanNode(node: RedisNode, prefix: string): AsyncIterable<string[]> {
+    const pattern = prefix === this.prefix ? this.matchPattern : `${escapeGlob(prefix)}*`;
     let cursor = '0';
     do {
-      const [next, matched] = await node.scan(cursor, this.matchPattern, this.scanCount);
+      const [next, matched] = await node.scan(cursor, pattern, this.scanCount);
       cursor = next;
       // MATCH is a glob: only keys that begin with the prefix, byte for byte, are ours to read or delete.
-      const keys = matched.filter((key) => key.startsWith(this.prefix));
+      const keys = matched.filter((key) => key.startsWith(prefix));
       if (keys.length > 0) yield keys;
     } while (cursor !== '0');
+  }
+
+  /** The key of the owner's set of session keys. */
+  private indexKeyOf(owner: string): string {
+    return this.indexPrefix! + owner;
+  }
+
+  /**
+   * SADD of the session's key to its owner's set, then PEXPIREAT NX (a new set gets an expiry) and
+   * GT (a set only ever lives longer), so the set outlives each session it lists; sent in the tick of
+   * the write script and before it. On one node Redis runs them in that order, so a session is never
+   * stored before its index entry. On a Cluster the set may live on another master, and both go out
+   * at once: a failure of either fails the set, and a session stored while its index failed is found
+   * again once its next set adds it.
+   */
+  private indexUntil(owner: string, key: string, expiresAt: number): Promise<unknown> {
+    const indexKey = this.indexKeyOf(owner);
+    return Promise.all([this.adapter.sadd(indexKey, key), this.adapter.pexpireat(indexKey, expiresAt, 'NX'), this.adapter.pexpireat(indexKey, expiresAt, 'GT')]);
   }
 
   /** Fetches the expiry and the value (or, without payload, its length) of keys that SCAN returned from `node`, sent together. */
@@ -335,6 +436,29 @@ export class RedisStore<Client extends RedisClient = RedisClient> extends Sessio
   }
 }
 
+/**
+ * The prefix of the user index keys: `userIndexPrefix`, or `by-user:` + the prefix; undefined for
+ * none (compat, or a prefix from which none derives, without userOf). Neither it nor the prefix may
+ * start the other: then no index key matches the sessions' SCAN pattern, and none is a session's
+ * key, whatever the session id or the user id holds.
+ */
+function indexPrefixOf(prefix: string, options: RedisStoreOptions<RedisClient>, sharesConnectRedisValues: boolean): string | undefined {
+  const { userIndexPrefix, userOf } = options;
+  if (sharesConnectRedisValues) {
+    if (userIndexPrefix !== undefined) throw optionError('redis', "compat 'connect-redis' keeps no user index: userIndexPrefix cannot be used with it");
+    return undefined;
+  }
+  if (userIndexPrefix !== undefined) validateIdentifier('redis', 'userIndexPrefix', userIndexPrefix, INDEX_PREFIX_PATTERN, INDEX_PREFIX_RULE);
+  const indexPrefix = userIndexPrefix ?? (prefix === '' ? undefined : `${USER_INDEX_MARK}${prefix}`);
+  if (indexPrefix !== undefined && !indexPrefix.startsWith(prefix) && !prefix.startsWith(indexPrefix)) return indexPrefix;
+  // Without userOf a default index prefix only serves clear(), which then has no index keys to delete.
+  if (userOf === undefined && userIndexPrefix === undefined) return undefined;
+  if (prefix === '') {
+    throw optionError('redis', "userOf needs a prefix: with prefix '' the sessions' namespace is every key of the database, a user's index included");
+  }
+  throw optionError('redis', "userIndexPrefix (by default 'by-user:' + prefix) and prefix must not start one another, or the sessions' SCAN would meet the index keys: give another userIndexPrefix");
+}
+
 function sharesConnectRedisValuesOf(options: RedisStoreOptions<RedisClient> | undefined): boolean {
   const compat = options?.compat;
   if (compat === undefined) return false;
@@ -347,6 +471,12 @@ function sessionPartOf(value: string): string {
   if (value.charCodeAt(0) !== 1) return value;
   const head = HEAD.exec(value);
   return head === null ? value : value.slice(head[0].length);
+}
+
+/** The creation instant in the head of a stored value, where it has one. */
+function createdAtOf(value: string): { createdAt?: number } {
+  const head = HEAD.exec(value);
+  return head === null ? {} : { createdAt: Number(head[0].slice(1, -1)) };
 }
 
 /** The adapter of `client`, or an options error for anything that is neither driver's client. */

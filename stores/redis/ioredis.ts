@@ -95,11 +95,14 @@ export function ioredisAdapter(client: Redis | Cluster): RedisAdapter {
   return {
     readWithExpiry: (key) => Promise.all([send('pexpiretime', [key]) as Promise<number>, send('get', [key]) as Promise<string | null>]),
     get: (key) => send('get', [key]) as Promise<string | null>,
-    pexpireat: (key, expiresAt) => send('pexpireat', [key, expiresAt]),
+    pexpireat: (key, expiresAt, condition) => send('pexpireat', condition === undefined ? [key, expiresAt] : [key, expiresAt, condition]),
     setPxat: (key, value, expiresAt) => send('set', [key, value, 'PXAT', expiresAt]),
     evalsha: (sha, key, args) => send('evalsha', [sha, 1, key, ...args]),
     eval: (lua, key, args) => send('eval', [lua, 1, key, ...args]),
     del: (key) => send('del', [key]),
+    sadd: (key, member) => send('sadd', [key, member]),
+    srem: (key, members) => send('srem', [key, ...members]),
+    sscan: (key, cursor, count) => send('sscan', [key, cursor, 'COUNT', count]) as Promise<[string, string[]]>,
     async masters() {
       if (!isCluster(client)) return [nodeOf(client)];
       // Waits (within the operation's deadline) for a Cluster still discovering its slots.

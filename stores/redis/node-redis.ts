@@ -52,11 +52,14 @@ export function nodeRedisAdapter(client: NodeRedisClient): RedisAdapter {
   return {
     readWithExpiry: (key) => Promise.all([client.sendCommand(['PEXPIRETIME', key]) as Promise<number>, client.sendCommand(['GET', key]) as Promise<string | null>]),
     get: (key) => client.sendCommand(['GET', key]) as Promise<string | null>,
-    pexpireat: (key, expiresAt) => client.sendCommand(['PEXPIREAT', key, String(expiresAt)]),
+    pexpireat: (key, expiresAt, condition) => client.sendCommand(condition === undefined ? ['PEXPIREAT', key, String(expiresAt)] : ['PEXPIREAT', key, String(expiresAt), condition]),
     setPxat: (key, value, expiresAt) => client.sendCommand(['SET', key, value, 'PXAT', String(expiresAt)]),
     evalsha: (sha, key, args) => send('EVALSHA', sha, 1, key, ...args),
     eval: (lua, key, args) => send('EVAL', lua, 1, key, ...args),
     del: (key) => client.sendCommand(['DEL', key]),
+    sadd: (key, member) => client.sendCommand(['SADD', key, member]),
+    srem: (key, members) => client.sendCommand(['SREM', key, ...members]),
+    sscan: (key, cursor, count) => send<[string, string[]]>('SSCAN', key, cursor, 'COUNT', count),
     masters: async () => [node],
     async ping() {
       await send('PING');
@@ -83,11 +86,14 @@ export function nodeRedisClusterAdapter(cluster: NodeRedisCluster): RedisAdapter
   return {
     readWithExpiry: (key) => Promise.all([send<number>(key, 'PEXPIRETIME', key), send<string | null>(key, 'GET', key)]),
     get: (key) => send<string | null>(key, 'GET', key),
-    pexpireat: (key, expiresAt) => send(key, 'PEXPIREAT', key, expiresAt),
+    pexpireat: (key, expiresAt, condition) => (condition === undefined ? send(key, 'PEXPIREAT', key, expiresAt) : send(key, 'PEXPIREAT', key, expiresAt, condition)),
     setPxat: (key, value, expiresAt) => send(key, 'SET', key, value, 'PXAT', expiresAt),
     evalsha: (sha, key, args) => send(key, 'EVALSHA', sha, 1, key, ...args),
     eval: (lua, key, args) => send(key, 'EVAL', lua, 1, key, ...args),
     del: (key) => send(key, 'DEL', key),
+    sadd: (key, member) => send(key, 'SADD', key, member),
+    srem: (key, members) => send(key, 'SREM', key, ...members),
+    sscan: (key, cursor, count) => send<[string, string[]]>(key, 'SSCAN', key, cursor, 'COUNT', count),
     masters: async () => (await masterClients()).map(nodeRedisNode),
     // Back only when every master answers: each holds its share of the sessions.
     async ping() {

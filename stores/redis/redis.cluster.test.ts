@@ -82,6 +82,48 @@ describeWithRedisServers('RedisStore on a 3-master Redis Cluster', () => {
     });
   });
 
+  describe.each([
+    ['an ioredis Cluster', () => cluster as RedisClient],
+    ['a node-redis v5 cluster', () => nodeRedisCluster as unknown as RedisClient],
+    ['a node-redis v6 cluster', () => nodeRedis6Cluster as unknown as RedisClient],
+  ])("a user's sessions across masters, on %s", (_, client) => {
+    const userOf = (session: SessionData) => (session as unknown as { user?: string }).user;
+    const sids = Array.from({ length: 30 }, (_, i) => `sid-${i}`);
+    let store: RedisStore<RedisClient>;
+
+    beforeAll(async () => {
+      store = new RedisStore({ client: client(), prefix: 'users:', userOf });
+      const session = { cookie: { originalMaxAge: HOUR_MS, expires: new Date(Date.now() + HOUR_MS).toISOString() }, user: 'ada' } as unknown as SessionData;
+      await Promise.all(sids.map((sid) => store.set(sid, session)));
+    });
+
+    afterAll(async () => {
+      await store.clear();
+      await store.close();
+    });
+
+    it("keeps the user's set on a slot of its own, apart from sessions spread over every master", async () => {
+      const slots = new Set(await Promise.all(['by-user:users:ada', ...sids.map((sid) => `users:${sid}`)].map((key) => cluster.cluster('KEYSLOT', key))));
+      expect(slots.size).toBeGreaterThan(3);
+      const perMaster = await Promise.all(cluster.nodes('master').map((node) => node.dbsize()));
+      expect(perMaster.every((count) => count > 0)).toBe(true);
+      expect(await cluster.scard('by-user:users:ada')).toBe(sids.length);
+    });
+
+    it('sessionsOf lists the sessions of every master, and destroySessionsOf ends all but the kept one', async () => {
+      expect((await store.sessionsOf('ada')).map(({ id }) => id).sort()).toEqual([...sids].sort());
+      expect(await store.destroySessionsOf('ada', { except: 'sid-0' })).toBe(sids.length - 1);
+      expect((await store.sessionsOf('ada')).map(({ id }) => id)).toEqual(['sid-0']);
+      expect(await store.ids()).toEqual(['sid-0']);
+      expect(await cluster.smembers('by-user:users:ada')).toEqual(['users:sid-0']);
+    });
+
+    it('clear deletes the index keys on every master too', async () => {
+      await store.clear();
+      expect(await cluster.exists('by-user:users:ada')).toBe(0);
+    });
+  });
+
   describe('on a node-redis cluster', () => {
     it("with compat 'connect-redis', reads what connect-redis wrote through the same cluster, and the other way round", async () => {
       const theirs = new ConnectRedisStore({ client: nodeRedisCluster, prefix: 'interop:' });

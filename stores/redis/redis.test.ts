@@ -16,6 +16,17 @@ function uniquePrefix(label = 'unit'): string {
   return `test:redis:${label}:${randomBytes(6).toString('hex')}:`;
 }
 
+/** The default userIndexPrefix of a store with `prefix`. */
+function indexPrefixOf(prefix: string): string {
+  return `by-user:${prefix}`;
+}
+
+/** The suite's userOf: the session's `user`, where it is a string. */
+const userOf = (session: SessionData) => {
+  const user = (session as unknown as { user?: unknown }).user;
+  return typeof user === 'string' ? user : undefined;
+};
+
 describeBackend('redis', 'RedisStore', (url) => {
   let client: Redis;
   let prefix: string;
@@ -50,7 +61,7 @@ describeBackend('redis', 'RedisStore', (url) => {
 
   afterEach(async () => {
     await Promise.all(stores.splice(0).map((store) => store.close()));
-    const leftovers = await keysUnder(`${escapeGlob(prefix)}*`);
+    const leftovers = [...(await keysUnder(`${escapeGlob(prefix)}*`)), ...(await keysUnder(`${escapeGlob(indexPrefixOf(prefix))}*`))];
     if (leftovers.length > 0) await client.del(...leftovers);
   });
 
@@ -336,6 +347,143 @@ describeBackend('redis', 'RedisStore', (url) => {
     });
   });
 
+  describe('sessions per user', () => {
+    const indexKey = (user: string) => `${indexPrefixOf(prefix)}${user}`;
+
+    it("keeps each user's storage keys in a set under by-user: + prefix + the user id, which no bulk call of the sessions meets", async () => {
+      const store = makeStore({ userOf });
+      await store.set('a', sessionExpiringAt(T0 + HOUR, { user: 'ada' }));
+      await store.set('b', sessionExpiringAt(T0 + HOUR, { user: 'ada' }));
+      await store.set('c', sessionExpiringAt(T0 + HOUR, { cart: [1] }));
+      expect((await client.smembers(indexKey('ada'))).sort()).toEqual([`${prefix}a`, `${prefix}b`]);
+      expect(await keysUnder(`${escapeGlob(indexPrefixOf(prefix))}*`)).toEqual([indexKey('ada')]);
+      expect((await store.ids()).sort()).toEqual(['a', 'b', 'c']);
+      expect(await store.length()).toBe(3);
+    });
+
+    it("a set with a user sends SADD, PEXPIREAT NX and PEXPIREAT GT of the user's set before the write script, all in one socket write", async () => {
+      const store = makeStore({ userOf });
+      await store.get('warm');
+      const commands = await recordCommands(url, prefix, async () => {
+        expect(await socketWritesDuring(client, () => store.set('abc', sessionExpiringAt(T0 + HOUR, { user: 'ada' })))).toEqual([4]);
+      });
+      expect(commands.slice(0, 3)).toEqual([
+        ['sadd', indexKey('ada'), `${prefix}abc`],
+        ['pexpireat', indexKey('ada'), String(T0 + HOUR), 'NX'],
+        ['pexpireat', indexKey('ada'), String(T0 + HOUR), 'GT'],
+      ]);
+      expect(commands[3]![0]).toBe('evalsha');
+    });
+
+    it("keeps the user's set alive at least as long as the latest of its sessions, never shortening it", async () => {
+      const store = makeStore({ userOf });
+      await store.set('a', sessionExpiringAt(T0 + 2 * HOUR, { user: 'ada' }));
+      expect(await client.pexpiretime(indexKey('ada'))).toBe(T0 + 2 * HOUR);
+      await store.set('b', sessionExpiringAt(T0 + HOUR, { user: 'ada' }));
+      expect(await client.pexpiretime(indexKey('ada'))).toBe(T0 + 2 * HOUR);
+      await store.set('b', sessionExpiringAt(T0 + 3 * HOUR, { user: 'ada' }));
+      expect(await client.pexpiretime(indexKey('ada'))).toBe(T0 + 3 * HOUR);
+    });
+
+    it("touch moves the user's set's expiry with the session's in the same socket write, on the plain PEXPIREAT and on the script", async () => {
+      const plain = new RedisStore({ client, prefix, userOf });
+      stores.push(plain);
+      const expiresAt = Date.now() + HOUR;
+      await plain.set('plain', sessionExpiringAt(expiresAt, { user: 'ada' }));
+      const commands = await recordCommands(url, prefix, async () => {
+        expect(await socketWritesDuring(client, () => plain.touch('plain', sessionExpiringAt(expiresAt + 1000, { user: 'ada' })))).toEqual([2]);
+      });
+      expect(commands).toEqual([
+        ['pexpireat', `${prefix}plain`, String(expiresAt + 1000)],
+        ['pexpireat', indexKey('ada'), String(expiresAt + 1000), 'GT'],
+      ]);
+      expect(await client.pexpiretime(indexKey('ada'))).toBe(expiresAt + 1000);
+      const scripted = makeStore({ userOf });
+      await scripted.set('scripted', sessionExpiringAt(T0 + HOUR, { user: 'grace' }));
+      expect(await socketWritesDuring(client, () => scripted.touch('scripted', sessionExpiringAt(T0 + 2 * HOUR, { user: 'grace' })))).toEqual([2]);
+      expect(await client.pexpiretime(`${prefix}scripted`)).toBe(T0 + 2 * HOUR);
+      expect(await client.pexpiretime(indexKey('grace'))).toBe(T0 + 2 * HOUR);
+    });
+
+    it('get sends the same commands with userOf as without', async () => {
+      const store = makeStore({ userOf });
+      await store.set('abc', sessionExpiringAt(T0 + HOUR, { user: 'ada' }));
+      const commands = await recordCommands(url, prefix, async () => {
+        expect(await socketWritesDuring(client, async () => void (await store.get('abc')))).toEqual([2]);
+      });
+      expect(commands.map(([name]) => name)).toEqual(['pexpiretime', 'get']);
+    });
+
+    it('sessionsOf removes from the set the keys it finds gone, a tombstone or expired, and those the base finds saved under another user', async () => {
+      const store = makeStore({ userOf });
+      for (const sid of ['live', 'destroyed', 'deleted', 'moved']) await store.set(sid, sessionExpiringAt(T0 + 2 * HOUR, { user: 'ada' }));
+      await store.set('expired', sessionExpiringAt(T0 + HOUR, { user: 'ada' }));
+      await store.destroy('destroyed');
+      await client.del(`${prefix}deleted`);
+      await store.set('moved', sessionExpiringAt(T0 + 2 * HOUR, { user: 'grace' }));
+      clock = T0 + HOUR;
+      expect((await store.sessionsOf('ada')).map(({ id }) => id)).toEqual(['live']);
+      expect(await client.smembers(indexKey('ada'))).toEqual([`${prefix}live`]);
+      expect(await client.smembers(indexKey('grace'))).toEqual([`${prefix}moved`]);
+    });
+
+    it("sessionsOf walks a set of more members than one SSCAN step, and gives each session's creation instant", async () => {
+      const store = makeStore({ userOf, scanCount: 10 });
+      const sids = Array.from({ length: 200 }, (_, i) => `s${i}`);
+      await Promise.all(sids.map((sid) => store.set(sid, sessionExpiringAt(T0 + HOUR, { user: 'ada' }))));
+      const listed = await store.sessionsOf('ada');
+      expect(listed.map(({ id }) => id).sort()).toEqual([...sids].sort());
+      expect(listed.every(({ createdAt, expiresAt }) => createdAt === T0 && expiresAt === T0 + HOUR)).toBe(true);
+    });
+
+    it('destroySessionsOf leaves tombstones, which a late set of those sessions cannot write over', async () => {
+      const store = makeStore({ userOf });
+      await store.set('kept', sessionExpiringAt(T0 + HOUR, { user: 'ada' }));
+      await store.set('ended', sessionExpiringAt(T0 + HOUR, { user: 'ada' }));
+      expect(await store.destroySessionsOf('ada', { except: 'kept' })).toBe(1);
+      await store.set('ended', sessionExpiringAt(T0 + HOUR, { user: 'ada' }));
+      expect(await client.get(`${prefix}ended`)).toBe('');
+      expect((await store.sessionsOf('ada')).map(({ id }) => id)).toEqual(['kept']);
+    });
+
+    it('with hashIds, the set is named by the SHA-256 of the user id and lists hashed keys: no key name holds the user id or a session id', async () => {
+      const store = makeStore({ userOf, hashIds: true });
+      await store.set('the-session-id', sessionExpiringAt(T0 + HOUR, { user: 'ada@example.com' }));
+      const indexKeys = await keysUnder(`${escapeGlob(indexPrefixOf(prefix))}*`);
+      expect(indexKeys).toHaveLength(1);
+      const names = [...indexKeys, ...(await client.smembers(indexKeys[0]!)), ...(await keysUnder(`${escapeGlob(prefix)}*`))];
+      expect(names.some((name) => name.includes('ada') || name.includes('the-session-id'))).toBe(false);
+      expect(await store.sessionsOf('ada@example.com')).toHaveLength(1);
+    });
+
+    it('uses the userIndexPrefix given, and clear deletes the keys under it, and only those', async () => {
+      const userIndexPrefix = `${prefix.slice(0, -1)};users:`;
+      const store = makeStore({ userOf, userIndexPrefix });
+      const neighbour = `${prefix.slice(0, -1)};usersx`;
+      await store.set('abc', sessionExpiringAt(T0 + HOUR, { user: 'ada' }));
+      await client.set(neighbour, 'kept');
+      try {
+        expect(await client.smembers(`${userIndexPrefix}ada`)).toEqual([`${prefix}abc`]);
+        await store.clear();
+        expect(await client.exists(`${userIndexPrefix}ada`, `${prefix}abc`, neighbour)).toBe(1);
+      } finally {
+        await client.del(neighbour);
+      }
+    });
+
+    it('clear of a store without userOf deletes the index keys of its prefix too, so no stale set outlives the sessions', async () => {
+      await makeStore({ userOf }).set('abc', sessionExpiringAt(T0 + HOUR, { user: 'ada' }));
+      const sibling = `${indexPrefixOf(prefix).slice(0, -1)};ada`;
+      await client.set(sibling, 'another store');
+      try {
+        await makeStore().clear();
+        expect(await client.exists(indexKey('ada'), `${prefix}abc`, sibling)).toBe(1);
+      } finally {
+        await client.del(sibling);
+      }
+    });
+  });
+
   describe('bulk calls', () => {
     it('ids, length and all see only keys under the prefix, taken literally even with glob characters', async () => {
       prefix = `${uniquePrefix('glob')}a*[b]?\\:`;
@@ -545,8 +693,22 @@ describeBackend('redis', 'RedisStore', (url) => {
       ["a tombstoneTtl with compat 'connect-redis', whose values connect-redis reads", { compat: 'connect-redis', tombstoneTtl: 1000 }],
       ["a maxLifetime with compat 'connect-redis', whose values have no room for a creation instant", { compat: 'connect-redis', maxLifetime: HOUR }],
       ["a serializer with compat 'connect-redis'", { compat: 'connect-redis', serializer: { stringify: JSON.stringify, parse: JSON.parse } }],
+      ["a userOf with compat 'connect-redis', whose values have no room for a user", { compat: 'connect-redis', userOf }],
+      ["a userIndexPrefix with compat 'connect-redis'", { compat: 'connect-redis', userIndexPrefix: 'users:' }],
+      ["a userOf with prefix '', whose SCAN would meet the index keys", { prefix: '', userOf }],
+      ['a userIndexPrefix that starts with the prefix', { prefix: 'sess:', userIndexPrefix: 'sess:users:' }],
+      ['a userIndexPrefix the prefix starts with', { prefix: 'sess:users:', userIndexPrefix: 'sess:' }],
+      ['a userOf with a prefix its default userIndexPrefix starts with', { prefix: 'by-user:', userOf }],
+      ['an empty userIndexPrefix', { userIndexPrefix: '' }],
+      ['a userIndexPrefix with a control character', { userIndexPrefix: 'users\n' }],
+      ['a userIndexPrefix that is not a string', { userIndexPrefix: 7 }],
+      ['a userOf that is not a function', { userOf: 'user' }],
     ])('rejects %s with ERR_SESSION_OPTIONS', (_label, options) => {
       expect(() => new RedisStore({ client, ...(options as object) })).toThrow(expect.objectContaining({ code: 'ERR_SESSION_OPTIONS' }));
+    });
+
+    it('accepts a prefix from which no userIndexPrefix derives while userOf is off', async () => {
+      await makeStore({ prefix: 'by-user:' }).close();
     });
 
     it('rejects both client and url, and neither', () => {
@@ -592,14 +754,14 @@ async function socketWritesDuring(client: Redis, action: () => Promise<void>): P
   return writes;
 }
 
-/** The commands (lower-cased, with arguments) that touch keys under `prefix` while `action` runs, seen through MONITOR. */
+/** The commands (lower-cased, with arguments) that name a key holding `prefix` (a session's, or a user index's below it) while `action` runs, seen through MONITOR. */
 async function recordCommands(url: string, prefix: string, action: () => Promise<void>): Promise<string[][]> {
   const parent = new Redis(url);
   const monitor = await parent.monitor();
   parent.disconnect();
   const seen: string[][] = [];
   monitor.on('monitor', (_time: string, args: string[]) => {
-    if (args.some((arg) => arg.startsWith(prefix))) seen.push([args[0].toLowerCase(), ...args.slice(1)]);
+    if (args.some((arg) => arg.includes(prefix))) seen.push([args[0].toLowerCase(), ...args.slice(1)]);
   });
   try {
     await action();
