@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { RedisStore as ConnectRedisStore } from 'connect-redis';
 import type { SessionData } from 'express-session';
 import { Redis } from 'ioredis';
@@ -13,14 +12,8 @@ import { ioredisSender } from '../stores/redis/ioredis';
 import { startRedisServer } from '../test/support/redis-servers';
 import { AT_REST_NOTE, withAtRestVariants, type AtRestOptions } from './at-rest';
 import { makeSession, operationsOf, type BenchSuite, type Contender } from './harness';
+import { measureUserIndex, userOf, type CrowdedStore } from './user-index';
 
-/** The bench's sessions all belong to the user of makeSession(): SADD and PEXPIREAT cost the same whatever the set holds. */
-const USER_OF: UserOf = (session) => (session as unknown as { user?: { id?: number | string } }).user?.id;
-
-/** One user's sessions among the store's others, for the sessionsOf and destroySessionsOf timings. */
-const OWN_SESSIONS = 10;
-const CROWDS = [1_000, 100_000];
-const USER_REPEATS = 30;
 /** Calls per Redis CPU measurement, sent 64 at a time. */
 const CPU_CALLS = 20_000;
 
@@ -175,63 +168,26 @@ const rawNodeRedis = (url: string) =>
     };
   });
 
-/** A session of `user`, shaped as the bench's others. */
-function sessionOf(user: string): ReturnType<typeof makeSession> {
-  return { ...makeSession(), user: { id: user } } as unknown as ReturnType<typeof makeSession>;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-}
-
-async function timedMs(call: () => Promise<unknown>): Promise<number> {
-  const start = performance.now();
-  await call();
-  return performance.now() - start;
-}
-
-/**
- * sessionsOf and destroySessionsOf of one user's OWN_SESSIONS sessions, each the median of
- * USER_REPEATS calls, in a store that holds each of CROWDS sessions of other users (a thousand users
- * of them): read from the user's set, their cost follows the user's sessions, not the store's.
- */
-async function userIndexTimings(url: string): Promise<string[]> {
-  const prefix = benchPrefix('users');
+/** A store under a prefix of its own holding `crowd` sessions of a thousand other users, written 1,000 at a time. */
+async function crowdedStore(url: string, crowd: number): Promise<CrowdedStore> {
   const client = await connectedIORedis(url);
-  const store = storeOn({ client, prefix, userOf: USER_OF });
-  const lines: string[] = [];
-  const repeated = async (label: string, repeats: number) => {
-    const listing: number[] = [];
-    const ending: number[] = [];
-    for (let repeat = 0; repeat < repeats; repeat++) {
-      await Promise.all(Array.from({ length: OWN_SESSIONS }, (_, i) => store.set(`own-${label}-${repeat}-${i}`, sessionOf('ada'))));
-      listing.push(await timedMs(() => store.sessionsOf('ada')));
-      ending.push(await timedMs(() => store.destroySessionsOf('ada')));
-      // Drops the tombstones' members, so each repeat reads the same set.
-      await store.sessionsOf('ada');
-    }
-    return { listing, ending };
-  };
-  try {
-    // Untimed: the first calls pay for compiling the code they run.
-    await repeated('warm', USER_REPEATS);
-    let stored = 0;
-    for (const crowd of CROWDS) {
-      for (; stored < crowd; stored += 1000) {
-        await Promise.all(Array.from({ length: Math.min(1000, crowd - stored) }, (_, i) => store.set(`crowd-${stored + i}`, sessionOf(`other-${(stored + i) % 1000}`))));
-      }
-      const { listing, ending } = await repeated(String(crowd), USER_REPEATS);
-      lines.push(
-        `user index: one user's ${OWN_SESSIONS} sessions among ${crowd.toLocaleString('en')} others: sessionsOf ${median(listing).toFixed(2)} ms, destroySessionsOf ${median(ending).toFixed(2)} ms (medians of ${USER_REPEATS})`,
-      );
-    }
-  } finally {
+  const store = storeOn({ client, prefix: benchPrefix('users'), userOf });
+  const drop = async () => {
     await store.clear();
     await store.close();
     await client.quit();
+  };
+  try {
+    for (let stored = 0; stored < crowd; stored += 1000) {
+      await Promise.all(
+        Array.from({ length: Math.min(1000, crowd - stored) }, (_, i) => store.set(`crowd-${stored + i}`, { ...makeSession(), user: { id: `other-${(stored + i) % 1000}` } } as unknown as SessionData)),
+      );
+    }
+    return { store, drop };
+  } catch (error) {
+    await drop();
+    throw error;
   }
-  return lines;
 }
 
 /** The server's CPU time so far, in µs (used_cpu_user + used_cpu_sys). */
@@ -269,7 +225,7 @@ async function userIndexServerCpu(url: string): Promise<string> {
     return `${set.toFixed(1)} / ${touch.toFixed(1)} µs`;
   };
   try {
-    return `user index, Redis CPU per set / touch (used_cpu_user + used_cpu_sys over ${CPU_CALLS.toLocaleString('en')} calls, 64 at a time, least of 3 runs): ${await perCall('plain', {})} without userOf, ${await perCall('user', { userOf: USER_OF })} with`;
+    return `user index, Redis CPU per set / touch (used_cpu_user + used_cpu_sys over ${CPU_CALLS.toLocaleString('en')} calls, 64 at a time, least of 3 runs): ${await perCall('plain', {})} without userOf, ${await perCall('user', { userOf: userOf })} with`;
   } finally {
     await client.quit();
   }
@@ -297,14 +253,14 @@ export default async function redisSuite(): Promise<BenchSuite> {
   const version = /redis_version:(\S+)/.exec(await probe.info('server'))?.[1] ?? 'unknown';
   await probe.quit();
   const operations = ['get', 'set', 'touch', 'destroy'] as const;
-  const userIndex = [...(await userIndexTimings(url)), await userIndexServerCpu(url)];
+  const userIndex = [...(await measureUserIndex((crowd) => crowdedStore(url, crowd))), await userIndexServerCpu(url)];
   return {
     name: 'redis',
     contenders: [
       ...withAtRestVariants('RedisStore', (name, options) => ours(url, name, () => connectedIORedis(url), options)),
-      { ...ours(url, 'RedisStore + userOf', () => connectedIORedis(url), { userOf: USER_OF }), baseline: 'RedisStore' },
+      { ...ours(url, 'RedisStore + userOf', () => connectedIORedis(url), { userOf: userOf }), baseline: 'RedisStore' },
       ours(url, 'RedisStore (node-redis)', () => connectedNodeRedis(url)),
-      { ...ours(url, 'RedisStore (node-redis) + userOf', () => connectedNodeRedis(url), { userOf: USER_OF }), baseline: 'RedisStore (node-redis)' },
+      { ...ours(url, 'RedisStore (node-redis) + userOf', () => connectedNodeRedis(url), { userOf: userOf }), baseline: 'RedisStore (node-redis)' },
       connectRedis(url),
       ioredisMethods(url),
       rawIORedis(url),
