@@ -1,12 +1,14 @@
 import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import ConnectMongo from 'connect-mongo';
 import type { SessionData } from 'express-session';
 import { MongoClient, type Collection } from 'mongodb';
-import type { MongoStore, SessionDocument } from '../stores/mongo';
+import type { UserOf } from '../shared';
+import type { MongoStore, MongoStoreOptions, SessionDocument } from '../stores/mongo';
 import { storeOn } from '../stores/mongo/fixtures/factory';
 import { describeMongoServer, mongoServersProblem, startMongoServer } from '../test/support/mongo-servers';
 import { AT_REST_NOTE, withAtRestVariants, type AtRestOptions } from './at-rest';
-import { callbackOperationsOf, operationsOf, type BenchSuite, type Contender } from './harness';
+import { callbackOperationsOf, makeSession, operationsOf, type BenchSuite, type Contender } from './harness';
 
 const DB_NAME = 'session_stores_bench';
 const DEFAULT_URL = 'mongodb://127.0.0.1:27017';
@@ -41,7 +43,10 @@ const collectionNameFor = (label: string) => `bench_${label}_${randomBytes(4).to
 
 const expiresOf = (data: SessionData) => new Date(data.cookie.expires as unknown as string);
 
-function ours(url: string, name: string, options: AtRestOptions): Contender {
+/** The bench session's user id (makeSession's `user.id`), as an app's userOf would name it. */
+const USER_OF: UserOf = (session) => (session as { user?: { id?: number } }).user?.id;
+
+function ours(url: string, name: string, options: AtRestOptions & Pick<MongoStoreOptions, 'userOf'>): Contender {
   let store: MongoStore;
   return {
     name,
@@ -82,6 +87,72 @@ function connectMongo(url: string, lacksTtl: boolean): Contender {
       await store.close();
     },
   };
+}
+
+/** The user measured: makeSession's other users are 1 to OTHER_USERS. */
+const MEASURED_USER = 0;
+const USER_SESSIONS = 10;
+const OTHER_USERS = 1000;
+const STORE_SIZES = [1_000, 100_000];
+const USER_ROUNDS = 5;
+const FILL_BATCH = 1000;
+
+/**
+ * sessionsOf and destroySessionsOf of one user with USER_SESSIONS sessions, in a store that holds
+ * each of STORE_SIZES sessions of OTHER_USERS other users: the median of USER_ROUNDS, in ms, per size.
+ * The sessions are inserted as MongoStore writes them (owner = the user id, as userOf gives it
+ * without hashIds), since filling through set would measure set.
+ */
+async function userSessionCosts(url: string, log: (line: string) => void): Promise<string[]> {
+  const lines: string[] = [];
+  for (const size of STORE_SIZES) {
+    // Generous bounds: on FerretDB v1 a find by owner scans the collection.
+    const store = storeOn({ url, dbName: DB_NAME, collectionName: collectionNameFor('users'), userOf: USER_OF, operationTimeout: 120_000, pruneInterval: 0 });
+    try {
+      await store.length();
+      log(`filling ${size} sessions of ${OTHER_USERS} other users`);
+      for (let first = 0; first < size; first += FILL_BATCH) {
+        await store.collection.insertMany(userDocuments('other', first, Math.min(FILL_BATCH, size - first), (i) => 1 + (i % OTHER_USERS)));
+      }
+      const listing: number[] = [];
+      const ending: number[] = [];
+      for (let round = 0; round < USER_ROUNDS; round++) {
+        await store.collection.insertMany(userDocuments(`mine-${round}`, 0, USER_SESSIONS, () => MEASURED_USER));
+        listing.push(await timed(async () => expectCount('sessionsOf', (await store.sessionsOf(MEASURED_USER)).length)));
+        ending.push(await timed(async () => expectCount('destroySessionsOf', await store.destroySessionsOf(MEASURED_USER))));
+      }
+      lines.push(`${size} other sessions: sessionsOf ${median(listing).toFixed(2)} ms, destroySessionsOf ${median(ending).toFixed(2)} ms`);
+      log(lines.at(-1)!);
+    } finally {
+      await store.collection.drop().catch(() => undefined);
+      await store.close();
+    }
+  }
+  return lines;
+}
+
+function userDocuments(prefix: string, first: number, count: number, userOfIndex: (i: number) => number): SessionDocument[] {
+  const session = makeSession();
+  const expires = expiresOf(session);
+  return Array.from({ length: count }, (_, n) => {
+    const user = userOfIndex(first + n);
+    return { _id: `bench-${prefix}-${first + n}`, session: JSON.stringify({ ...session, user: { id: user } }), expires, owner: String(user) };
+  });
+}
+
+function expectCount(call: string, count: number): void {
+  if (count !== USER_SESSIONS) throw new Error(`${call} found ${count} sessions of the user, not ${USER_SESSIONS}`);
+}
+
+async function timed(call: () => Promise<void>): Promise<number> {
+  const started = performance.now();
+  await call();
+  return performance.now() - started;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
 }
 
 /** MongoStore's commands sent by hand through the driver: the floor any store on it can reach. */
@@ -130,9 +201,15 @@ export default async function mongoSuite(): Promise<BenchSuite> {
   const driver = (require('mongodb/package.json') as { version: string }).version;
   const connectMongoVersion = (require('connect-mongo/package.json') as { version: string }).version;
   const operations = ['get', 'set', 'touch', 'destroy'] as const;
+  const userCosts = await userSessionCosts(server.url, (line) => process.stderr.write(`${line}\n`));
   return {
     name: 'mongo',
-    contenders: [...withAtRestVariants('MongoStore', (name, options) => ours(server.url, name, options)), connectMongo(server.url, server.lacksTtl), rawFloor(server.url, server.lacksTtl)],
+    contenders: [
+      ...withAtRestVariants('MongoStore', (name, options) => ours(server.url, name, options)),
+      { ...ours(server.url, 'MongoStore + userOf', { userOf: USER_OF }), baseline: 'MongoStore' },
+      connectMongo(server.url, server.lacksTtl),
+      rawFloor(server.url, server.lacksTtl),
+    ],
     targets: [
       ...operations.map((operation) => ({ operation, against: 'connect-mongo', atLeast: 1 })),
       ...operations.map((operation) => ({ operation, against: 'raw mongodb driver', atLeast: 1 / 1.15 })),
@@ -142,6 +219,9 @@ export default async function mongoSuite(): Promise<BenchSuite> {
       `mongodb driver ${driver}, connect-mongo ${connectMongoVersion}, database ${DB_NAME} (collections dropped afterwards)`,
       `every contender on a client of its own with the driver defaults; connect-mongo with its defaults (stringify, ${server.lacksTtl ? "autoRemove 'disabled': the server has no TTL indexes" : 'TTL index'})`,
       AT_REST_NOTE,
+      'userOf variant: the session\'s user.id, every bench session of one user; against the same store without it',
+      `one user's ${USER_SESSIONS} sessions (sessionsOf, then destroySessionsOf; median of ${USER_ROUNDS}) beside sessions of ${OTHER_USERS} other users:`,
+      ...userCosts.map((line) => `  ${line}`),
     ],
   };
 }

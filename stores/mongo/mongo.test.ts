@@ -440,7 +440,7 @@ describeBackend('mongo', 'MongoStore on a real server', (url) => {
       }
     });
 
-    it('a set and a touch stay one command each with userOf, and sessionsOf is one find', async () => {
+    it('get, set, touch and destroy stay one command each with userOf, and sessionsOf is one find', async () => {
       const monitored = new MongoClient(url, { monitorCommands: true });
       const commands: string[] = [];
       monitored.on('commandStarted', (event) => commands.push(event.commandName));
@@ -455,8 +455,10 @@ describeBackend('mongo', 'MongoStore on a real server', (url) => {
         expect(await sent(() => store.set('sid-1', session({ user: 'ana' })))).toEqual(['update']);
         expect(await sent(() => store.set('sid-1', session({ user: 'ana', n: 2 })))).toEqual(['update']);
         expect(await sent(() => store.set('sid-1', session({ user: 'bob' })))).toEqual(['update']);
+        expect(await sent(() => store.get('sid-1'))).toEqual(['find']);
         expect(await sent(() => store.touch('sid-1', session({ user: 'bob' }, Date.now() + HOUR)))).toEqual(['update']);
         expect(await sent(() => store.sessionsOf('bob'))).toEqual(['find']);
+        expect(await sent(() => store.destroy('sid-1'))).toEqual(['update']);
       } finally {
         await store.close();
         await monitored.close();
