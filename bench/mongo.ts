@@ -2,12 +2,13 @@ import { randomBytes } from 'node:crypto';
 import ConnectMongo from 'connect-mongo';
 import type { SessionData } from 'express-session';
 import { MongoClient, type Collection } from 'mongodb';
-import type { MongoStore, SessionDocument } from '../stores/mongo';
+import type { MongoStore, MongoStoreOptions, SessionDocument } from '../stores/mongo';
 import { storeOn } from '../stores/mongo/fixtures/factory';
 import { describeMongoServer, mongoServersProblem, startMongoServer } from '../test/support/mongo-servers';
 import { AT_REST_NOTE, withAtRestVariants, type AtRestOptions } from './at-rest';
-import { callbackOperationsOf, operationsOf, type BenchSuite, type Contender } from './harness';
+import { callbackOperationsOf, makeSession, operationsOf, type BenchSuite, type Contender } from './harness';
 import { PRUNE_LIVE_ROWS, PRUNE_PAYLOAD, PRUNE_ROWS, StatementTimes, measuredPrune } from './prune';
+import { measureUserIndex, userOf, type CrowdedStore } from './user-index';
 
 const DB_NAME = 'session_stores_bench';
 const DEFAULT_URL = 'mongodb://127.0.0.1:27017';
@@ -47,7 +48,8 @@ const collectionNameFor = (label: string) => `bench_${label}_${randomBytes(4).to
 
 const expiresOf = (data: SessionData) => new Date(data.cookie.expires as unknown as string);
 
-function ours(url: string, name: string, options: AtRestOptions): Contender {
+
+function ours(url: string, name: string, options: AtRestOptions & Pick<MongoStoreOptions, 'userOf'>): Contender {
   let store: MongoStore;
   return {
     name,
@@ -88,6 +90,41 @@ function connectMongo(url: string, lacksTtl: boolean): Contender {
       await store.close();
     },
   };
+}
+
+const OTHER_USERS = 1000;
+const FILL_BATCH = 1000;
+/** Runs per size: on FerretDB v1 every find scans the collection, so 100,000 sessions take seconds a run. */
+const USER_RUNS = 5;
+
+/**
+ * A collection holding `crowd` sessions of OTHER_USERS other users, inserted as MongoStore writes
+ * them (owner = the user id, as userOf gives it without hashIds), since filling through set would
+ * take minutes on FerretDB v1.
+ */
+async function crowdedStore(url: string, crowd: number): Promise<CrowdedStore> {
+  // Generous bounds: on FerretDB v1 a find by owner scans the collection.
+  const store = storeOn({ url, dbName: DB_NAME, collectionName: collectionNameFor('users'), userOf, operationTimeout: 120_000, pruneInterval: 0 });
+  const drop = async () => {
+    await store.collection.drop().catch(() => undefined);
+    await store.close();
+  };
+  try {
+    await store.length();
+    const session = makeSession();
+    const expires = expiresOf(session);
+    for (let first = 0; first < crowd; first += FILL_BATCH) {
+      const documents: SessionDocument[] = Array.from({ length: Math.min(FILL_BATCH, crowd - first) }, (_, n) => {
+        const user = `other-${(first + n) % OTHER_USERS}`;
+        return { _id: `bench-other-${first + n}`, session: JSON.stringify({ ...session, user: { id: user } }), expires, owner: user };
+      });
+      await store.collection.insertMany(documents);
+    }
+    return { store, drop };
+  } catch (error) {
+    await drop();
+    throw error;
+  }
 }
 
 /** MongoStore's commands sent by hand through the driver: the floor any store on it can reach. */
@@ -186,9 +223,15 @@ export default async function mongoSuite(): Promise<BenchSuite> {
   const driver = (require('mongodb/package.json') as { version: string }).version;
   const connectMongoVersion = (require('connect-mongo/package.json') as { version: string }).version;
   const operations = ['get', 'set', 'touch', 'destroy'] as const;
+  const userCosts = await measureUserIndex((crowd) => crowdedStore(server.url, crowd), { runs: USER_RUNS, warmUps: 1 });
   return {
     name: 'mongo',
-    contenders: [...withAtRestVariants('MongoStore', (name, options) => ours(server.url, name, options)), connectMongo(server.url, server.lacksTtl), rawFloor(server.url, server.lacksTtl)],
+    contenders: [
+      ...withAtRestVariants('MongoStore', (name, options) => ours(server.url, name, options)),
+      { ...ours(server.url, 'MongoStore + userOf', { userOf: userOf }), baseline: 'MongoStore' },
+      connectMongo(server.url, server.lacksTtl),
+      rawFloor(server.url, server.lacksTtl),
+    ],
     targets: [
       ...operations.map((operation) => ({ operation, against: 'connect-mongo', atLeast: 1 })),
       ...operations.map((operation) => ({ operation, against: 'raw mongodb driver', atLeast: 1 / 1.15 })),
@@ -198,6 +241,9 @@ export default async function mongoSuite(): Promise<BenchSuite> {
       `mongodb driver ${driver}, connect-mongo ${connectMongoVersion}, database ${DB_NAME} (collections dropped afterwards)`,
       `every contender on a client of its own with the driver defaults; connect-mongo with its defaults (stringify, ${server.lacksTtl ? "autoRemove 'disabled': the server has no TTL indexes" : 'TTL index'})`,
       AT_REST_NOTE,
+      'userOf variant: the session\'s user.id, every bench session of one user; against the same store without it',
+      `sessions of ${OTHER_USERS} other users inserted directly, as MongoStore writes them:`,
+      ...userCosts.map((line) => `  ${line}`),
     ],
   };
 }

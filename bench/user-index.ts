@@ -25,9 +25,10 @@ export interface CrowdedStore {
  * destroySessionsOf after the user's sessions were saved again. Their cost must follow the user's
  * sessions, not the store's.
  */
-export { USER_SESSIONS };
-
-export async function measureUserIndex(crowded: (crowd: number) => Promise<CrowdedStore>): Promise<string[]> {
+export async function measureUserIndex(
+  crowded: (crowd: number) => Promise<CrowdedStore>,
+  { runs = USER_INDEX_RUNS, warmUps = WARM_UP_RUNS } = {},
+): Promise<string[]> {
   const lines: string[] = [];
   for (const crowd of CROWDS) {
     const { store, drop } = await crowded(crowd);
@@ -35,7 +36,7 @@ export async function measureUserIndex(crowded: (crowd: number) => Promise<Crowd
       const mine = { ...makeSession(), user: { id: USER } } as unknown as SessionData;
       const listMs: number[] = [];
       const destroyMs: number[] = [];
-      for (let run = 0; run < WARM_UP_RUNS + USER_INDEX_RUNS; run++) {
+      for (let run = 0; run < warmUps + runs; run++) {
         await Promise.all(Array.from({ length: USER_SESSIONS }, (_, i) => store.set(`mine-${run}-${i}`, mine)));
         let started = performance.now();
         if ((await store.sessionsOf(USER)).length !== USER_SESSIONS) throw new Error('sessionsOf listed other sessions than the user has');
@@ -45,13 +46,13 @@ export async function measureUserIndex(crowded: (crowd: number) => Promise<Crowd
         const destroyed = performance.now() - started;
         // Where the index is kept apart (Redis), this drops the destroyed sessions' entries, so every run reads the same index.
         await store.sessionsOf(USER);
-        if (run < WARM_UP_RUNS) continue;
+        if (run < warmUps) continue;
         listMs.push(listed);
         destroyMs.push(destroyed);
       }
       lines.push(
         `user index: one user of ${USER_SESSIONS} sessions among ${crowd.toLocaleString('en-US')} other sessions: ` +
-          `sessionsOf median ${median(listMs)} ms, destroySessionsOf median ${median(destroyMs)} ms (${USER_INDEX_RUNS} runs)`,
+          `sessionsOf median ${median(listMs)} ms, destroySessionsOf median ${median(destroyMs)} ms (${runs} runs)`,
       );
     } finally {
       await drop();

@@ -1,6 +1,6 @@
 import { MongoNetworkError, MongoServerError, MongoServerSelectionError } from 'mongodb';
-import { indexRefusalMessage, isDuplicateKeyError, isIndexRefusal, isMissingCollection, isUnreachableError } from './errors';
-import { LIFETIME_INDEX, TTL_INDEX } from './ttl-index';
+import { indexRefusalMessage, isDuplicateKeyError, isIndexOptionUnsupported, isIndexRefusal, isMissingCollection, isUnreachableError } from './errors';
+import { LIFETIME_INDEX, OWNER_INDEX, TTL_INDEX } from './ttl-index';
 
 const serverError = (code: number, codeName: string, errmsg: string) => new MongoServerError({ ok: 0, code, codeName, errmsg });
 
@@ -54,6 +54,23 @@ describe('MongoStore error classification', () => {
     expect(message).toContain('cannot create the TTL index { lifetimeEnds: 1 } on app.sessions');
     expect(message).toContain('index plain exists on lifetimeEnds without expireAfterSeconds');
     expect(indexRefusalMessage(keySpecsConflict, 'app.sessions', LIFETIME_INDEX, undefined)).toContain('an index named lifetimeEnds_1 exists on other fields');
+  });
+
+  it('names the user index and the command to create it by hand when it is refused', () => {
+    const message = indexRefusalMessage(unauthorized, 'app.sessions', OWNER_INDEX, undefined);
+    expect(message).toContain('cannot create the index { owner: 1 } on app.sessions');
+    expect(message).toContain("create it yourself ({ owner: 1 }, { name: 'owner_1', partialFilterExpression: { owner: { $exists: true } } }) and pass createIndex: false");
+    expect(indexRefusalMessage(keySpecsConflict, 'app.sessions', OWNER_INDEX, undefined)).toContain('an index named owner_1 exists on other fields');
+  });
+
+  it('tells a server without TTL or partial indexes from another refusal', () => {
+    const ferretdb = serverError(238, 'NotImplemented', 'Index option "partialFilterExpression" is not implemented yet');
+    expect(isIndexOptionUnsupported(ferretdb, 'partialFilterExpression')).toBe(true);
+    expect(isIndexOptionUnsupported(serverError(67, 'CannotCreateIndex', 'partialFilterExpression is not supported'), 'partialFilterExpression')).toBe(true);
+    expect(isIndexOptionUnsupported(serverError(67, 'CannotCreateIndex', 'partialFilterExpression is not supported'), 'expireAfterSeconds')).toBe(false);
+    expect(isIndexOptionUnsupported(serverError(72, 'InvalidOptions', 'expireAfterSeconds is not allowed here'), 'expireAfterSeconds')).toBe(true);
+    expect(isIndexOptionUnsupported(optionsConflict, 'partialFilterExpression')).toBe(false);
+    expect(isIndexOptionUnsupported(undefined, 'expireAfterSeconds')).toBe(false);
   });
 
   it('recognises a duplicate key, the answer to an upsert over a live tombstone', () => {

@@ -1,5 +1,5 @@
 import type { IndexDescriptionInfo } from 'mongodb';
-import type { TtlIndex } from './ttl-index';
+import type { SessionIndex } from './ttl-index';
 
 /** Server error codes for a refused createIndex; anything else (network, timeouts) is retried by the next call. */
 const UNAUTHORIZED = 13;
@@ -31,20 +31,25 @@ export function isUnreachableError(error: unknown): boolean {
   return error instanceof Error && UNREACHABLE_ERROR_NAMES.has(error.name);
 }
 
-/** Whether the server refused to create the TTL index for a reason that retrying will not change. */
+/** Whether the server refused to create an index for a reason that retrying will not change. */
 export function isIndexRefusal(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   return code === UNAUTHORIZED || code === INDEX_OPTIONS_CONFLICT || code === INDEX_KEY_SPECS_CONFLICT;
 }
 
 /**
- * Whether the server has no TTL indexes: FerretDB v1 answers NotImplemented (238); Cosmos DB and
- * DocumentDB answer other codes whose message names the option.
+ * Whether the server has no indexes with `option` (TTL indexes, partial indexes): FerretDB v1
+ * answers NotImplemented (238); Cosmos DB and DocumentDB answer other codes whose message names the option.
  */
-export function isIndexUnsupported(error: unknown): boolean {
+export function isIndexOptionUnsupported(error: unknown, option: 'expireAfterSeconds' | 'partialFilterExpression'): boolean {
   const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
   if (code === NOT_IMPLEMENTED) return true;
-  return (code === INVALID_OPTIONS || code === CANNOT_CREATE_INDEX) && typeof message === 'string' && /expireAfterSeconds/i.test(message) && /not (supported|implemented|allowed)/i.test(message);
+  return (
+    (code === INVALID_OPTIONS || code === CANNOT_CREATE_INDEX) &&
+    typeof message === 'string' &&
+    message.toLowerCase().includes(option.toLowerCase()) &&
+    /not (supported|implemented|allowed)/i.test(message)
+  );
 }
 
 /** A write refused by a unique index, which the server may or may not name (FerretDB v1 names none). */
@@ -58,13 +63,13 @@ export function isMissingCollection(error: unknown): boolean {
 }
 
 /**
- * What to tell the operator when the TTL index `index` could not be created and no equivalent one
+ * What to tell the operator when the index `index` could not be created and no equivalent one
  * exists. `existing` is an index found on its field alone, if any.
  */
-export function indexRefusalMessage(error: unknown, namespace: string, index: TtlIndex, existing: IndexDescriptionInfo | undefined): string {
+export function indexRefusalMessage(error: unknown, namespace: string, index: SessionIndex, existing: IndexDescriptionInfo | undefined): string {
   const { field } = index;
-  const manage = `or create it yourself ({ ${field}: 1 }, expireAfterSeconds 0) and pass createIndex: false`;
-  const prefix = `cannot create the TTL index { ${field}: 1 } on ${namespace}`;
+  const manage = `or create it yourself (${index.byHand}) and pass createIndex: false`;
+  const prefix = `cannot create the ${index.options.expireAfterSeconds === undefined ? 'index' : 'TTL index'} { ${field}: 1 } on ${namespace}`;
   if ((error as { code?: unknown } | null)?.code === UNAUTHORIZED) {
     return `${prefix}: the database user lacks the createIndex privilege; grant it (the readWrite role has it) ${manage}`;
   }

@@ -1,14 +1,14 @@
-import { MongoClient, type Collection, type Filter, type MongoClientOptions, type UpdateFilter } from 'mongodb';
+import { MongoClient, type Collection, type Filter, type IndexDescriptionInfo, type MongoClientOptions, type UpdateFilter } from 'mongodb';
 import { SessionStore, SessionStoreError, TOMBSTONE, booleanOption, connectionOf, optionError, ownOptionNames, refuseWithSharedLayout, validateIdentifier } from '../../shared';
-import type { BaseStoreOptions, LifetimeOptions, ReaperOptions, StoredEntry, StoredSession, TombstoneOptions } from '../../shared';
-import { indexRefusalMessage, isDuplicateKeyError, isIndexRefusal, isIndexUnsupported, isMissingCollection, isUnreachableError } from './errors';
-import { LIFETIME_INDEX, TTL_INDEX, findIndexOn, isTtlIndexOn, type TtlIndex } from './ttl-index';
+import type { BaseStoreOptions, LifetimeOptions, ReaperOptions, StoredEntry, StoredSession, TombstoneOptions, UserIndexOptions } from '../../shared';
+import { indexRefusalMessage, isDuplicateKeyError, isIndexOptionUnsupported, isIndexRefusal, isMissingCollection, isUnreachableError } from './errors';
+import { LIFETIME_INDEX, OWNER_INDEX, TTL_INDEX, findIndexOn, isTtlIndexOn, type TtlIndex } from './ttl-index';
 
 /**
  * One session as MongoDB holds it: connect-mongo's default layout, so either store reads the
  * other's documents, plus what only this store writes: a tombstone (`session` empty) where a
- * session was destroyed, and `lifetimeEnds` with `maxLifetime`. `lastModified` is written only by
- * connect-mongo (with its `touchAfter`).
+ * session was destroyed, `lifetimeEnds` with `maxLifetime` and `owner` with `userOf`.
+ * `lastModified` is written only by connect-mongo (with its `touchAfter`).
  */
 export interface SessionDocument {
   _id: string;
@@ -17,12 +17,14 @@ export interface SessionDocument {
   expires: Date;
   /** Creation + maxLifetime, set by the write that creates the document: the session ends then, whatever `expires` says. */
   lifetimeEnds?: Date;
+  /** The owner key of the session's user (the user id, or its SHA-256 with hashIds or encryptionKeys), under the user index; absent for no user and on a tombstone. */
+  owner?: string;
   lastModified?: Date;
 }
 
 type ProjectedSession = Partial<Pick<SessionDocument, '_id' | 'session' | 'expires' | 'lifetimeEnds'>>;
 
-export interface MongoStoreOptions extends BaseStoreOptions, ReaperOptions, TombstoneOptions, LifetimeOptions {
+export interface MongoStoreOptions extends BaseStoreOptions, ReaperOptions, TombstoneOptions, LifetimeOptions, UserIndexOptions {
   /** A MongoClient the caller owns: the store never closes it. */
   client?: MongoClient;
   /** A connection string for a client the store opens itself and closes in `close()`. */
@@ -34,9 +36,10 @@ export interface MongoStoreOptions extends BaseStoreOptions, ReaperOptions, Tomb
   /** The collection holding the sessions. Default `sessions`, connect-mongo's. */
   collectionName?: string;
   /**
-   * Create the TTL index `{ expires: 1 }` (expireAfterSeconds 0) before the first call. Default
-   * true. Pass false when operators manage indexes and the database user may not create them.
-   * A server without TTL indexes (FerretDB v1, some managed services) gets the reaper instead.
+   * Create the TTL index `{ expires: 1 }` (expireAfterSeconds 0) before the first call, and
+   * `{ lifetimeEnds: 1 }` with maxLifetime, `{ owner: 1 }` with userOf. Default true. Pass false
+   * when operators manage indexes and the database user may not create them. A server without TTL
+   * indexes (FerretDB v1, some managed services) gets the reaper instead.
    */
   createIndex?: boolean;
   /**
@@ -81,6 +84,7 @@ export class MongoStore extends SessionStore {
       ownOptions: ownOptionNames<MongoStoreOptions>({ client: true, url: true, clientOptions: true, dbName: true, collectionName: true, createIndex: true, compat: true }),
       tombstones: compat === undefined,
       maxLifetime: compat === undefined,
+      userIndex: compat === undefined,
     });
     options ??= {};
     this.sharesWithConnectMongo = compat !== undefined;
@@ -129,20 +133,26 @@ export class MongoStore extends SessionStore {
    * An upsert that matches only a live session, so a write over one keeps its lifetime. Any other
    * document at `key` refuses the upsert's insert (duplicate `_id`); then a dead one (expired, or
    * past its lifetime) is replaced as new, and a live tombstone is left as it is: nothing is
-   * written. Fields other tools added are kept.
+   * written. `owner` is set, or unset for a session of no user, in the same command. Fields other
+   * tools added are kept.
    */
-  protected async writeRecord(key: string, payload: string, expiresAt: number, now: number, maxLifetimeMs: number | undefined): Promise<void> {
+  protected async writeRecord(key: string, payload: string, expiresAt: number, now: number, maxLifetimeMs: number | undefined, owner: string | undefined): Promise<void> {
     const session = { session: payload, expires: new Date(expiresAt) };
     if (this.sharesWithConnectMongo) {
       await this.collection.updateOne({ _id: key }, { $set: session }, { upsert: true, ...this.bound });
       return;
     }
+    const fields = owner === undefined ? session : { ...session, owner };
+    const noOwner: Record<string, ''> = owner === undefined ? { owner: '' } : {};
     try {
-      await this.collection.updateOne({ _id: key, ...liveSessionFilter(now) }, { $set: session, ...lifetimeFrom(now, maxLifetimeMs) }, { upsert: true, ...this.bound });
+      await this.collection.updateOne({ _id: key, ...liveSessionFilter(now) }, { $set: fields, ...unsetOf(noOwner), ...lifetimeFrom(now, maxLifetimeMs) }, { upsert: true, ...this.bound });
     } catch (error) {
       if (!isDuplicateKeyError(error)) throw error;
       const at = new Date(now);
-      const created = maxLifetimeMs === undefined ? { $set: session, $unset: { lifetimeEnds: '' as const } } : { $set: { ...session, lifetimeEnds: new Date(now + maxLifetimeMs) } };
+      const created =
+        maxLifetimeMs === undefined
+          ? { $set: fields, $unset: { lifetimeEnds: '' as const, ...noOwner } }
+          : { $set: { ...fields, lifetimeEnds: new Date(now + maxLifetimeMs) }, ...unsetOf(noOwner) };
       const { matchedCount } = await this.collection.updateOne({ _id: key, $or: [{ session: { $ne: TOMBSTONE } }, { expires: { $lte: at } }] }, created, this.bound);
       // FerretDB v1 reports a refusal by any unique index alike: only a tombstone at key makes it a write to drop.
       if (matchedCount === 0 && !(await this.holdsTombstone(key, at))) throw error;
@@ -151,7 +161,7 @@ export class MongoStore extends SessionStore {
 
   /**
    * Matches only a live session (never a tombstone) and, with `touchAfter`, one whose expiry is
-   * before `unlessExpiresAfter`: a skipped touch writes nothing.
+   * before `unlessExpiresAfter`: a skipped touch writes nothing. The owner stays as the last set wrote it.
    */
   protected async extendRecord(key: string, expiresAt: number, now: number, unlessExpiresAfter: number | undefined, maxLifetimeMs: number | undefined): Promise<void> {
     const at = new Date(now);
@@ -163,7 +173,7 @@ export class MongoStore extends SessionStore {
     );
   }
 
-  /** Whatever the document held goes, its lifetime and other tools' fields with it. */
+  /** Whatever the document held goes, its lifetime, its owner and other tools' fields with it. */
   protected async entombRecord(key: string, expiresAt: number): Promise<void> {
     await this.collection.replaceOne({ _id: key }, { session: TOMBSTONE, expires: new Date(expiresAt) }, { upsert: true, ...this.bound });
   }
@@ -192,6 +202,14 @@ export class MongoStore extends SessionStore {
     } finally {
       await cursor.close();
     }
+  }
+
+  /** By the user index `{ owner: 1 }`, projecting what the base needs. */
+  protected async scanOwnerRecords(owner: string, now: number): Promise<StoredEntry[]> {
+    const documents = await this.collection
+      .find<ProjectedSession>({ owner, ...liveSessionFilter(now) }, { projection: { _id: 1, session: 1, expires: 1, lifetimeEnds: 1 }, ...this.bound })
+      .toArray();
+    return documents.map((document) => ({ key: String(document._id), expiresAt: expiresAtOf(document), payload: document.session }));
   }
 
   protected async countRecords(now: number): Promise<number> {
@@ -238,16 +256,18 @@ export class MongoStore extends SessionStore {
     return isUnreachableError(error) || super.isUnavailableError(error);
   }
 
-  /** The layout check, then the TTL indexes; a refusal (foreign documents, privilege, conflicting index) is the answer of every call until fixed. */
+  /** The layout check, then the indexes; a refusal (foreign documents, privilege, conflicting index) is the answer of every call until fixed. */
   protected async ready(): Promise<void> {
     await this.checkLayout();
-    if (this.createIndex) await this.createTtlIndexes();
+    if (!this.createIndex) return;
+    await this.createTtlIndexes();
+    if (this.settings.userOf !== undefined) await this.createOwnerIndex();
   }
 
   /**
    * Refuses a collection that holds anything but sessions, before the first write or delete: the
    * first document in natural order must be in the session layout (a tombstone is, and fields
-   * such as `lifetimeEnds` are not looked at). One round trip, once.
+   * such as `lifetimeEnds` and `owner` are not looked at). One round trip, once.
    */
   private async checkLayout(): Promise<void> {
     const first = await this.collection.findOne({}, { projection: { _id: 1, session: 1, expires: 1 } });
@@ -273,22 +293,44 @@ export class MongoStore extends SessionStore {
       await this.collection.createIndex(index.key, index.options);
       return true;
     } catch (error) {
-      if (isIndexUnsupported(error)) return false;
+      if (isIndexOptionUnsupported(error, 'expireAfterSeconds')) return false;
       if (!isIndexRefusal(error)) throw error;
-      // A user without the createIndex privilege may still find the index made by someone who has it.
-      const existing = await this.collection
-        .listIndexes()
-        .toArray()
-        .catch((listError: unknown) => {
-          if (isIndexRefusal(listError) || isMissingCollection(listError)) return [];
-          throw listError;
-        });
+      const existing = await this.existingIndexes();
       if (existing.some((other) => isTtlIndexOn(index.field, other))) return true;
       throw new SessionStoreError('ERR_SESSION_BACKEND', indexRefusalMessage(error, this.namespace, index, findIndexOn(index.field, existing)), {
         store: this.storeName,
         cause: error,
       });
     }
+  }
+
+  /**
+   * The user index, partial where the server has partial indexes. FerretDB v1 refuses
+   * `partialFilterExpression` (NotImplemented) and accepts `sparse` only to ignore it, so it gets a plain index.
+   */
+  private async createOwnerIndex(): Promise<void> {
+    try {
+      await this.collection.createIndex(OWNER_INDEX.key, OWNER_INDEX.options).catch((error: unknown) => {
+        if (!isIndexOptionUnsupported(error, 'partialFilterExpression')) throw error;
+        return this.collection.createIndex(OWNER_INDEX.key, { name: OWNER_INDEX.options.name });
+      });
+    } catch (error) {
+      if (!isIndexRefusal(error)) throw error;
+      // Any index on owner alone serves sessionsOf: one made by hand, or a plain one made on FerretDB.
+      if (findIndexOn(OWNER_INDEX.field, await this.existingIndexes()) !== undefined) return;
+      throw new SessionStoreError('ERR_SESSION_BACKEND', indexRefusalMessage(error, this.namespace, OWNER_INDEX, undefined), { store: this.storeName, cause: error });
+    }
+  }
+
+  /** The collection's indexes, none when listing them is refused too: a user without the createIndex privilege may still find those made by someone who has it. */
+  private existingIndexes(): Promise<IndexDescriptionInfo[]> {
+    return this.collection
+      .listIndexes()
+      .toArray()
+      .catch((listError: unknown) => {
+        if (isIndexRefusal(listError) || isMissingCollection(listError)) return [];
+        throw listError;
+      });
   }
 
   /** The server has no TTL indexes: plain indexes for the reaper's query, and one warning. */
@@ -309,6 +351,11 @@ export class MongoStore extends SessionStore {
 function liveFilter(now: number): Filter<SessionDocument> {
   const at = new Date(now);
   return { expires: { $gt: at }, ...withinLifetime(at) };
+}
+
+/** `$unset` of `fields`, or nothing: MongoDB before 5.0 refuses an empty `$unset`. */
+function unsetOf(fields: Record<string, ''>): UpdateFilter<SessionDocument> {
+  return Object.keys(fields).length === 0 ? {} : { $unset: fields };
 }
 
 function liveSessionFilter(now: number): Filter<SessionDocument> {

@@ -2,7 +2,7 @@ import { inspect } from 'node:util';
 import { MongoClient, type Collection } from 'mongodb';
 import { MongoStore, type SessionDocument } from '.';
 import { SessionStoreError } from '../../shared';
-import { backendLacks, describeBackend, describeWithFeature } from '../../test/support/backends';
+import { backendLacks, backendServer, describeBackend, describeWithFeature } from '../../test/support/backends';
 import { TEST_DB, dropTestDatabase, uniqueCollection } from './fixtures/servers';
 
 const HOUR = 60 * 60 * 1000;
@@ -388,6 +388,145 @@ describeBackend('mongo', 'MongoStore on a real server', (url) => {
       expect(lifetimeIndex).toEqual(expect.objectContaining({ key: { lifetimeEnds: 1 } }));
       expect(lifetimeIndex).not.toHaveProperty('expireAfterSeconds');
     });
+  });
+
+  describe('sessions per user (userOf)', () => {
+    const userOf = (data: { user?: string }) => data.user;
+    const ownerOf = async (name: string, sid: string) => (await raw(name).findOne({ _id: sid }))?.owner;
+    // FerretDB v1 has no partial indexes and plans no query by a secondary index.
+    const onFerretDb = /^FerretDB/.test(backendServer('mongo') ?? '');
+
+    it('a set writes the owner beside the session, a set of no user removes it, a touch keeps it and a tombstone has none', async () => {
+      const name = collectionName();
+      const store = storeOn(name, { userOf });
+      await store.set('sid-1', session({ user: 'ana' }));
+      expect(await ownerOf(name, 'sid-1')).toBe('ana');
+      await store.touch('sid-1', session({ user: 'bob' }, Date.now() + HOUR));
+      expect(await ownerOf(name, 'sid-1')).toBe('ana');
+      await store.set('sid-1', session({ user: 'bob' }));
+      expect(await ownerOf(name, 'sid-1')).toBe('bob');
+      await store.set('sid-1', session({ cart: [1] }));
+      expect(Object.keys((await raw(name).findOne({ _id: 'sid-1' })) ?? {}).sort()).toEqual(['_id', 'expires', 'session']);
+      await store.set('sid-2', session({ user: 'ana' }));
+      await store.destroy('sid-2');
+      expect(await raw(name).findOne({ _id: 'sid-2' })).not.toHaveProperty('owner');
+    });
+
+    it('a set over a dead document that had an owner writes the new owner, or none', async () => {
+      const name = collectionName();
+      const now = Date.now();
+      const body = JSON.stringify(session({ user: 'old' }));
+      await raw(name).insertMany([
+        { _id: 'expired-1', session: body, expires: new Date(now - 1), owner: 'old' },
+        { _id: 'expired-2', session: body, expires: new Date(now - 1), owner: 'old' },
+      ]);
+      // With and without maxLifetime: the two commands that replace a dead document.
+      await storeOn(name, { now: () => now, userOf, maxLifetime: HOUR }).set('expired-1', session({ user: 'ana' }, now + HOUR));
+      await storeOn(name, { now: () => now, userOf }).set('expired-2', session({}, now + HOUR));
+      expect(await ownerOf(name, 'expired-1')).toBe('ana');
+      expect(await raw(name).findOne({ _id: 'expired-2' })).not.toHaveProperty('owner');
+    });
+
+    it('holds the SHA-256 of the user id with hashIds or encryptionKeys, never the id itself', async () => {
+      for (const atRest of [{ hashIds: true }, { encryptionKeys: [Buffer.alloc(32, 7)] }]) {
+        const name = collectionName();
+        const store = storeOn(name, { userOf, ...atRest });
+        await store.set('sid-1', session({ user: 'ana' }));
+        await store.set('sid-2', session({ user: 'ana' }));
+        const owners = (await raw(name).find({}).toArray()).map((document) => document.owner);
+        expect(owners[0]).toMatch(/^[A-Za-z0-9_-]{43}$/);
+        expect(owners).toEqual([owners[0], owners[0]]);
+        expect((await store.sessionsOf('ana')).map((listed) => listed.session)).toEqual([expect.objectContaining({ user: 'ana' }), expect.objectContaining({ user: 'ana' })]);
+      }
+    });
+
+    it('get, set, touch and destroy stay one command each with userOf, and sessionsOf is one find', async () => {
+      const monitored = new MongoClient(url, { monitorCommands: true });
+      const commands: string[] = [];
+      monitored.on('commandStarted', (event) => commands.push(event.commandName));
+      const store = storeOn(collectionName(), { client: monitored, userOf });
+      await store.length();
+      const sent = async (call: () => Promise<unknown>) => {
+        commands.length = 0;
+        await call();
+        return [...commands];
+      };
+      try {
+        expect(await sent(() => store.set('sid-1', session({ user: 'ana' })))).toEqual(['update']);
+        expect(await sent(() => store.set('sid-1', session({ user: 'ana', n: 2 })))).toEqual(['update']);
+        expect(await sent(() => store.set('sid-1', session({ user: 'bob' })))).toEqual(['update']);
+        expect(await sent(() => store.get('sid-1'))).toEqual(['find']);
+        expect(await sent(() => store.touch('sid-1', session({ user: 'bob' }, Date.now() + HOUR)))).toEqual(['update']);
+        expect(await sent(() => store.sessionsOf('bob'))).toEqual(['find']);
+        expect(await sent(() => store.destroy('sid-1'))).toEqual(['update']);
+      } finally {
+        await store.close();
+        await monitored.close();
+      }
+    });
+
+    it(`creates the index { owner: 1 } named owner_1 with userOf only, ${onFerretDb ? 'plain on FerretDB v1, which has no partial indexes' : 'partial on the documents that have an owner'}`, async () => {
+      const name = collectionName();
+      await storeOn(name, { userOf }).length();
+      const index = (await raw(name).listIndexes().toArray()).find((each) => each.name === 'owner_1');
+      expect(index).toEqual(expect.objectContaining({ key: { owner: 1 } }));
+      if (onFerretDb) expect(index).not.toHaveProperty('partialFilterExpression');
+      else expect(index).toEqual(expect.objectContaining({ partialFilterExpression: { owner: { $exists: true } } }));
+      for (const without of [storeOn(collectionName()), storeOn(collectionName(), { userOf, createIndex: false })]) {
+        await without.set('sid-1', session({ user: 'ana' }));
+        expect((await without.collection.listIndexes().toArray()).map((each) => each.name)).not.toContain('owner_1');
+      }
+    });
+
+    it('takes an existing index on owner under another name as it is', async () => {
+      const name = collectionName();
+      await raw(name).createIndex({ owner: 1 }, { name: 'by_owner' });
+      const store = storeOn(name, { userOf });
+      await store.set('sid-1', session({ user: 'ana' }));
+      expect((await store.sessionsOf('ana')).map((listed) => listed.id)).toEqual(['sid-1']);
+    });
+
+    it('is refused with the command to create the index by hand when another index took the name owner_1, on every call', async () => {
+      const name = collectionName();
+      await raw(name).createIndex({ device: 1 }, { name: 'owner_1' });
+      const store = storeOn(name, { userOf });
+      for (const attempt of [() => store.set('sid-1', session({ user: 'ana' })), () => store.sessionsOf('ana')]) {
+        const error = await attempt().catch((e: unknown) => e);
+        expect(error).toMatchObject({ code: 'ERR_SESSION_BACKEND', message: expect.stringContaining('an index named owner_1 exists on other fields') });
+        expect((error as Error).message).toContain("partialFilterExpression: { owner: { $exists: true } }");
+      }
+    });
+
+    it('passes the layout check on a collection whose first document has an owner', async () => {
+      const name = collectionName();
+      await raw(name).insertOne({ _id: 'sid-o', session: JSON.stringify(session({ user: 'ana' })), expires: new Date(Date.now() + HOUR), owner: 'ana' });
+      const store = storeOn(name, { userOf });
+      await expect(store.set('sid-1', session({ user: 'ana' }))).resolves.toBeUndefined();
+      expect((await store.sessionsOf('ana')).map((listed) => listed.id).sort()).toEqual(['sid-1', 'sid-o']);
+    });
+
+    (onFerretDb ? it.skip : it)(
+      onFerretDb ? `could not run: ${backendServer('mongo')} plans no query by a secondary index (its explain shows filterPushdown false)` : "sessionsOf's find is answered by the owner index, not a collection scan",
+      async () => {
+        const monitored = new MongoClient(url, { monitorCommands: true });
+        const finds: Array<Record<string, unknown>> = [];
+        monitored.on('commandStarted', (event) => event.commandName === 'find' && finds.push(event.command));
+        const store = storeOn(collectionName(), { client: monitored, userOf });
+        try {
+          await store.set('sid-1', session({ user: 'ana' }));
+          finds.length = 0;
+          await store.sessionsOf('ana');
+          const [{ find, filter, projection }] = finds as [{ find: string; filter: unknown; projection: unknown }];
+          const explained = await client.db(TEST_DB).command({ explain: { find, filter, projection }, verbosity: 'queryPlanner' });
+          const plan = JSON.stringify(explained.queryPlanner.winningPlan);
+          expect(plan).toContain('"indexName":"owner_1"');
+          expect(plan).not.toContain('COLLSCAN');
+        } finally {
+          await store.close();
+          await monitored.close();
+        }
+      },
+    );
   });
 
   describe('errors', () => {

@@ -99,14 +99,15 @@ describe('MongoStore options', () => {
     expect(optionsError(() => new MongoStore({ client, createIndex: 'no' as never })).message).toContain('createIndex');
   });
 
-  it('takes tombstoneTtl and maxLifetime in its own layout', async () => {
-    const store = new MongoStore({ client, createIndex: false, tombstoneTtl: 60_000, maxLifetime: 7 * 24 * 60 * 60 * 1000 });
+  it('takes tombstoneTtl, maxLifetime and userOf in its own layout', async () => {
+    const store = new MongoStore({ client, createIndex: false, tombstoneTtl: 60_000, maxLifetime: 7 * 24 * 60 * 60 * 1000, userOf: () => 'ana' });
     await store.close();
   });
 
   it.each([
     ['tombstoneTtl', { tombstoneTtl: 60_000 }, 'would read a tombstone as a session: tombstoneTtl cannot be used with it'],
     ['maxLifetime', { maxLifetime: 60_000 }, 'maxLifetime cannot be used with it'],
+    ['userOf', { userOf: () => 'ana' }, "has no place for a session's user: userOf cannot be used with it"],
     ['hashIds', { hashIds: true }, 'hashIds cannot be used with it'],
     ['encryptionKeys', { encryptionKeys: [Buffer.alloc(32, 1)] }, 'encryptionKeys cannot be used with it'],
     ['a serializer', { serializer: { stringify: JSON.stringify, parse: JSON.parse } }, 'a serializer cannot be used with it'],

@@ -1,5 +1,5 @@
 import type { IndexDescriptionInfo } from 'mongodb';
-import { LIFETIME_INDEX, TTL_INDEX, findIndexOn, isTtlIndexOn } from './ttl-index';
+import { LIFETIME_INDEX, OWNER_INDEX, TTL_INDEX, findIndexOn, isTtlIndexOn } from './ttl-index';
 
 describe('MongoStore TTL index', () => {
   describe('the TTL index', () => {
@@ -31,6 +31,12 @@ describe('MongoStore TTL index', () => {
       expect(LIFETIME_INDEX.options).toEqual({ name: 'lifetimeEnds_1', expireAfterSeconds: 0 });
       expect(isTtlIndexOn('lifetimeEnds', { key: { lifetimeEnds: 1 }, name: 'ends', expireAfterSeconds: 0 })).toBe(true);
       expect(isTtlIndexOn('lifetimeEnds', { key: { expires: 1 }, name: 'expires_1', expireAfterSeconds: 0 })).toBe(false);
+    });
+
+    it('describes the user index: { owner: 1 } named owner_1, partial on the documents that have an owner, not a TTL index', () => {
+      expect(OWNER_INDEX.key).toEqual({ owner: 1 });
+      expect(OWNER_INDEX.options).toEqual({ name: 'owner_1', partialFilterExpression: { owner: { $exists: true } } });
+      expect(OWNER_INDEX.options).not.toHaveProperty('expireAfterSeconds');
     });
 
     it('finds an index on expires alone among the collection\'s indexes', () => {
