@@ -4,7 +4,9 @@ import { describeEachRawBackend, RAW_BACKENDS, type AtRestOptions, type RawBacke
 
 // What a stolen backup gives away, per store: the backend dumped with its own client, after a login over HTTP.
 
-const AT_REST: AtRestOptions = { hashIds: true, encryptionKeys: [randomBytes(32)] };
+/** The login stores the marker as the session's user: with userOf on, the user index must not give it away either. */
+const userOf = (session: object) => (session as { user?: string }).user;
+const AT_REST: AtRestOptions = { hashIds: true, encryptionKeys: [randomBytes(32)], userOf };
 
 async function loggedIn(backend: RawBackend, options: AtRestOptions) {
   const opened = await backend.openStore(options);
@@ -16,7 +18,7 @@ async function loggedIn(backend: RawBackend, options: AtRestOptions) {
 }
 
 describeEachRawBackend(RAW_BACKENDS, (kind, backend) => {
-  it('with hashIds and encryptionKeys, a raw dump of the backend after a login holds neither the session id nor the session data', async () => {
+  it('with hashIds and encryptionKeys, a raw dump of the backend after a login holds neither the session id nor the session data, in the sessions or in the user index', async () => {
     const { close, sid, marker, dump } = await loggedIn(backend(), AT_REST);
     try {
       expect(dump.records).toHaveLength(1);
@@ -29,7 +31,7 @@ describeEachRawBackend(RAW_BACKENDS, (kind, backend) => {
   });
 
   it('without them, the same dump holds both the session id and the session data, and the key in it, signed, opens the session', async () => {
-    const { close, app, sid, marker, dump } = await loggedIn(backend(), {});
+    const { close, app, sid, marker, dump } = await loggedIn(backend(), { userOf });
     try {
       expect(dump.text.includes(sid)).toBe(true);
       expect(dump.text.includes(marker)).toBe(true);

@@ -6,7 +6,7 @@ import Database from 'better-sqlite3';
 import { Redis } from 'ioredis';
 import { BSON, MongoClient } from 'mongodb';
 import { Pool } from 'pg';
-import type { BaseStoreOptions, SessionStore } from '../../shared';
+import type { BaseStoreOptions, SessionStore, UserIndexOptions } from '../../shared';
 import { MemoryStore } from '../../stores/memory';
 import { storeOn as mongoStoreOn } from '../../stores/mongo/fixtures/factory';
 import { createScratchDatabase, storeOn as mysqlStoreOn } from '../../stores/mysql/fixtures/factory';
@@ -17,7 +17,7 @@ import { describeBackend, type BackendName } from './backends';
 import { createScratchSchema } from './postgres-servers';
 
 /** The at-rest options a test varies; everything else is the store's default. */
-export type AtRestOptions = Pick<BaseStoreOptions, 'hashIds' | 'encryptionKeys' | 'onCorrupt'>;
+export type AtRestOptions = Pick<BaseStoreOptions, 'hashIds' | 'encryptionKeys' | 'onCorrupt'> & Pick<UserIndexOptions, 'userOf'>;
 
 /** One record as the backend holds it: the id it is stored under (below the namespace) and its stored payload. */
 export interface RawRecord {
@@ -108,14 +108,17 @@ function sqliteBackend(): RawBackend {
 function redisBackend(url: string, open: (url: string) => Promise<OpenedClient> | OpenedClient): RawBackend {
   const prefix = `test:at-rest:${randomBytes(6).toString('hex')}:`;
   const raw = new Redis(url);
+  // The sessions, and the user index beside them (RedisStore's default userIndexPrefix).
   const keysUnderPrefix = async () => {
     const keys: string[] = [];
-    let cursor = '0';
-    do {
-      const [next, batch] = await raw.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 100);
-      keys.push(...batch);
-      cursor = next;
-    } while (cursor !== '0');
+    for (const pattern of [`${prefix}*`, `by-user:${prefix}*`]) {
+      let cursor = '0';
+      do {
+        const [next, batch] = await raw.scan(cursor, 'MATCH', pattern, 'COUNT', 100);
+        keys.push(...batch);
+        cursor = next;
+      } while (cursor !== '0');
+    }
     return keys;
   };
   const valueOf = async (key: string): Promise<{ type: string; value: unknown }> => {
@@ -144,7 +147,10 @@ function redisBackend(url: string, open: (url: string) => Promise<OpenedClient> 
       const entries = await Promise.all((await keysUnderPrefix()).map(async (key) => ({ key, ...(await valueOf(key)) })));
       return {
         text: JSON.stringify(entries),
-        records: entries.filter((entry) => entry.type === 'string').map((entry) => ({ storageId: entry.key.slice(prefix.length), payload: String(entry.value) })),
+        // The session a value holds comes after the head that keeps its creation instant (\x01<ms>\x01).
+        records: entries
+          .filter((entry) => entry.type === 'string' && entry.key.startsWith(prefix))
+          .map((entry) => ({ storageId: entry.key.slice(prefix.length), payload: String(entry.value).replace(/^\u0001\d+\u0001/, '') })),
       };
     },
     async drop() {
