@@ -11,8 +11,12 @@ export const USER_OF: NonNullable<StoreFactoryOptions['userOf']> = (session: Ses
   return typeof name === 'string' ? name : undefined;
 };
 
-/** Sessions of other users that a user's list must not depend on. */
-const OTHER_SESSIONS = 1000;
+/**
+ * Sessions of other users that a user's list must not depend on: enough to catch a list that
+ * filters instead of indexing wrongly, few enough for a server that scans on every write (FerretDB
+ * v1) to write them within a case's time. How the cost grows with the store is the bench's to measure.
+ */
+const OTHER_SESSIONS = 300;
 
 interface UserSessions {
   sessionsOf(user: string, callback: (error: unknown, sessions?: unknown) => void): void;
@@ -172,18 +176,19 @@ export const userCases: ConformanceCase[] = [
     needs: ['userIndex'],
     rule: `sessionsOf(user) among ${OTHER_SESSIONS} sessions of other users lists exactly that user's sessions.`,
     async run(ctx) {
-      const store = await userStore(ctx);
+      // In a namespace of its own where the store has them: the crowd is then all the store holds besides the user's sessions.
+      const store = ctx.config.supports?.namespaces ? await ctx.isolatedStore({ userOf: USER_OF }) : await userStore(ctx);
       const user = userName(ctx);
       const mine = [ctx.sid('mine'), ctx.sid('mine'), ctx.sid('mine')];
       const prefix = userName(ctx);
       const writes: Promise<unknown>[] = [];
       for (let i = 0; i < OTHER_SESSIONS; i++) {
-        writes.push(ctx.call(store, 'set', ctx.sid('crowd'), ctx.session({ user: { name: `${prefix}-${i % 100}` } })));
+        writes.push(ctx.call(store, 'set', ctx.sid('crowd'), ctx.session({ user: { name: `${prefix}-${i % 30}` } })));
         if (writes.length === 50) await Promise.all(writes.splice(0));
       }
       await Promise.all(writes);
       for (const sid of mine) await ctx.call(store, 'set', sid, ctx.session({ user: { name: user } }));
-      await assertListed(store, user, mine, `among ${OTHER_SESSIONS} sessions of 100 other users`);
+      await assertListed(store, user, mine, `among ${OTHER_SESSIONS} sessions of 30 other users`);
       assertMissing((await listedIds(store, `${prefix}-unused`))[0], 'a user of no session');
     },
   },
