@@ -38,6 +38,25 @@ describeBackend('mongo', 'MongoStore on a real server', (url) => {
 
   const raw = (name: string): Collection<SessionDocument> => client.db(TEST_DB).collection<SessionDocument>(name);
 
+  /** A store on a client that monitors its commands; `sent(call)` gives the names of the commands that call sent. */
+  async function countingStore(options: Partial<ConstructorParameters<typeof MongoStore>[0]> = {}) {
+    const monitored = new MongoClient(url, { monitorCommands: true });
+    const commands: string[] = [];
+    monitored.on('commandStarted', (event) => commands.push(event.commandName));
+    const store = storeOn(collectionName(), { client: monitored, ...options });
+    await store.length();
+    const sent = async (call: () => Promise<unknown>) => {
+      commands.length = 0;
+      await call();
+      return [...commands];
+    };
+    const close = async () => {
+      await store.close();
+      await monitored.close();
+    };
+    return { store, sent, close };
+  }
+
   describeWithFeature('mongo', 'ttl-indexes', 'the TTL index', () => {
     it('exists as { expires: 1 } with expireAfterSeconds 0 once the first call has answered', async () => {
       const name = collectionName();
@@ -256,16 +275,7 @@ describeBackend('mongo', 'MongoStore on a real server', (url) => {
     });
 
     it('a set of a new or a live id, and a touch, are one command each; only a set that meets a tombstone sends more', async () => {
-      const monitored = new MongoClient(url, { monitorCommands: true });
-      const commands: string[] = [];
-      monitored.on('commandStarted', (event) => commands.push(event.commandName));
-      const store = storeOn(collectionName(), { client: monitored });
-      await store.length();
-      const sent = async (call: () => Promise<unknown>) => {
-        commands.length = 0;
-        await call();
-        return [...commands];
-      };
+      const { store, sent, close } = await countingStore();
       try {
         expect(await sent(() => store.set('sid-1', session({ n: 1 })))).toEqual(['update']);
         expect(await sent(() => store.set('sid-1', session({ n: 2 })))).toEqual(['update']);
@@ -273,8 +283,7 @@ describeBackend('mongo', 'MongoStore on a real server', (url) => {
         expect(await sent(() => store.destroy('sid-1'))).toEqual(['update']);
         expect(await sent(() => store.set('sid-1', session({ n: 3 })))).toEqual(['update', 'update', 'find']);
       } finally {
-        await store.close();
-        await monitored.close();
+        await close();
       }
     });
 
@@ -441,16 +450,7 @@ describeBackend('mongo', 'MongoStore on a real server', (url) => {
     });
 
     it('get, set, touch and destroy stay one command each with userOf, and sessionsOf is one find', async () => {
-      const monitored = new MongoClient(url, { monitorCommands: true });
-      const commands: string[] = [];
-      monitored.on('commandStarted', (event) => commands.push(event.commandName));
-      const store = storeOn(collectionName(), { client: monitored, userOf });
-      await store.length();
-      const sent = async (call: () => Promise<unknown>) => {
-        commands.length = 0;
-        await call();
-        return [...commands];
-      };
+      const { store, sent, close } = await countingStore({ userOf });
       try {
         expect(await sent(() => store.set('sid-1', session({ user: 'ana' })))).toEqual(['update']);
         expect(await sent(() => store.set('sid-1', session({ user: 'ana', n: 2 })))).toEqual(['update']);
@@ -460,8 +460,7 @@ describeBackend('mongo', 'MongoStore on a real server', (url) => {
         expect(await sent(() => store.sessionsOf('bob'))).toEqual(['find']);
         expect(await sent(() => store.destroy('sid-1'))).toEqual(['update']);
       } finally {
-        await store.close();
-        await monitored.close();
+        await close();
       }
     });
 

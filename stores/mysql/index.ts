@@ -205,13 +205,7 @@ export class MySqlStore extends SessionStore {
    * instance's batch meanwhile deletes nothing and ends its run.
    */
   protected async removeExpiredRecords(now: number, limit: number): Promise<number> {
-    const connection = await new Promise<PooledConnection>((resolve, reject) =>
-      this.pool.getConnection((error, acquired) => (error ? reject(error) : resolve(acquired))),
-    );
-    const onConnection = (sql: string, values: unknown[]) =>
-      new Promise<unknown>((resolve, reject) =>
-        connection.query(sql, values, (error, result) => (error ? reject(error) : resolve(result))),
-      );
+    const { connection, onConnection } = await this.ownConnection();
     try {
       const rows = (await onConnection(`SELECT GET_LOCK(${PRUNE_LOCK_NAME}, 0) AS held`, [this.tableName])) as Row[];
       if (Number(rows[0].held) !== 1) {
@@ -227,6 +221,16 @@ export class MySqlStore extends SessionStore {
       connection.destroy();
       throw error;
     }
+  }
+
+  /** A connection of the pool to itself (a named lock, a session setting), with its query as a promise; the caller releases or destroys it. */
+  private async ownConnection(): Promise<{ connection: PooledConnection; onConnection: (sql: string, values: unknown[]) => Promise<unknown> }> {
+    const connection = await new Promise<PooledConnection>((resolve, reject) =>
+      this.pool.getConnection((error, acquired) => (error ? reject(error) : resolve(acquired))),
+    );
+    const onConnection = (sql: string, values: unknown[]) =>
+      new Promise<unknown>((resolve, reject) => connection.query(sql, values, (error, result) => (error ? reject(error) : resolve(result))));
+    return { connection, onConnection };
   }
 
   protected async ping(): Promise<void> {
@@ -296,14 +300,11 @@ export class MySqlStore extends SessionStore {
    * duplicate column or index is fine.
    */
   private async migrate(statements: readonly string[]): Promise<void> {
-    const connection = await new Promise<PooledConnection>((resolve, reject) =>
-      this.pool.getConnection((error, acquired) => (error ? reject(error) : resolve(acquired))),
-    );
-    const run = (sql: string) => new Promise<unknown>((resolve, reject) => connection.query(sql, [], (error, result) => (error ? reject(error) : resolve(result))));
+    const { connection, onConnection } = await this.ownConnection();
     try {
-      await run(`SET SESSION lock_wait_timeout = ${MIGRATION_LOCK_WAIT_SECONDS}`);
+      await onConnection(`SET SESSION lock_wait_timeout = ${MIGRATION_LOCK_WAIT_SECONDS}`, []);
       for (const statement of statements) {
-        await run(statement).catch((error: unknown) => {
+        await onConnection(statement, []).catch((error: unknown) => {
           if (!ALREADY_MIGRATED.has(String((error as { code?: unknown } | null)?.code))) throw error;
         });
       }
