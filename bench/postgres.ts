@@ -121,6 +121,14 @@ export async function measurePrune(): Promise<string[]> {
     await pool.query(`INSERT INTO ${table} (sid, expires_at, data) SELECT md5(g::text), $1::bigint - g, $2 FROM generate_series(1, $3::int) g`, [now, PRUNE_PAYLOAD, PRUNE_ROWS]);
     await pool.query(`INSERT INTO ${table} (sid, expires_at, data) SELECT 'live-' || g, $1::bigint + g, $2 FROM generate_series(1, $3::int) g`, [now, PRUNE_PAYLOAD, PRUNE_LIVE_ROWS]);
     await pool.query(`VACUUM ANALYZE ${table}`);
+    // The fill writes about half a gigabyte of WAL, enough to start a checkpoint whose fsyncs would
+    // stall the prune's statements (and any other writer's) for a few hundred milliseconds: it is
+    // done before the prune starts. CHECKPOINT needs a superuser or pg_checkpoint; without one the
+    // line says that the prune may run into the fill's checkpoint.
+    const checkpointed = await pool.query('CHECKPOINT').then(
+      () => true,
+      () => false,
+    );
 
     const statements = new StatementTimes();
     const query = pool.query.bind(pool) as (...args: unknown[]) => Promise<unknown>;
@@ -132,6 +140,7 @@ export async function measurePrune(): Promise<string[]> {
       batchSize: PRUNE_BATCH_SIZE,
       expiredRows: PRUNE_ROWS,
       liveRows: PRUNE_LIVE_ROWS,
+      note: checkpointed ? 'CHECKPOINT after the fill' : 'no CHECKPOINT after the fill (it needs a superuser or pg_checkpoint): the prune may meet the checkpoint the fill started',
       async countLeft() {
         (pool as unknown as { query: unknown }).query = query;
         return Number((await pool.query<{ count: string }>(`SELECT count(*) FROM ${table}`)).rows[0]!.count);

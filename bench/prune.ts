@@ -36,6 +36,8 @@ export interface PruneMeasurement {
   liveRows: number;
   /** The rows left in the table once the prune is done. */
   countLeft(): Promise<number>;
+  /** How the table was readied, where that bears on the figures (PostgreSQL: whether the fill's checkpoint was done first). */
+  note?: string;
 }
 
 /** Runs one store's prune over its filled table and reports the whole run and every statement of it in one line. */
@@ -53,7 +55,7 @@ export async function measuredPrune(measurement: PruneMeasurement): Promise<stri
   return [
     `prune: ${count(removed)} expired rows (of ${count(expiredRows + liveRows)}) in ${(totalMs / 1000).toFixed(2)} s, ${count(Math.round(removed / (totalMs / 1000)))} rows/s, ` +
       `${count(sorted.length)} ${statementKind} of at most ${count(batchSize)} rows: median ${at(0.5)} ms, p99 ${at(0.99)} ms, longest ${at(1)} ms; ` +
-      `${count(left)} rows left; load average ${loadBefore} before, ${loadAverage()} after`,
+      `${count(left)} rows left; load average ${loadBefore} before, ${loadAverage()} after${measurement.note ? `; ${measurement.note}` : ''}`,
   ];
 }
 
