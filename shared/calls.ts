@@ -1,4 +1,4 @@
-import { isPromiseLike } from './callbacks';
+import { type Callback, isPromiseLike } from './callbacks';
 import { cleanCause } from './causes';
 import { DeadlineQueue } from './deadlines';
 import { SessionStoreError, sidPrefixOf } from './errors';
@@ -136,6 +136,63 @@ export class CallRunner {
     });
   }
 
+  /**
+   * As `run`, with the outcome handed to `callback` rather than to a promise: the path of every
+   * request, since express-session always passes one, and one promise fewer per call. The callback
+   * runs exactly once, never before this returns: within the driver's promise reaction, or on the
+   * next tick for an outcome known at once. An exception it throws is rethrown on a later tick, so
+   * it reaches the process as the caller's own error. After a timeout the late answer is dropped.
+   */
+  runWith<T, R>(callback: Callback<R>, operation: string, sid: string | undefined, primitive: () => MaybePromise<T>, settleWith: (value: T) => R | Promise<R>): void {
+    if (!this.reachable) return process.nextTick(callback, this.unavailable(operation, sid));
+    let result: MaybePromise<T>;
+    try {
+      result = this.setup && !this.setup.isDone ? this.setup.ready().then(primitive) : primitive();
+    } catch (error) {
+      return process.nextTick(callback, this.failed(operation, sid, error));
+    }
+    if (!isPromiseLike<T>(result)) {
+      let settled: R | Promise<R>;
+      try {
+        settled = settleWith(result);
+      } catch (error) {
+        return process.nextTick(callback, error);
+      }
+      return isPromiseLike<R>(settled) ? deliverSettled(callback, settled) : process.nextTick(callback, null, settled);
+    }
+    const outagesAtStart = this.outages;
+    const recoveriesAtStart = this.recoveries;
+    const deadlines = this.deadlines;
+    let answered = false;
+    const deadline = deadlines?.start(() => {
+      answered = true;
+      deliver(callback, this.failed(operation, sid, this.timedOut(operation, sid), recoveriesAtStart));
+    });
+    result.then(
+      (value) => {
+        if (deadline) deadlines!.finish(deadline);
+        if (answered) return;
+        answered = true;
+        if (!this.reachable && this.outages === outagesAtStart) this.markAvailable();
+        let settled: R | Promise<R>;
+        try {
+          settled = settleWith(value);
+        } catch (error) {
+          // An error here (a corrupt record, say) is the store's own, not the backend's.
+          return deliver(callback, error);
+        }
+        if (isPromiseLike<R>(settled)) deliverSettled(callback, settled);
+        else deliver(callback, null, settled);
+      },
+      (error: unknown) => {
+        if (deadline) deadlines!.finish(deadline);
+        if (answered) return;
+        answered = true;
+        deliver(callback, this.failed(operation, sid, error, recoveriesAtStart));
+      },
+    );
+  }
+
   /** Refuses a call at once while the backend is known to be down, so no caller waits out a timeout. */
   unavailable(operation: string, sid: string | undefined): SessionStoreError {
     return new SessionStoreError('ERR_SESSION_UNAVAILABLE', `${operation} refused: the backend is unreachable, waiting for it to answer again`, {
@@ -185,4 +242,23 @@ export class CallRunner {
     }, Math.min(delayMs, this.settings.probeIntervalMs));
     this.probeTimer.unref();
   }
+}
+
+/** Calls `callback`; what it throws is rethrown on the next tick, outside the promise reaction that called it. */
+function deliver<R>(callback: Callback<R>, error: unknown, value?: R): void {
+  try {
+    callback(error, value);
+  } catch (thrown) {
+    process.nextTick(() => {
+      throw thrown;
+    });
+  }
+}
+
+/** Hands the outcome of a settleWith that answered with a promise (a corrupt record being removed) to `callback`. */
+function deliverSettled<R>(callback: Callback<R>, settled: PromiseLike<R>): void {
+  settled.then(
+    (value) => deliver(callback, null, value),
+    (error: unknown) => deliver(callback, error),
+  );
 }

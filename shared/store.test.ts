@@ -189,7 +189,31 @@ describe('SessionStore errors and calling conventions', () => {
   it('calls a callback once, on a later tick, and lets an exception it throws escape as the caller’s own', () => {
     const fixture = path.join(__dirname, 'fixtures', 'callback-throws.ts');
     const output = execFileSync(process.execPath, ['--import', 'tsx', fixture], { encoding: 'utf8' });
-    expect(JSON.parse(output)).toEqual({ calls: 1, seen: ['uncaught:from the callback'] });
+    expect(JSON.parse(output)).toEqual({ calls: { memory: 1, async: 1 }, seen: ['uncaught:from the async callback', 'uncaught:from the memory callback'] });
+  });
+
+  it('calls a callback once when the backend answers after the operationTimeout: with the timeout, and never with the late answer', async () => {
+    const store = new ProgrammableStore({ operationTimeout: 30 });
+    store.on('disconnect', () => undefined);
+    store.records.set('s', { payload: JSON.stringify(session()), expiresAt: Date.now() + 60_000 });
+    let answer!: () => void;
+    const late = new Promise<void>((resolve) => (answer = resolve));
+    (store as unknown as { readRecord: (key: string) => Promise<StoredSession | undefined> }).readRecord = async (key) => {
+      await late;
+      return store.records.get(key);
+    };
+    const outcomes: unknown[] = [];
+    const first = new Promise<void>((resolve) =>
+      store.get('s', (error, value) => {
+        outcomes.push(error ?? value);
+        resolve();
+      }),
+    );
+    await first;
+    answer();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(outcomes).toEqual([expect.objectContaining({ code: 'ERR_SESSION_TIMEOUT' })]);
+    await store.close();
   });
 
   it('bounds a hung backend call by operationTimeout and emits disconnect, then connect when it answers again', async () => {

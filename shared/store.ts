@@ -270,25 +270,25 @@ export abstract class SessionStore extends Store {
   get(sid: string): Promise<SessionData | null>;
   get(sid: string, callback: Callback<SessionData | null>): void;
   get(sid: string, callback?: Callback<SessionData | null>): Promise<SessionData | null> | void {
-    return settle(this.doGet(sid), callback);
+    return this.doGet(sid, typeof callback === 'function' ? callback : undefined);
   }
 
   set(sid: string, session: SessionData): Promise<void>;
   set(sid: string, session: SessionData, callback: Callback<void>): void;
   set(sid: string, session: SessionData, callback?: Callback<void>): Promise<void> | void {
-    return settle(this.doSet(sid, session), callback);
+    return this.doSet(sid, session, typeof callback === 'function' ? callback : undefined);
   }
 
   touch(sid: string, session: SessionData): Promise<void>;
   touch(sid: string, session: SessionData, callback: Callback<void>): void;
   touch(sid: string, session: SessionData, callback?: Callback<void>): Promise<void> | void {
-    return settle(this.doTouch(sid, session), callback);
+    return this.doTouch(sid, session, typeof callback === 'function' ? callback : undefined);
   }
 
   destroy(sid: string): Promise<void>;
   destroy(sid: string, callback: Callback<void>): void;
   destroy(sid: string, callback?: Callback<void>): Promise<void> | void {
-    return settle(this.doDestroy(sid), callback);
+    return this.doDestroy(sid, typeof callback === 'function' ? callback : undefined);
   }
 
   /**
@@ -466,9 +466,10 @@ export abstract class SessionStore extends Store {
     return this.sessionIds.ownerKeyOf(id, this.settings.cipher !== undefined);
   }
 
-  // The four per-request operations are plain functions around one call(): no extra promise per request.
+  // The four per-request operations are plain functions around one call(), which hands the outcome
+  // to the callback when there is one (express-session always passes one) and makes no promise then.
 
-  private doGet(sid: string): Promise<SessionData | null> {
+  private doGet(sid: string, callback?: Callback<SessionData | null>): Promise<SessionData | null> | undefined {
     try {
       const key = this.openKey(sid);
       const now = this.wholeNow();
@@ -483,13 +484,14 @@ export abstract class SessionStore extends Store {
           if (!(session instanceof Promise)) this.recentReads?.remember(key, record.expiresAt, now);
           return session;
         },
-      ) as Promise<SessionData | null>;
+        callback,
+      );
     } catch (error) {
-      return Promise.reject(error);
+      return failure(error, callback);
     }
   }
 
-  private doSet(sid: string, session: SessionData): Promise<void> {
+  private doSet(sid: string, session: SessionData, callback?: Callback<void>): Promise<void> | undefined {
     try {
       const key = this.openKey(sid);
       this.recentReads?.forget(key);
@@ -502,40 +504,40 @@ export abstract class SessionStore extends Store {
       const now = this.wholeNow();
       const expiresAt = this.expiresAt(sid, session, now);
       // An expired session ends as a destroyed one does: a later set of it must not bring it back either.
-      if (!(expiresAt > now)) return this.call('set', sid, () => this.removeSession(sid, key, now, true), nothing);
+      if (!(expiresAt > now)) return this.call('set', sid, () => this.removeSession(sid, key, now, true), nothing, callback);
       const payload = this.codec.encode(sid, session, this.storageIdOf(key));
       const owner = this.ownerOf(sid, session);
-      return this.call('set', sid, () => this.writeRecord(key, payload, expiresAt, now, this.settings.maxLifetimeMs, owner), nothing);
+      return this.call('set', sid, () => this.writeRecord(key, payload, expiresAt, now, this.settings.maxLifetimeMs, owner), nothing, callback);
     } catch (error) {
-      return Promise.reject(error);
+      return failure(error, callback);
     }
   }
 
-  private doTouch(sid: string, session: SessionData): Promise<void> {
+  private doTouch(sid: string, session: SessionData, callback?: Callback<void>): Promise<void> | undefined {
     try {
       const key = this.openKey(sid);
-      if (this.settings.disableTouch) return Promise.resolve();
+      if (this.settings.disableTouch) return success(callback);
       const now = this.wholeNow();
       const expiresAt = this.expiresAt(sid, session, now);
       const unlessExpiresAfter = this.settings.touchAfterMs > 0 ? Math.ceil(expiresAt - this.settings.touchAfterMs) : undefined;
       // The backend would skip this write by the expiry that this request's get just read: a skip writes
       // nothing, so it can neither shorten what another process extended nor revive what it destroyed.
-      if (unlessExpiresAfter !== undefined && (this.recentReads?.recall(key, now) ?? -Infinity) >= unlessExpiresAfter) return Promise.resolve();
+      if (unlessExpiresAfter !== undefined && (this.recentReads?.recall(key, now) ?? -Infinity) >= unlessExpiresAfter) return success(callback);
       const owner = this.ownerOf(sid, session);
-      return this.call('touch', sid, () => this.extendRecord(key, expiresAt, now, unlessExpiresAfter, this.settings.maxLifetimeMs, owner), nothing);
+      return this.call('touch', sid, () => this.extendRecord(key, expiresAt, now, unlessExpiresAfter, this.settings.maxLifetimeMs, owner), nothing, callback);
     } catch (error) {
-      return Promise.reject(error);
+      return failure(error, callback);
     }
   }
 
-  private doDestroy(sid: string): Promise<void> {
+  private doDestroy(sid: string, callback?: Callback<void>): Promise<void> | undefined {
     try {
       const key = this.openKey(sid, true);
       this.recentReads?.forget(key);
       const now = this.wholeNow();
-      return this.call('destroy', sid, () => this.removeSession(sid, key, now, true), nothing);
+      return this.call('destroy', sid, () => this.removeSession(sid, key, now, true), nothing, callback);
     } catch (error) {
-      return Promise.reject(error);
+      return failure(error, callback);
     }
   }
 
@@ -754,11 +756,32 @@ export abstract class SessionStore extends Store {
     });
   }
 
-  /** Runs one backend primitive through the call runner (setup, time bound, availability, clean errors). */
+  /**
+   * Runs one backend primitive through the call runner (setup, time bound, availability, clean
+   * errors); with a callback, hands it the outcome and returns nothing.
+   */
   private call<T>(operation: string, sid: string | undefined, primitive: () => MaybePromise<T>): Promise<T>;
-  private call<T, R>(operation: string, sid: string | undefined, primitive: () => MaybePromise<T>, settleWith: (value: T) => R): Promise<R>;
-  private call<T, R>(operation: string, sid: string | undefined, primitive: () => MaybePromise<T>, settleWith?: (value: T) => R): Promise<T | R> {
-    return settleWith ? this.calls.run(operation, sid, primitive, settleWith) : this.calls.run(operation, sid, primitive);
+  private call<T, R>(operation: string, sid: string | undefined, primitive: () => MaybePromise<T>, settleWith: (value: T) => R | Promise<R>): Promise<R>;
+  private call<T, R>(
+    operation: string,
+    sid: string | undefined,
+    primitive: () => MaybePromise<T>,
+    settleWith: (value: T) => R | Promise<R>,
+    callback: Callback<R> | undefined,
+  ): Promise<R> | undefined;
+  private call<T, R>(
+    operation: string,
+    sid: string | undefined,
+    primitive: () => MaybePromise<T>,
+    settleWith?: (value: T) => R | Promise<R>,
+    callback?: Callback<R>,
+  ): Promise<T | R> | undefined {
+    if (!settleWith) return this.calls.run(operation, sid, primitive);
+    if (callback) {
+      this.calls.runWith(callback, operation, sid, primitive, settleWith);
+      return undefined;
+    }
+    return this.calls.run(operation, sid, primitive, settleWith) as Promise<R>;
   }
 
   /**
@@ -772,6 +795,20 @@ export abstract class SessionStore extends Store {
 
 /** What the write operations resolve to, whatever the backend answered. */
 function nothing(): void {}
+
+/** An operation refused before any call: the callback gets the error on the next tick, or the promise rejects. */
+function failure(error: unknown, callback: Callback<never> | undefined): Promise<never> | undefined {
+  if (!callback) return Promise.reject(error);
+  process.nextTick(callback, error);
+  return undefined;
+}
+
+/** An operation done without a call (a touch skipped): the callback is called on the next tick, or the promise resolves. */
+function success(callback: Callback<void> | undefined): Promise<void> | undefined {
+  if (!callback) return Promise.resolve();
+  process.nextTick(callback, null);
+  return undefined;
+}
 
 function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
   return value !== null && typeof value === 'object' && typeof (value as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function';
