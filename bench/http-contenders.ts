@@ -4,7 +4,10 @@ import session, { type SessionData, type Store } from 'express-session';
 /** How a contender's app process builds its store: which builder, and the scratch names the bench made for it. */
 export interface AppSpec {
   name: string;
-  kind: 'ours' | 'anchor' | 'floor';
+  /** `driver`: the store a user could write on the same client by hand, which ours is also set against. */
+  kind: 'ours' | 'anchor' | 'floor' | 'driver';
+  /** For a `driver`: the build of ours that runs on its client. */
+  driverFor?: Build;
   build: Build;
   config: {
     touchAfter?: number;
@@ -30,6 +33,7 @@ export type Build =
   | 'better-sqlite3-session-store'
   | 'redis-ioredis'
   | 'redis-node-redis'
+  | 'ioredis-by-hand'
   | 'connect-redis'
   | 'postgres'
   | 'connect-pg-simple'
@@ -88,6 +92,53 @@ class MapStore extends session.Store {
   }
 }
 
+/**
+ * A store written by hand on ioredis with its own methods: connect-redis' commands (GET, SET … PX,
+ * PEXPIRE, DEL), as connect-redis did on ioredis up to its version 7. What any store on ioredis
+ * pays for the client.
+ */
+class IORedisByHand extends session.Store {
+  constructor(
+    private readonly client: import('ioredis').Redis,
+    private readonly prefix: string,
+  ) {
+    super();
+  }
+
+  private ttlMs(data: SessionData): number {
+    const expires = data.cookie?.expires;
+    return expires ? Math.max(1, new Date(expires).getTime() - Date.now()) : 86_400_000;
+  }
+
+  override get(sid: string, callback: (error: unknown, session?: SessionData | null) => void): void {
+    this.client.get(this.prefix + sid).then(
+      (text) => callback(null, text === null ? null : (JSON.parse(text) as SessionData)),
+      (error: unknown) => callback(error),
+    );
+  }
+
+  override set(sid: string, data: SessionData, callback?: (error?: unknown) => void): void {
+    this.client.set(this.prefix + sid, JSON.stringify(data), 'PX', this.ttlMs(data)).then(
+      () => callback?.(),
+      (error: unknown) => callback?.(error),
+    );
+  }
+
+  override touch(sid: string, data: SessionData, callback?: (error?: unknown) => void): void {
+    this.client.pexpire(this.prefix + sid, this.ttlMs(data)).then(
+      () => callback?.(),
+      (error: unknown) => callback?.(error),
+    );
+  }
+
+  override destroy(sid: string, callback?: (error?: unknown) => void): void {
+    this.client.del(this.prefix + sid).then(
+      () => callback?.(),
+      (error: unknown) => callback?.(error),
+    );
+  }
+}
+
 const withTouchAfter = (config: AppSpec['config']) => (config.touchAfter === undefined ? {} : { touchAfter: config.touchAfter });
 
 function required<K extends keyof AppSpec['config']>(spec: AppSpec, key: K): NonNullable<AppSpec['config'][K]> {
@@ -138,6 +189,12 @@ export async function openContender(spec: AppSpec): Promise<OpenStore> {
           await client.quit();
         },
       };
+    }
+    case 'ioredis-by-hand': {
+      const { Redis } = await import('ioredis');
+      const client = new Redis(required(spec, 'url'));
+      await client.ping();
+      return { store: new IORedisByHand(client, required(spec, 'prefix')), close: async () => void (await client.quit()) };
     }
     case 'connect-redis': {
       const { RedisStore } = await import('connect-redis');

@@ -510,7 +510,8 @@ function ratiosOf(group: Group, rounds: RoundRecord[]): HttpRatio[] {
   const anchor = group.contenders.find((c) => c.kind === 'anchor')!;
   const ratios: HttpRatio[] = [];
   for (const spec of group.contenders.filter((c) => c.kind !== 'floor')) {
-    for (const against of spec.kind === 'ours' ? [anchor, floor] : [floor]) {
+    const drivers = group.contenders.filter((c) => c.kind === 'driver' && c.driverFor === spec.build);
+    for (const against of spec.kind === 'ours' ? [anchor, ...drivers, floor] : [floor]) {
       const ratio = perRound(rounds, spec.name, against.name, (m, t) => m.reqPerSec / t.reqPerSec);
       const costAboveFloorShare =
         against.kind === 'anchor'
@@ -604,12 +605,14 @@ async function redisGroup(): Promise<Group | string> {
     notes: [
       `Redis ${version}, a throwaway redis-server on port ${server.port} (removed afterwards); ioredis ${versionOf('ioredis')}, redis (node-redis) ${versionOf('redis')}, connect-redis ${versionOf('connect-redis')}`,
       "RedisStore as its README: { url } (its own ioredis client); on node-redis: a connected createClient() handed in as client; connect-redis as its README: a connected node-redis client",
+      "ioredis by hand: connect-redis' commands (GET, SET … PX, PEXPIRE, DEL) through an ioredis client's own methods, as connect-redis sent them on ioredis up to its version 7: what any store on ioredis pays for the client",
       'commands: INFO commandstats calls (INFO itself left out); round trips: INFO stats total_reads_processed (socket reads by the server)',
     ],
     contenders: [
       ...oursTwice('RedisStore', 'redis-ioredis', (label) => ({ url: server.url, prefix: prefix(label) })),
       ...oursTwice('RedisStore (node-redis)', 'redis-node-redis', (label) => ({ url: server.url, prefix: prefix(`node_${label}`) })),
       { name: 'connect-redis', kind: 'anchor', build: 'connect-redis', config: { url: server.url, prefix: prefix('anchor') } },
+      { name: 'ioredis by hand', kind: 'driver', driverFor: 'redis-ioredis', build: 'ioredis-by-hand', config: { url: server.url, prefix: prefix('by_hand') } },
       FLOOR,
     ],
     roundTrips: 'socket reads by the Redis server',
