@@ -1,11 +1,19 @@
 import { RecentReads } from './recent-reads';
 
 describe('RecentReads', () => {
+  it('recalls the end of the session lifetime read with the expiry, and Infinity where none was read', () => {
+    const reads = new RecentReads();
+    reads.remember('a', 5000, 100, 9000);
+    reads.remember('b', 5000, 100);
+    expect(reads.recall('a', 150)).toMatchObject({ expiresAt: 5000, lifetimeEndsAt: 9000 });
+    expect(reads.recall('b', 150)).toMatchObject({ expiresAt: 5000, lifetimeEndsAt: Infinity });
+  });
+
   it('recalls the expiry read for a key as often as asked within its lifetime', () => {
     const reads = new RecentReads(2000, 10);
     reads.remember('a', 5000, 100);
-    expect(reads.recall('a', 150)).toBe(5000);
-    expect(reads.recall('a', 150)).toBe(5000);
+    expect(reads.recall('a', 150)?.expiresAt).toBe(5000);
+    expect(reads.recall('a', 150)?.expiresAt).toBe(5000);
     expect(reads.recall('b', 150)).toBeUndefined();
   });
 
@@ -14,7 +22,7 @@ describe('RecentReads', () => {
     reads.remember('a', 5000, 100);
     reads.remember('a', 7000, 200);
     expect(reads.size).toBe(1);
-    expect(reads.recall('a', 200)).toBe(7000);
+    expect(reads.recall('a', 200)?.expiresAt).toBe(7000);
   });
 
   it('hands out nothing for a read older than its lifetime', () => {
@@ -22,7 +30,7 @@ describe('RecentReads', () => {
     reads.remember('a', 5000, 100);
     expect(reads.recall('a', 2101)).toBeUndefined();
     reads.remember('b', 5000, 100);
-    expect(reads.recall('b', 2100)).toBe(5000);
+    expect(reads.recall('b', 2100)?.expiresAt).toBe(5000);
   });
 
   it('drops reads older than its lifetime as new ones come, without a timer', () => {
@@ -37,7 +45,7 @@ describe('RecentReads', () => {
     for (const key of ['a', 'b', 'c', 'd']) reads.remember(key, 5000, 0);
     expect(reads.size).toBe(3);
     expect(reads.recall('a', 0)).toBeUndefined();
-    expect(reads.recall('d', 0)).toBe(5000);
+    expect(reads.recall('d', 0)?.expiresAt).toBe(5000);
   });
 
   it('forgets a key on demand', () => {

@@ -3,9 +3,11 @@ export const RECENT_READ_LIFETIME_MS = 2000;
 /** Most reads kept at once: at 5,000 requests a second, every read of the last two seconds. */
 export const RECENT_READ_CAPACITY = 10_000;
 
-interface Read {
-  expiresAt: number;
-  readAt: number;
+/** What one `get` read of a session: its stored expiry, and the end of its lifetime (Infinity for none). */
+export interface Read {
+  readonly expiresAt: number;
+  readonly lifetimeEndsAt: number;
+  readonly readAt: number;
 }
 
 /**
@@ -26,21 +28,21 @@ export class RecentReads {
     return this.reads.size;
   }
 
-  /** Keeps the expiry read for `key` at `now`; one the backend did not read (Infinity) is not kept. */
-  remember(key: string, expiresAt: number, now: number): void {
+  /** Keeps the expiry (and lifetime end) read for `key` at `now`; an expiry the backend did not read (Infinity) is not kept. */
+  remember(key: string, expiresAt: number, now: number, lifetimeEndsAt = Infinity): void {
     this.reads.delete(key);
     if (!Number.isFinite(expiresAt)) return;
-    this.reads.set(key, { expiresAt, readAt: now });
+    this.reads.set(key, { expiresAt, lifetimeEndsAt, readAt: now });
     for (const [oldest, read] of this.reads) {
       if (this.reads.size <= this.capacity && now - read.readAt <= this.lifetimeMs) break;
       this.reads.delete(oldest);
     }
   }
 
-  /** The expiry read for `key` within the lifetime, if any. */
-  recall(key: string, now: number): number | undefined {
+  /** The read of `key` within the lifetime of reads, if any. */
+  recall(key: string, now: number): Read | undefined {
     const read = this.reads.get(key);
-    return read !== undefined && now - read.readAt <= this.lifetimeMs ? read.expiresAt : undefined;
+    return read !== undefined && now - read.readAt <= this.lifetimeMs ? read : undefined;
   }
 
   /** Drops the read of `key`: this process is writing or deleting it, so the read no longer says what is stored. */

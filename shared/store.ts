@@ -20,6 +20,12 @@ type MaybePromise<T> = T | Promise<T>;
 export interface StoredSession {
   payload: unknown;
   expiresAt: number;
+  /**
+   * With `maxLifetime`, where the backend keeps the session's creation: the instant its lifetime
+   * ends, past which no touch moves the expiry. With it, `touchAfter` also skips in the process a
+   * touch at the end of a lifetime that could not move the expiry by `touchAfter`.
+   */
+  lifetimeEndsAt?: number;
 }
 
 /**
@@ -481,7 +487,7 @@ export abstract class SessionStore extends Store {
           if (!record || !(record.expiresAt > now) || record.payload === TOMBSTONE) return null;
           const session = this.decodeRead(sid, key, record.payload);
           // A record that onCorrupt removes (the promise) leaves no session for a touch to skip.
-          if (!(session instanceof Promise)) this.recentReads?.remember(key, record.expiresAt, now);
+          if (!(session instanceof Promise)) this.recentReads?.remember(key, record.expiresAt, now, record.lifetimeEndsAt);
           return session;
         },
         callback,
@@ -519,10 +525,13 @@ export abstract class SessionStore extends Store {
       if (this.settings.disableTouch) return success(callback);
       const now = this.wholeNow();
       const expiresAt = this.expiresAt(sid, session, now);
-      const unlessExpiresAfter = this.settings.touchAfterMs > 0 ? Math.ceil(expiresAt - this.settings.touchAfterMs) : undefined;
-      // The backend would skip this write by the expiry that this request's get just read: a skip writes
-      // nothing, so it can neither shorten what another process extended nor revive what it destroyed.
-      if (unlessExpiresAfter !== undefined && (this.recentReads?.recall(key, now) ?? -Infinity) >= unlessExpiresAfter) return success(callback);
+      const { touchAfterMs } = this.settings;
+      const unlessExpiresAfter = touchAfterMs > 0 ? Math.ceil(expiresAt - touchAfterMs) : undefined;
+      // The backend would skip this write by the expiry that this request's get just read (the new
+      // expiry as the lifetime caps it): a skip writes nothing, so it can neither shorten what another
+      // process extended nor revive what it destroyed.
+      const read = unlessExpiresAfter === undefined ? undefined : this.recentReads?.recall(key, now);
+      if (read !== undefined && read.expiresAt >= Math.ceil(Math.min(expiresAt, read.lifetimeEndsAt) - touchAfterMs)) return success(callback);
       const owner = this.ownerOf(sid, session);
       return this.call('touch', sid, () => this.extendRecord(key, expiresAt, now, unlessExpiresAfter, this.settings.maxLifetimeMs, owner), nothing, callback);
     } catch (error) {

@@ -1,7 +1,7 @@
 import express from 'express';
 import session, { type SessionData } from 'express-session';
 import request from 'supertest';
-import { SessionStore, type BaseStoreOptions, type StoredSession } from '.';
+import { SessionStore, type BaseStoreOptions, type LifetimeOptions, type StoredSession } from '.';
 
 type Primitive = 'read' | 'write' | 'extend' | 'remove';
 
@@ -18,7 +18,7 @@ class CountingStore extends SessionStore {
     options: BaseStoreOptions,
     readonly records = new Map<string, StoredSession>(),
   ) {
-    super('counting', options, { ownOptions: [] });
+    super('counting', options, { ownOptions: [], maxLifetime: true });
   }
 
   protected async readRecord(key: string) {
@@ -35,7 +35,7 @@ class CountingStore extends SessionStore {
     const record = this.records.get(key);
     if (!record || record.expiresAt <= now) return;
     if (unlessExpiresAfter !== undefined && record.expiresAt >= unlessExpiresAfter) return;
-    record.expiresAt = expiresAt;
+    record.expiresAt = Math.min(expiresAt, record.lifetimeEndsAt ?? Infinity);
   }
   protected async removeRecord(key: string) {
     this.backendCalls.remove++;
@@ -59,11 +59,11 @@ const none = { read: 0, write: 0, extend: 0, remove: 0 };
 const browserSession = (data: Record<string, unknown> = {}) => ({ cookie: { originalMaxAge: null, path: '/', httpOnly: true }, ...data }) as unknown as SessionData;
 const sessionExpiringAt = (expiresAt: number) => ({ cookie: { originalMaxAge: 1, expires: new Date(expiresAt), path: '/', httpOnly: true } }) as unknown as SessionData;
 
-function setup(options: BaseStoreOptions = {}) {
+function setup(options: BaseStoreOptions & LifetimeOptions = {}) {
   let t = T0;
   const now = () => t;
   const records = new Map<string, StoredSession>();
-  const open = (more: BaseStoreOptions = {}) => new CountingStore({ now, ttl: TTL, touchAfter: TOUCH_AFTER, ...options, ...more }, records);
+  const open = (more: BaseStoreOptions & LifetimeOptions = {}) => new CountingStore({ now, ttl: TTL, touchAfter: TOUCH_AFTER, ...options, ...more }, records);
   return { store: open(), open, records, now, advance: (ms: number) => (t += ms) };
 }
 
@@ -100,6 +100,18 @@ describe('touchAfter decides a touch from the expiry its get read', () => {
     await store.get('s');
     await store.touch('s', sessionExpiringAt(T0 + TTL + TOUCH_AFTER + 1));
     expect(store.takeCalls().extend).toBe(1);
+  });
+
+  it('skips in the process a touch at the end of a session lifetime, which could not move the expiry by touchAfter', async () => {
+    const { store, records, now } = setup({ maxLifetime: 1_000_000 });
+    const payload = JSON.stringify(browserSession());
+    // Both expire 30 s from now (the cookie would give 60 s): one because its lifetime ends there, the other from an earlier touch.
+    records.set('ending', { payload, expiresAt: now() + 30_000, lifetimeEndsAt: now() + 30_000 });
+    records.set('young', { payload, expiresAt: now() + 30_000, lifetimeEndsAt: now() + 500_000 });
+    for (const sid of ['ending', 'young']) await store.touch(sid, (await store.get(sid))!);
+    expect(store.takeCalls()).toEqual({ ...none, read: 2, extend: 1 });
+    expect(records.get('ending')!.expiresAt).toBe(now() + 30_000);
+    expect(records.get('young')!.expiresAt).toBe(now() + TTL);
   });
 
   it('sends a touch without a get before it to the backend, as without the read', async () => {

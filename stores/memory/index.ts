@@ -58,7 +58,8 @@ export class MemoryStore extends SessionStore {
     const live = this.liveRecord(key, now);
     if (live?.payload === TOMBSTONE) return;
     const createdAt = live?.createdAt ?? now;
-    this.put(key, { payload, expiresAt: capped(expiresAt, createdAt, maxLifetimeMs), createdAt, owner });
+    const lifetimeEndsAt = maxLifetimeMs === undefined ? undefined : createdAt + maxLifetimeMs;
+    this.put(key, { payload, expiresAt: capped(expiresAt, createdAt, maxLifetimeMs), createdAt, lifetimeEndsAt, owner });
   }
 
   protected extendRecord(key: string, expiresAt: number, now: number, unlessExpiresAfter: number | undefined, maxLifetimeMs: number | undefined): void {

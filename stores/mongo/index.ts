@@ -126,7 +126,11 @@ export class MongoStore extends SessionStore {
       { _id: key, ...liveFilter(now) },
       { projection: { _id: 0, session: 1, expires: 1, lifetimeEnds: 1 }, ...this.bound },
     );
-    return document && { payload: document.session, expiresAt: expiresAtOf(document) };
+    if (document === null) return null;
+    const { lifetimeEnds } = document;
+    return lifetimeEnds instanceof Date
+      ? { payload: document.session, expiresAt: expiresAtOf(document), lifetimeEndsAt: lifetimeEnds.getTime() }
+      : { payload: document.session, expiresAt: expiresAtOf(document) };
   }
 
   /**

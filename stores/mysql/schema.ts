@@ -6,7 +6,7 @@
 export interface Statements {
   /** Idempotent DDL: the table, its primary key on the id, its index on expiry and (our layout) its index on owner. */
   createTable: string;
-  /** ? sid, ? now → one row `{ data, expires_at }` when the record is live (a tombstone's data is ''). */
+  /** ? sid, ? now → one row `{ data, expires_at, created_at }` (express-mysql-session: no created_at) when the record is live (a tombstone's data is ''). */
   read: string;
   /** ? sid, ? payload, ? expiresAt, ? now, ? owner or null, ? maxLifetimeMs or null (express-mysql-session: the first three). */
   write: string;
@@ -162,7 +162,7 @@ function nativeStatements(table: string): Statements {
       '  INDEX owner_idx (owner)',
       ') ENGINE=InnoDB',
     ].join('\n'),
-    read: `SELECT data, expires_at FROM ${table} WHERE sid = ? AND expires_at > ?`,
+    read: `SELECT data, expires_at, created_at FROM ${table} WHERE sid = ? AND expires_at > ?`,
     write:
       `INSERT INTO ${table} (sid, data, expires_at, created_at, owner) VALUES (?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE ` +
       `data = IF(${liveTombstone}, data, VALUES(data)), ` +

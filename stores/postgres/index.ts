@@ -142,9 +142,14 @@ export class PostgresStore extends SessionStore {
   }
 
   protected async readRecord(key: string, now: number): Promise<StoredSession | undefined> {
-    const { rows } = await this.query<{ data: string; expires_at: string | number }>(this.statements.read, [key, now]);
+    const { rows } = await this.query<{ data: string; expires_at: string | number; created_at?: string | number | null }>(this.statements.read, [key, now]);
     const row = rows[0];
-    return row && { payload: row.data, expiresAt: Number(row.expires_at) };
+    if (row === undefined) return undefined;
+    const { maxLifetimeMs } = this.settings;
+    const createdAt = row.created_at;
+    return maxLifetimeMs === undefined || createdAt === null || createdAt === undefined
+      ? { payload: row.data, expiresAt: Number(row.expires_at) }
+      : { payload: row.data, expiresAt: Number(row.expires_at), lifetimeEndsAt: Number(createdAt) + maxLifetimeMs };
   }
 
   protected async writeRecord(key: string, payload: string, expiresAt: number, now: number, maxLifetimeMs: number | undefined, owner: string | undefined): Promise<void> {

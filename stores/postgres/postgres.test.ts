@@ -394,6 +394,21 @@ describeBackend('postgres', 'PostgresStore', (url) => {
       expect(await recordOf(tableName, 'a')).toEqual({ data: stored(1), expiresAt: T0 + LIFETIME, createdAt: T0 });
     });
 
+    it('writes no row version for a touch whose expiry the lifetime keeps where it is, with or without touchAfter', async () => {
+      const xminOf = async (sid: string) => (await pool.query(`SELECT xmin::text FROM "${schema.name}"."${tableName}" WHERE sid = $1`, [sid])).rows[0]!.xmin as string;
+      const recent = makeStore({ tableName, ttl: TTL, maxLifetime: LIFETIME, touchAfter: 60_000 });
+      await store.set('a', session({ n: 1 }));
+      clock = T0 + 45 * 60_000;
+      await store.touch('a', session({ n: 1 }));
+      const version = await xminOf('a');
+      expect(await recordOf(tableName, 'a')).toMatchObject({ expiresAt: T0 + LIFETIME });
+      clock = T0 + 50 * 60_000;
+      await store.touch('a', session({ n: 1 }));
+      await recent.touch('a', session({ n: 1 }));
+      expect(await xminOf('a')).toBe(version);
+      expect(await recordOf(tableName, 'a')).toMatchObject({ expiresAt: T0 + LIFETIME });
+    });
+
     it('replaces an expired session as a new one', async () => {
       await store.set('a', session({ n: 1 }));
       clock = T0 + 3 * HOUR;

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 export interface Statements {
   /** Idempotent DDL: the table, its primary key on the id, its index on expiry and (our layout) its index on owner. */
   createTable: string;
-  /** $1 sid, $2 now → one row `{ data, expires_at }` when the record is live (a tombstone's data is ''). */
+  /** $1 sid, $2 now → one row `{ data, expires_at, created_at }` (connect-pg-simple: no created_at) when the record is live (a tombstone's data is ''). */
   read: string;
   /** $1 sid, $2 payload, $3 expiresAt, $4 now, $5 maxLifetimeMs or null, $6 owner or null (connect-pg-simple: $1-$3). */
   write: string;
@@ -173,15 +173,16 @@ function nativeStatements(table: string, tableName: string): Statements {
       `CREATE INDEX IF NOT EXISTS ${quoteIdentifier(`${tableName}_expires_at_idx`)} ON ${table} (expires_at);`,
       `${ownerIndexStatement(table, tableName)};`,
     ].join('\n'),
-    read: `SELECT data, expires_at FROM ${table} WHERE sid = $1 AND expires_at > $2`,
+    read: `SELECT data, expires_at, created_at FROM ${table} WHERE sid = $1 AND expires_at > $2`,
     // The WHERE of DO UPDATE leaves a live tombstone as it is: the late write of a destroyed session writes nothing.
     write:
       `INSERT INTO ${table} AS stored (sid, data, expires_at, created_at, owner) VALUES ($1, $2, $3, $4, $6) ` +
       `ON CONFLICT (sid) DO UPDATE SET data = EXCLUDED.data, owner = EXCLUDED.owner, created_at = ${createdAt}, ` +
       `expires_at = LEAST(EXCLUDED.expires_at, ${createdAt} + $5::bigint) ` +
       "WHERE stored.data <> '' OR stored.expires_at <= $4",
-    extend: `UPDATE ${table} SET expires_at = ${extended} WHERE ${live} AND data <> ''`,
-    extendUnlessRecent: `UPDATE ${table} SET expires_at = ${extended} WHERE ${live} AND data <> '' AND expires_at < $5`,
+    // Neither writes a row version whose expiry would not move (at the end of its lifetime, say); with touchAfter none moves it back either.
+    extend: `UPDATE ${table} SET expires_at = ${extended} WHERE ${live} AND data <> '' AND expires_at <> ${extended}`,
+    extendUnlessRecent: `UPDATE ${table} SET expires_at = ${extended} WHERE ${live} AND data <> '' AND expires_at < $5 AND expires_at < ${extended}`,
     entomb:
       `INSERT INTO ${table} (sid, data, expires_at, created_at) VALUES ($1, '', $2, $3) ` +
       'ON CONFLICT (sid) DO UPDATE SET data = EXCLUDED.data, expires_at = EXCLUDED.expires_at, created_at = EXCLUDED.created_at, owner = NULL',

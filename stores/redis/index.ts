@@ -145,7 +145,10 @@ if not current then return 0 end
 if ARGV[3] ~= '' and current >= tonumber(ARGV[3]) then return 0 end
 local createdAt = creationOf()
 if createdAt == false then return 0 end
-return redis.call('PEXPIREAT', KEYS[1], capped(ARGV[1], createdAt, ARGV[4]))
+local target = tonumber(capped(ARGV[1], createdAt, ARGV[4]))
+-- Nothing is written where the expiry would not move (at the end of a lifetime, say), nor, with touchAfter, moved back.
+if target == current or (ARGV[3] ~= '' and target < current) then return 0 end
+return redis.call('PEXPIREAT', KEYS[1], target)
 `);
 
 /**
@@ -238,7 +241,12 @@ export class RedisStore<Client extends RedisClient = RedisClient> extends Sessio
     }
     const [expiry, value] = await this.adapter.readWithExpiry(key).catch(explain);
     // -2: no key when the expiry was read, so the session was missing at that instant.
-    return value === null || expiry === -2 ? null : { payload: sessionPartOf(value), expiresAt: expiryOf(expiry) };
+    if (value === null || expiry === -2) return null;
+    const { maxLifetimeMs } = this.settings;
+    const createdAt = maxLifetimeMs === undefined ? undefined : createdAtOf(value).createdAt;
+    return createdAt === undefined
+      ? { payload: sessionPartOf(value), expiresAt: expiryOf(expiry) }
+      : { payload: sessionPartOf(value), expiresAt: expiryOf(expiry), lifetimeEndsAt: createdAt + maxLifetimeMs! };
   }
 
   // The write primitives hand back the client's own promise: the base discards what it resolves to.

@@ -59,7 +59,7 @@ interface ExtendParameters {
 }
 
 interface Statements {
-  read: Database.Statement<[string, number], { sess: unknown; expires_at: number }>;
+  read: Database.Statement<[string, number], { sess: unknown; expires_at: number; created_at: number | null }>;
   write: Database.Statement<[WriteParameters]>;
   extend: Database.Statement<[ExtendParameters]>;
   extendUnlessRecent: Database.Statement<[ExtendParameters & { unlessExpiresAfter: number }]>;
@@ -121,7 +121,11 @@ export class SqliteStore extends SessionStore {
 
   protected readRecord(key: string, now: number): StoredSession | undefined {
     const row = this.statements.read.get(key, now);
-    return row && { payload: row.sess, expiresAt: row.expires_at };
+    if (row === undefined) return undefined;
+    const { maxLifetimeMs } = this.settings;
+    return maxLifetimeMs === undefined || row.created_at === null
+      ? { payload: row.sess, expiresAt: row.expires_at }
+      : { payload: row.sess, expiresAt: row.expires_at, lifetimeEndsAt: row.created_at + maxLifetimeMs };
   }
 
   protected writeRecord(key: string, payload: string, expiresAt: number, now: number, maxLifetimeMs: number | undefined, owner: string | undefined): void {
@@ -206,15 +210,18 @@ export class SqliteStore extends SessionStore {
       return pluck ? statement.pluck() : statement;
     };
     return {
-      read: prepare(`SELECT sess, expires_at FROM ${table} WHERE sid = ? AND expires_at > ?`),
+      read: prepare(`SELECT sess, expires_at, created_at FROM ${table} WHERE sid = ? AND expires_at > ?`),
       write: prepare(
         `INSERT INTO ${table} (sid, sess, expires_at, created_at, owner) VALUES (@sid, @sess, @expiresAt, @now, @owner)
          ON CONFLICT (sid) DO UPDATE SET sess = excluded.sess, owner = excluded.owner, created_at = ${createdAt},
            expires_at = MIN(excluded.expires_at, COALESCE(${createdAt} + @maxLifetimeMs, excluded.expires_at))
          WHERE ${table}.sess <> '' OR NOT ${liveRow}`,
       ),
-      extend: prepare(`UPDATE ${table} SET expires_at = ${extended} WHERE sid = @sid AND expires_at > @now AND sess <> ''`),
-      extendUnlessRecent: prepare(`UPDATE ${table} SET expires_at = ${extended} WHERE sid = @sid AND expires_at > @now AND expires_at < @unlessExpiresAfter AND sess <> ''`),
+      // Neither writes a row whose expiry would not move (at the end of its lifetime, say); with touchAfter none moves it back either.
+      extend: prepare(`UPDATE ${table} SET expires_at = ${extended} WHERE sid = @sid AND expires_at > @now AND sess <> '' AND expires_at <> ${extended}`),
+      extendUnlessRecent: prepare(
+        `UPDATE ${table} SET expires_at = ${extended} WHERE sid = @sid AND expires_at > @now AND expires_at < @unlessExpiresAfter AND sess <> '' AND expires_at < ${extended}`,
+      ),
       entomb: prepare(
         `INSERT INTO ${table} (sid, sess, expires_at, created_at) VALUES (?, '', ?, ?)
          ON CONFLICT (sid) DO UPDATE SET sess = '', expires_at = excluded.expires_at, created_at = excluded.created_at, owner = NULL`,

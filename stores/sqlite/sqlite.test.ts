@@ -36,6 +36,29 @@ describeBackend('sqlite', 'SqliteStore', () => {
 
   const fileIn = (name: string) => path.join(dir, `${name}-${Math.random().toString(36).slice(2)}.db`);
 
+  it('with maxLifetime, changes no row for a touch whose expiry the lifetime keeps where it is, with or without touchAfter', async () => {
+    const HOUR = 3_600_000;
+    const db = new Database(':memory:');
+    const expiring = (expiresAt: number) => ({ cookie: { originalMaxAge: 1, expires: new Date(expiresAt) } }) as never;
+    const store = new SqliteStore({ db, now, ttl: HOUR, maxLifetime: HOUR, pruneInterval: 0 });
+    const recent = new SqliteStore({ db, now, ttl: HOUR, maxLifetime: HOUR, touchAfter: 60_000, pruneInterval: 0 });
+    try {
+      const setAt = clock;
+      await store.set('a', expiring(setAt + 2 * HOUR));
+      const changes = () => (db.prepare('SELECT total_changes() AS n').get() as { n: number }).n;
+      const before = changes();
+      clock += 30 * 60_000;
+      await store.touch('a', expiring(clock + 2 * HOUR));
+      await recent.touch('a', expiring(clock + 2 * HOUR));
+      expect(changes()).toBe(before);
+      expect(db.prepare('SELECT expires_at FROM sessions WHERE sid = ?').get('a')).toEqual({ expires_at: setAt + HOUR });
+    } finally {
+      await store.close();
+      await recent.close();
+      db.close();
+    }
+  });
+
   it('leaves a database handed in by the caller open after close', async () => {
     const db = new Database(':memory:');
     const store = new SqliteStore({ db, pruneInterval: 0 });

@@ -6,7 +6,7 @@ import Database from 'better-sqlite3';
 import { Redis } from 'ioredis';
 import { BSON, MongoClient } from 'mongodb';
 import { Pool } from 'pg';
-import type { BaseStoreOptions, SessionStore, UserIndexOptions } from '../../shared';
+import type { BaseStoreOptions, LifetimeOptions, SessionStore, UserIndexOptions } from '../../shared';
 import { MemoryStore } from '../../stores/memory';
 import { storeOn as mongoStoreOn } from '../../stores/mongo/fixtures/factory';
 import { createScratchDatabase, storeOn as mysqlStoreOn } from '../../stores/mysql/fixtures/factory';
@@ -16,8 +16,8 @@ import { storeOn as sqliteStoreOn } from '../../stores/sqlite/fixtures/factory';
 import { describeBackend, type BackendName } from './backends';
 import { createScratchSchema } from './postgres-servers';
 
-/** The at-rest options a test varies; everything else is the store's default. */
-export type AtRestOptions = Pick<BaseStoreOptions, 'hashIds' | 'encryptionKeys' | 'onCorrupt'> & Pick<UserIndexOptions, 'userOf'>;
+/** The options a test varies (at rest, and the clock, touchAfter and maxLifetime); everything else is the store's default. */
+export type AtRestOptions = Pick<BaseStoreOptions, 'hashIds' | 'encryptionKeys' | 'onCorrupt' | 'now' | 'touchAfter'> & Pick<UserIndexOptions, 'userOf'> & LifetimeOptions;
 
 /** One record as the backend holds it: the id it is stored under (below the namespace) and its stored payload. */
 export interface RawRecord {
