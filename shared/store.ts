@@ -162,6 +162,17 @@ export abstract class SessionStore extends Store {
 
   /** The record at `key`, or nothing. */
   protected abstract readRecord(key: string, now: number): MaybePromise<StoredSession | null | undefined>;
+
+  /**
+   * The record a read found, for a backend that keeps the creation instant (`createdAt`, null or
+   * undefined where the record has none): with `maxLifetime`, it says where the lifetime ends.
+   */
+  protected storedSession(payload: unknown, expiresAt: number, createdAt: number | null | undefined): StoredSession {
+    const { maxLifetimeMs } = this.settings;
+    return maxLifetimeMs === undefined || createdAt === null || createdAt === undefined
+      ? { payload, expiresAt }
+      : { payload, expiresAt, lifetimeEndsAt: createdAt + maxLifetimeMs };
+  }
   // What the write primitives return or resolve to is discarded: a backend may hand back its driver's promise as it is.
 
   /**

@@ -136,13 +136,8 @@ export class MySqlStore extends SessionStore {
   protected async readRecord(key: string, now: number): Promise<StoredSession | undefined> {
     const rows = (await this.execute(this.statements.read, [this.checked(key), this.units.now(now)])) as Row[];
     const row = rows[0];
-    if (row === undefined) return undefined;
-    const { maxLifetimeMs } = this.settings;
     // express-mysql-session's table has no created_at.
-    const createdAt = row.created_at;
-    return maxLifetimeMs === undefined || createdAt === null || createdAt === undefined
-      ? { payload: row.data, expiresAt: Number(row.expires_at) }
-      : { payload: row.data, expiresAt: Number(row.expires_at), lifetimeEndsAt: Number(createdAt) + maxLifetimeMs };
+    return row && this.storedSession(row.data, Number(row.expires_at), row.created_at === null || row.created_at === undefined ? undefined : Number(row.created_at));
   }
 
   protected writeRecord(key: string, payload: string, expiresAt: number, now: number, maxLifetimeMs: number | undefined, owner: string | undefined): Promise<unknown> {

@@ -144,12 +144,8 @@ export class PostgresStore extends SessionStore {
   protected async readRecord(key: string, now: number): Promise<StoredSession | undefined> {
     const { rows } = await this.query<{ data: string; expires_at: string | number; created_at?: string | number | null }>(this.statements.read, [key, now]);
     const row = rows[0];
-    if (row === undefined) return undefined;
-    const { maxLifetimeMs } = this.settings;
-    const createdAt = row.created_at;
-    return maxLifetimeMs === undefined || createdAt === null || createdAt === undefined
-      ? { payload: row.data, expiresAt: Number(row.expires_at) }
-      : { payload: row.data, expiresAt: Number(row.expires_at), lifetimeEndsAt: Number(createdAt) + maxLifetimeMs };
+    // connect-pg-simple's table has no created_at.
+    return row && this.storedSession(row.data, Number(row.expires_at), row.created_at === null || row.created_at === undefined ? undefined : Number(row.created_at));
   }
 
   protected async writeRecord(key: string, payload: string, expiresAt: number, now: number, maxLifetimeMs: number | undefined, owner: string | undefined): Promise<void> {

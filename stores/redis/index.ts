@@ -242,11 +242,9 @@ export class RedisStore<Client extends RedisClient = RedisClient> extends Sessio
     const [expiry, value] = await this.adapter.readWithExpiry(key).catch(explain);
     // -2: no key when the expiry was read, so the session was missing at that instant.
     if (value === null || expiry === -2) return null;
-    const { maxLifetimeMs } = this.settings;
-    const createdAt = maxLifetimeMs === undefined ? undefined : createdAtOf(value).createdAt;
-    return createdAt === undefined
-      ? { payload: sessionPartOf(value), expiresAt: expiryOf(expiry) }
-      : { payload: sessionPartOf(value), expiresAt: expiryOf(expiry), lifetimeEndsAt: createdAt + maxLifetimeMs! };
+    // The head is parsed only where a lifetime needs it.
+    const createdAt = this.settings.maxLifetimeMs === undefined ? undefined : createdAtOf(value).createdAt;
+    return this.storedSession(sessionPartOf(value), expiryOf(expiry), createdAt);
   }
 
   // The write primitives hand back the client's own promise: the base discards what it resolves to.

@@ -121,11 +121,7 @@ export class SqliteStore extends SessionStore {
 
   protected readRecord(key: string, now: number): StoredSession | undefined {
     const row = this.statements.read.get(key, now);
-    if (row === undefined) return undefined;
-    const { maxLifetimeMs } = this.settings;
-    return maxLifetimeMs === undefined || row.created_at === null
-      ? { payload: row.sess, expiresAt: row.expires_at }
-      : { payload: row.sess, expiresAt: row.expires_at, lifetimeEndsAt: row.created_at + maxLifetimeMs };
+    return row && this.storedSession(row.sess, row.expires_at, row.created_at);
   }
 
   protected writeRecord(key: string, payload: string, expiresAt: number, now: number, maxLifetimeMs: number | undefined, owner: string | undefined): void {
