@@ -141,8 +141,8 @@ export class CallRunner {
    * request, since express-session always passes one, and one promise fewer per call. The callback
    * runs exactly once, never before this returns: within the driver's promise reaction, or, for an
    * outcome known at once, in the check phase of this turn (a result) or on the next tick (an
-   * error). An exception it throws is rethrown on a later tick, so
-   * it reaches the process as the caller's own error. After a timeout the late answer is dropped.
+   * error). An exception it throws is rethrown on a later tick, so it reaches the process as the
+   * caller's own error. After a timeout the late answer is dropped.
    */
   runWith<T, R>(callback: Callback<R>, operation: string, sid: string | undefined, primitive: () => MaybePromise<T>, settleWith: (value: T) => R | Promise<R>): void {
     if (!this.reachable) return process.nextTick(callback, this.unavailable(operation, sid));
