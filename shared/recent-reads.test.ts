@@ -41,11 +41,41 @@ describe('RecentReads', () => {
   });
 
   it('holds at most its capacity, dropping the oldest reads first', () => {
-    const reads = new RecentReads(2000, 3);
-    for (const key of ['a', 'b', 'c', 'd']) reads.remember(key, 5000, 0);
-    expect(reads.size).toBe(3);
-    expect(reads.recall('a', 0)).toBeUndefined();
-    expect(reads.recall('d', 0)?.expiresAt).toBe(5000);
+    const reads = new RecentReads(2000, 4);
+    const keys = Array.from({ length: 20 }, (_, i) => `k${i}`);
+    for (const key of keys) {
+      reads.remember(key, 5000, 0);
+      expect(reads.size).toBeLessThanOrEqual(4);
+    }
+    expect(reads.recall('k0', 0)).toBeUndefined();
+    expect(reads.recall('k15', 0)).toBeUndefined();
+    expect(reads.recall('k18', 0)?.expiresAt).toBe(5000);
+    expect(reads.recall('k19', 0)?.expiresAt).toBe(5000);
+  });
+
+  it('still recalls the reads of the generation before, and a read taken again there is the latest', () => {
+    const reads = new RecentReads(2000, 4);
+    reads.remember('a', 5000, 0);
+    reads.remember('b', 5000, 10);
+    // The generation is full: c starts the next one.
+    reads.remember('c', 5000, 20);
+    reads.remember('a', 6000, 30);
+    expect(reads.recall('b', 30)?.expiresAt).toBe(5000);
+    expect(reads.recall('a', 30)?.expiresAt).toBe(6000);
+    reads.forget('a');
+    expect(reads.recall('a', 30)).toBeUndefined();
+  });
+
+  it('after a lifetime keeps the reads of the ending generation that are still within one, and drops the older ones', () => {
+    const reads = new RecentReads(2000, 100);
+    reads.remember('early', 5000, 0);
+    reads.remember('late', 5000, 1500);
+    reads.remember('new', 5000, 2001);
+    expect(reads.recall('early', 2001)).toBeUndefined();
+    expect(reads.recall('late', 2001)?.expiresAt).toBe(5000);
+    // Every read before this one is more than a lifetime old: both generations go.
+    reads.remember('newer', 5000, 4002);
+    expect(reads.size).toBe(1);
   });
 
   it('forgets a key on demand', () => {

@@ -498,7 +498,7 @@ export abstract class SessionStore extends Store {
           if (!record || !(record.expiresAt > now) || record.payload === TOMBSTONE) return null;
           const session = this.decodeRead(sid, key, record.payload);
           // A record that onCorrupt removes (the promise) leaves no session for a touch to skip.
-          if (!(session instanceof Promise)) this.recentReads?.remember(key, record.expiresAt, now, record.lifetimeEndsAt);
+          if (!(session instanceof Promise)) this.recentReads?.remember(sid, record.expiresAt, now, record.lifetimeEndsAt);
           return session;
         },
         callback,
@@ -511,7 +511,7 @@ export abstract class SessionStore extends Store {
   private doSet(sid: string, session: SessionData, callback?: Callback<void>): Promise<void> | undefined {
     try {
       const key = this.openKey(sid);
-      this.recentReads?.forget(key);
+      this.recentReads?.forget(sid);
       if (session === null || typeof session !== 'object') {
         throw new SessionStoreError('ERR_SESSION_ENCODE', `session must be an object, got ${session === null ? 'null' : typeof session}`, {
           store: this.storeName,
@@ -541,7 +541,7 @@ export abstract class SessionStore extends Store {
       // The backend would skip this write by the expiry that this request's get just read (the new
       // expiry as the lifetime caps it): a skip writes nothing, so it can neither shorten what another
       // process extended nor revive what it destroyed.
-      const read = unlessExpiresAfter === undefined ? undefined : this.recentReads?.recall(key, now);
+      const read = unlessExpiresAfter === undefined ? undefined : this.recentReads?.recall(sid, now);
       if (read !== undefined && read.expiresAt >= Math.ceil(Math.min(expiresAt, read.lifetimeEndsAt) - touchAfterMs)) return success(callback);
       const owner = this.ownerOf(sid, session);
       return this.call('touch', sid, () => this.extendRecord(key, expiresAt, now, unlessExpiresAfter, this.settings.maxLifetimeMs, owner), nothing, callback);
@@ -553,7 +553,6 @@ export abstract class SessionStore extends Store {
   private doDestroy(sid: string, callback?: Callback<void>): Promise<void> | undefined {
     try {
       const key = this.openKey(sid, true);
-      this.recentReads?.forget(key);
       const now = this.wholeNow();
       return this.call('destroy', sid, () => this.removeSession(sid, key, now, true), nothing, callback);
     } catch (error) {
@@ -637,7 +636,6 @@ export abstract class SessionStore extends Store {
     for (const { id } of await this.doSessionsOf(user)) {
       const key = this.openKey(id, true);
       if (kept.has(key)) continue;
-      this.recentReads?.forget(key);
       const now = this.wholeNow();
       await this.call('destroySessionsOf', undefined, () => this.endRecord(key, now));
       destroyed++;
