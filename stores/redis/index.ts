@@ -234,17 +234,16 @@ export class RedisStore<Client extends RedisClient = RedisClient> extends Sessio
    * script that runs both). The expiry goes first: a value replaced between the two was written by a set,
    * with a live expiry of its own, or is a tombstone, which the base reads as no session.
    */
-  protected async readRecord(key: string): Promise<StoredSession | null> {
-    if (this.redisExpiryDecides) {
-      const value = await this.adapter.get(key);
-      return value === null ? null : { payload: sessionPartOf(value), expiresAt: Infinity };
-    }
-    const [expiry, value] = await this.adapter.readWithExpiry(key).catch(explain);
-    // -2: no key when the expiry was read, so the session was missing at that instant.
-    if (value === null || expiry === -2) return null;
-    // The head is parsed only where a lifetime needs it.
-    const createdAt = this.settings.maxLifetimeMs === undefined ? undefined : createdAtOf(value).createdAt;
-    return this.storedSession(sessionPartOf(value), expiryOf(expiry), createdAt);
+  protected readRecord(key: string): Promise<StoredSession | null> {
+    // One reaction on the driver's promise, on the path of every request.
+    if (this.redisExpiryDecides) return this.adapter.get(key).then((value) => (value === null ? null : { payload: sessionPartOf(value), expiresAt: Infinity }));
+    return this.adapter.readWithExpiry(key).then(([expiry, value]) => {
+      // -2: no key when the expiry was read, so the session was missing at that instant.
+      if (value === null || expiry === -2) return null;
+      // The head is parsed only where a lifetime needs it.
+      const createdAt = this.settings.maxLifetimeMs === undefined ? undefined : createdAtOf(value).createdAt;
+      return this.storedSession(sessionPartOf(value), expiryOf(expiry), createdAt);
+    }, explain);
   }
 
   // The write primitives hand back the client's own promise: the base discards what it resolves to.
