@@ -314,6 +314,34 @@ describeBackend('postgres', 'PostgresStore', (url) => {
       expect(names).toEqual([undefined, undefined]);
     });
 
+    it('hands pg a config of its own for every query, named and with its text, its values beside it', async () => {
+      const configs: unknown[] = [];
+      const query = pool.query.bind(pool) as (...args: unknown[]) => unknown;
+      jest.spyOn(pool, 'query').mockImplementation(((...args: unknown[]) => {
+        configs.push(args[0]);
+        return query(...args);
+      }) as never);
+      try {
+        const store = makeStore();
+        await store.get('warm-up');
+        configs.length = 0;
+        await store.set('a', session({ user: 'ana' }));
+        await store.get('a');
+        await store.get('a');
+        expect(await store.get('a')).toEqual(session({ user: 'ana' }));
+      } finally {
+        jest.restoreAllMocks();
+      }
+      const [write, ...reads] = configs as { name?: string; text?: string; values?: unknown }[];
+      expect(write!.text).toMatch(/^INSERT/);
+      expect(reads.map((read) => read.text)).toEqual([reads[0]!.text, reads[0]!.text, reads[0]!.text]);
+      expect(reads[0]!.text).toMatch(/^SELECT/);
+      expect(reads[0]!.name).toEqual(expect.any(String));
+      // Never one config for two queries: a pg that sets the values on it would hand one query's to the other.
+      expect(new Set(configs).size).toBe(configs.length);
+      expect(configs.every((config) => (config as { values?: unknown }).values === undefined)).toBe(true);
+    });
+
     it('accepts a clock and a ttl with fractions of a millisecond', async () => {
       clock = T0 + 0.25;
       const store = makeStore({ ttl: () => 1000.5 });
