@@ -2,11 +2,13 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import session from 'express-session';
 import { STORE_CALLS, countStatements, openContender, type AppMessage, type AppSpec, type StoreCall } from './http-contenders';
+import { drive, type DriveJob } from './http-drive';
 
 /**
  * One contender's app, in a process of its own (started by bench/http.ts with its AppSpec as the
  * argument): express 5 and express-session with `resave: false, saveUninitialized: false`, the
- * store's get/set/touch/destroy counted. It answers `stats` and `stop` messages on the IPC channel.
+ * store's get/set/touch/destroy counted. It answers `stats`, `drive` (the store driven in this
+ * process, without HTTP: see http-drive.ts) and `stop` messages on the IPC channel.
  */
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -66,7 +68,14 @@ async function main(): Promise<void> {
 
   const server = app.listen(0, '127.0.0.1');
   await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
-  process.on('message', (message: { type: 'stats' | 'stop' }) => {
+  process.on('message', (message: { type: 'stats' | 'stop' } | DriveJob) => {
+    if (message.type === 'drive') {
+      void drive(store, message).then((result) => {
+        requests += result.requests + result.errors;
+        return send(result);
+      });
+      return;
+    }
     if (message.type === 'stats') {
       const cpu = process.cpuUsage();
       void send({ type: 'stats', requests, calls: { ...calls }, ...(statements && { statements: statements() }), cpuUs: cpu.user + cpu.system });

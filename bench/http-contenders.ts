@@ -1,5 +1,6 @@
 import path from 'node:path';
 import session, { type SessionData, type Store } from 'express-session';
+import type { LoadResult } from './http-load';
 
 /** How a contender's app process builds its store: which builder, and the scratch names the bench made for it. */
 export interface AppSpec {
@@ -59,7 +60,7 @@ export interface AppStats {
   cpuUs: number;
 }
 
-export type AppMessage = { type: 'ready'; port: number; pid: number } | AppStats | { type: 'stopped' } | { type: 'error'; message: string };
+export type AppMessage = { type: 'ready'; port: number; pid: number } | AppStats | LoadResult | { type: 'stopped' } | { type: 'error'; message: string };
 
 /** Each pool of the Postgres and MySQL contenders: the same size for all, as in bench/postgres.ts and bench/mysql.ts. */
 export const POOL_CONNECTIONS = 16;

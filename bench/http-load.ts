@@ -1,4 +1,5 @@
 import autocannon from 'autocannon';
+import { randomFrom } from './random';
 
 /**
  * The load generator, in a process of its own so that its CPU is neither the app's nor the
@@ -28,18 +29,6 @@ export interface LoadResult {
   timeouts: number;
   /** CPU the load generator spent on the job. */
   cpuUs: number;
-}
-
-/** A small seeded generator (mulberry32), so every contender gets the same sequence of requests. */
-function randomFrom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function run(job: LoadJob): Promise<LoadResult> {

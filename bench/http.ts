@@ -7,6 +7,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { fmt, median, spread, table } from './harness';
 import { STORE_CALLS, type AppMessage, type AppSpec, type AppStats, type StoreCall } from './http-contenders';
+import type { DriveJob } from './http-drive';
 import type { LoadJob, LoadResult } from './http-load';
 
 /**
@@ -30,6 +31,8 @@ export interface HttpBenchOptions {
   sessions: number;
   /** Share of requests that change the session; the rest only read it. */
   writeShare: number;
+  /** Each app drives its store in its own process, as express-session does, without HTTP (`--in-process`): the store's own CPU per request. */
+  inProcess: boolean;
 }
 
 export const DEFAULT_HTTP_OPTIONS: HttpBenchOptions = {
@@ -40,6 +43,7 @@ export const DEFAULT_HTTP_OPTIONS: HttpBenchOptions = {
   warmupSec: 1,
   sessions: 1000,
   writeShare: 0.1,
+  inProcess: false,
 };
 
 const TOUCH_AFTER_MS = 60_000;
@@ -145,6 +149,12 @@ export interface HttpRatio {
   high: number;
   /** Against an anchor: median over the rounds of ours' time above the floor over theirs (at most 0.5 is the target). */
   costAboveFloorShare: number | null;
+  /** Ours' app CPU per request over theirs, round by round: the median, lowest and highest. Below 1 = ours cheaper. */
+  appCpuRatio: number;
+  appCpuLow: number;
+  appCpuHigh: number;
+  /** Against an anchor: median over the rounds of ours' app CPU per request above the floor's over theirs. */
+  appCpuAboveFloorShare: number | null;
   /** Rounds in which either side was suspect. */
   suspectRounds: number;
 }
@@ -175,11 +185,16 @@ process.once('exit', () => {
 
 const TSX = pathToFileURL(require.resolve('tsx')).href;
 
-/** With SESSION_STORES_BENCH_CPU_PROF=<dir>, every app writes a V8 CPU profile there when it exits (`node --cpu-prof`). */
+/**
+ * With SESSION_STORES_BENCH_CPU_PROF=<dir>, every app writes a V8 CPU profile there when it exits
+ * (`node --cpu-prof`), sampled every SESSION_STORES_BENCH_CPU_PROF_INTERVAL µs (default V8's 1000).
+ */
 const CPU_PROFILE_DIR = process.env.SESSION_STORES_BENCH_CPU_PROF;
+const CPU_PROFILE_INTERVAL = process.env.SESSION_STORES_BENCH_CPU_PROF_INTERVAL;
 
 function forkTs(file: string, args: string[]): ChildProcess {
-  const profiling = CPU_PROFILE_DIR && file === 'http-app.ts' ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROFILE_DIR}`] : [];
+  const interval = CPU_PROFILE_INTERVAL ? [`--cpu-prof-interval=${CPU_PROFILE_INTERVAL}`] : [];
+  const profiling = CPU_PROFILE_DIR && file === 'http-app.ts' ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROFILE_DIR}`, ...interval] : [];
   const child = fork(path.join(__dirname, file), args, { execArgv: ['--import', TSX, ...profiling], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   children.add(child);
   child.once('exit', () => children.delete(child));
@@ -223,6 +238,19 @@ async function startApp(spec: AppSpec): Promise<App> {
 function appStats(app: App): Promise<AppStats> {
   app.child.send({ type: 'stats' });
   return nextMessage(app.child, `${app.spec.name} stats`, 10_000, (m): m is AppStats => m.type === 'stats');
+}
+
+/** The app's store driven in its own process (see http-drive.ts), answered as the load generator answers. */
+function driveApp(app: App, job: Omit<DriveJob, 'type' | 'cookies'>): Promise<LoadResult> {
+  app.child.send({ type: 'drive', cookies: app.cookies, ...job } satisfies DriveJob);
+  return nextMessage(app.child, `${app.spec.name} driven`, job.durationSec * 1000 + LOAD_GRACE_MS, (m): m is LoadResult => m.type === 'result');
+}
+
+/** `durationSec` of requests against `app`: through HTTP from the load generator, or `--in-process` in the app's own process. */
+function loadApp(app: App, load: LoadGenerator, options: HttpBenchOptions, durationSec: number, seed: number): Promise<LoadResult> {
+  const { connections, writeShare } = options;
+  if (options.inProcess) return driveApp(app, { concurrency: connections, durationSec, writeShare, seed });
+  return load.run({ port: app.port, cookies: app.cookies, connections, durationSec, writeShare, seed });
 }
 
 async function stopApp(app: App): Promise<void> {
@@ -371,7 +399,7 @@ async function measure(group: Group, app: App, load: LoadGenerator, options: Htt
   const machineBefore = machineTicks();
   const ownBefore = own();
   const started = performance.now();
-  const result = await load.run({ port: app.port, cookies: app.cookies, connections: options.connections, durationSec: options.durationSec, writeShare: options.writeShare, seed: round + 1 });
+  const result = await loadApp(app, load, options, options.durationSec, round + 1);
   const elapsedSec = (performance.now() - started) / 1000;
   const ownAfter = own();
   const machineAfter = machineTicks();
@@ -429,7 +457,7 @@ async function runGroup(group: Group, load: LoadGenerator, options: HttpBenchOpt
       log(`${group.store}: ${spec.name} up, ${app.cookies.length} sessions created`);
     }
     for (const app of apps) {
-      await load.run({ port: app.port, cookies: app.cookies, connections: options.connections, durationSec: options.warmupSec, writeShare: options.writeShare, seed: 0 });
+      await loadApp(app, load, options, options.warmupSec, 0);
     }
     for (let round = 0; round < options.rounds; round++) {
       // Each round starts with the next contender, so none is always measured first or right after another.
@@ -466,6 +494,15 @@ function perRound(rounds: RoundRecord[], mine: string, theirs: string, value: (m
 }
 
 const usPerRequest = (record: RoundRecord) => 1e6 / record.reqPerSec;
+const appCpuPerRequest = (record: RoundRecord) => record.appCpuUs / record.appRequests;
+
+/** Median over the rounds of (ours − floor) / (theirs − floor) of `cost`; NaN in a round where theirs did not cost more than the floor. */
+function shareAboveFloor(rounds: RoundRecord[], ours: string, theirs: string, floor: string, cost: (record: RoundRecord) => number): number {
+  return perRound(rounds, ours, theirs, (m, t) => {
+    const f = rounds.find((r) => r.contender === floor && r.round === m.round);
+    return f && cost(t) > cost(f) ? (cost(m) - cost(f)) / (cost(t) - cost(f)) : NaN;
+  }).median;
+}
 
 /** Each command's calls per request over `records`, most frequent first; null where the server does not count them. */
 function commandsByNameOf(records: RoundRecord[], requests: number): Record<string, number> | null {
@@ -513,15 +550,22 @@ function ratiosOf(group: Group, rounds: RoundRecord[]): HttpRatio[] {
     const drivers = group.contenders.filter((c) => c.kind === 'driver' && c.driverFor === spec.build);
     for (const against of spec.kind === 'ours' ? [anchor, ...drivers, floor] : [floor]) {
       const ratio = perRound(rounds, spec.name, against.name, (m, t) => m.reqPerSec / t.reqPerSec);
-      const costAboveFloorShare =
-        against.kind === 'anchor'
-          ? perRound(rounds, spec.name, against.name, (m, t) => {
-              const f = rounds.find((r) => r.contender === floor.name && r.round === m.round);
-              // Where the anchor ran no slower than the floor in that round, the share has no meaning.
-              return f && usPerRequest(t) > usPerRequest(f) ? (usPerRequest(m) - usPerRequest(f)) / (usPerRequest(t) - usPerRequest(f)) : NaN;
-            }).median
-          : null;
-      ratios.push({ ours: spec.name, against: against.name, ratio: ratio.median, low: ratio.low, high: ratio.high, costAboveFloorShare, suspectRounds: ratio.suspect });
+      const appCpu = perRound(rounds, spec.name, against.name, (m, t) => appCpuPerRequest(m) / appCpuPerRequest(t));
+      const anchored = against.kind === 'anchor';
+      ratios.push({
+        ours: spec.name,
+        against: against.name,
+        ratio: ratio.median,
+        low: ratio.low,
+        high: ratio.high,
+        // Where the anchor ran no slower than the floor in a round, the share has no meaning there.
+        costAboveFloorShare: anchored ? shareAboveFloor(rounds, spec.name, against.name, floor.name, usPerRequest) : null,
+        appCpuRatio: appCpu.median,
+        appCpuLow: appCpu.low,
+        appCpuHigh: appCpu.high,
+        appCpuAboveFloorShare: anchored ? shareAboveFloor(rounds, spec.name, against.name, floor.name, appCpuPerRequest) : null,
+        suspectRounds: ratio.suspect,
+      });
     }
   }
   return ratios;
@@ -839,10 +883,14 @@ export function formatHttpReport(report: HttpReport): string {
   const { options, machine } = report;
   const lines = [
     `http: ${report.date.slice(0, 16).replace('T', ' ')} UTC, node ${report.node}, ${machine.cpus} × ${machine.model}, load average at start ${machine.loadavgAtStart.map((l) => l.toFixed(2)).join(' ')}`,
-    `  express 5 + express-session (resave: false, saveUninitialized: false), each app in a process of its own; autocannon in another, ${options.connections} connections, ` +
-      `${Math.round((1 - options.writeShare) * 100)}% GET that reads the session, ${Math.round(options.writeShare * 100)}% POST that changes it, over ${options.sessions} sessions created through POST /login`,
+    (options.inProcess
+      ? `  --in-process: each app in a process of its own drives its store as express-session does (get, then touch or set), no HTTP, ${options.connections} requests in flight, `
+      : `  express 5 + express-session (resave: false, saveUninitialized: false), each app in a process of its own; autocannon in another, ${options.connections} connections, `) +
+      `${Math.round((1 - options.writeShare) * 100)}% that read the session, ${Math.round(options.writeShare * 100)}% that change it, over ${options.sessions} sessions created through POST /login`,
     `  ${options.rounds} interleaved rounds of ${options.durationSec} s per contender after ${options.warmupSec} s of warm-up; a round is suspect when other processes used more than ${SUSPECT_OTHER_CORES} cores or steal passed ${SUSPECT_STEAL_SHARE * 100}%`,
   ];
+  // In process a request costs a few µs, and a tenth of one tells contenders apart.
+  const cpuDigits = options.inProcess ? 1 : 0;
   for (const group of report.groups) {
     lines.push('', `${group.store}${group.skipped ? `: skipped: ${group.skipped}` : ''}`);
     if (group.skipped) continue;
@@ -861,8 +909,8 @@ export function formatHttpReport(report: HttpReport): string {
           STORE_CALLS.map((call) => fmt(c.callsPerRequest[call], 2)).join('+'),
           perRequest(c.roundTripsPerRequest, 2),
           perRequest(c.commandsPerRequest, 2),
-          fmt(c.appCpuUsPerRequest, 0),
-          perRequest(c.serverCpuUsPerRequest, 0),
+          fmt(c.appCpuUsPerRequest, cpuDigits),
+          perRequest(c.serverCpuUsPerRequest, cpuDigits),
           perRequest(c.aboveFloorUs, 0),
           String(c.failedRequests),
           `${c.suspectRounds}/${options.rounds}`,
@@ -874,12 +922,23 @@ export function formatHttpReport(report: HttpReport): string {
       lines.push('', '  commands per request, by name (a script counted with the commands it ran)');
       for (const c of byName) lines.push(`  ${c.name}: ${Object.entries(c.commandsPerRequestByName!).map(([name, calls]) => `${name} ${fmt(calls, 2)}`).join(', ')}`);
     }
-    lines.push('', '  ratios (req/s, round by round: median, lowest-highest; cost above floor: ours over theirs, at most 0.5 is the target)');
+    lines.push('', '  ratios, round by round (median, lowest-highest): req/s, and app CPU per request; above floor: ours over theirs, at most 0.5 is the target');
+    const ratio = (value: number) => (Number.isFinite(value) ? `${fmt(value, 2)}x` : '-');
+    const share = (value: number | null) => (value === null ? '' : Number.isFinite(value) ? fmt(value, 2) : '-');
     lines.push(
       ...table(
-        ['pair', 'req/s', 'rounds', 'cost above floor', 'suspect rounds'],
+        ['pair', 'req/s', 'rounds', 'time above floor', 'app CPU', 'rounds', 'app CPU above floor', 'suspect rounds'],
         1,
-        group.ratios.map((r) => [`${r.ours} vs ${r.against}`, Number.isFinite(r.ratio) ? `${fmt(r.ratio, 2)}x` : '-', Number.isFinite(r.low) ? spread(r) : '-', r.costAboveFloorShare === null ? '' : fmt(r.costAboveFloorShare, 2), String(r.suspectRounds)]),
+        group.ratios.map((r) => [
+          `${r.ours} vs ${r.against}`,
+          ratio(r.ratio),
+          Number.isFinite(r.low) ? spread(r) : '-',
+          share(r.costAboveFloorShare),
+          ratio(r.appCpuRatio),
+          Number.isFinite(r.appCpuLow) ? spread({ low: r.appCpuLow, high: r.appCpuHigh }) : '-',
+          share(r.appCpuAboveFloorShare),
+          String(r.suspectRounds),
+        ]),
       ).map((line) => `  ${line}`),
     );
     for (const r of group.rounds.filter((record) => record.suspect)) {
@@ -889,7 +948,7 @@ export function formatHttpReport(report: HttpReport): string {
   return lines.join('\n');
 }
 
-const USAGE = `usage: npm run bench -- http [${STORES.join('|')} …] [--json] [--duration=S] [--rounds=N] [--connections=N] [--warmup=S] [--sessions=N]`;
+const USAGE = `usage: npm run bench -- http [${STORES.join('|')} …] [--json] [--in-process] [--duration=S] [--rounds=N] [--connections=N] [--warmup=S] [--sessions=N]`;
 
 function boundedInteger(flag: string, text: string, max: number): number {
   const value = Number(text);
@@ -903,6 +962,7 @@ export function parseHttpArgs(argv: string[]): { json: boolean; options: HttpBen
   for (const arg of argv) {
     const [flag, value = ''] = arg.split('=', 2) as [string, string?];
     if (flag === '--json') json = true;
+    else if (arg === '--in-process') options.inProcess = true;
     else if (flag === '--duration') options.durationSec = boundedInteger(flag, value, 60);
     else if (flag === '--rounds') options.rounds = boundedInteger(flag, value, 20);
     else if (flag === '--connections') options.connections = boundedInteger(flag, value, 1024);

@@ -2,6 +2,8 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { HttpReport } from '../bench/http';
+import { drive, sidOfCookie } from '../bench/http-drive';
+import { MemoryStore } from '../stores/memory';
 
 const run = promisify(execFile);
 const ROOT = path.join(__dirname, '..');
@@ -53,4 +55,64 @@ describe('npm run bench -- http', () => {
       expect(round.otherCores).toBeGreaterThanOrEqual(0);
     }
   }, 180_000);
+});
+
+describe('npm run bench -- http --in-process', () => {
+  it('drives each store in its app process as express-session does and reports app CPU per request against the anchor and the floor', async () => {
+    const { stdout } = await run(
+      process.execPath,
+      ['--import', 'tsx', 'bench/run.ts', 'http', 'memory', '--in-process', '--json', '--duration=1', '--rounds=2', '--warmup=1', '--connections=4', '--sessions=20'],
+      { cwd: ROOT, timeout: 170_000, maxBuffer: 16 * 1024 * 1024 },
+    );
+    const report = JSON.parse(stdout) as HttpReport;
+    expect(report.options.inProcess).toBe(true);
+    const [group] = report.groups;
+    for (const contender of group!.contenders) {
+      expect(contender.reqPerSec).toBeGreaterThan(0);
+      expect(contender.callsPerRequest.get).toBeCloseTo(1, 5);
+      expect(contender.callsPerRequest.set + contender.callsPerRequest.touch).toBeCloseTo(1, 5);
+      expect(contender.appCpuUsPerRequest).toBeGreaterThan(0);
+      expect(contender.failedRequests).toBe(0);
+    }
+    const anchored = group!.ratios.find((r) => r.ours === 'MemoryStore' && r.against === 'express-session MemoryStore')!;
+    expect(anchored.appCpuRatio).toBeGreaterThan(0);
+    expect(anchored.appCpuLow).toBeLessThanOrEqual(anchored.appCpuHigh);
+    expect(anchored.appCpuAboveFloorShare).not.toBeNull();
+    expect(group!.ratios.find((r) => r.against === 'floor (Map store)')!.appCpuAboveFloorShare).toBeNull();
+  }, 180_000);
+});
+
+describe('the in-process driver', () => {
+  it('reads the session id out of a signed express-session cookie', () => {
+    expect(sidOfCookie('connect.sid=s%3Aabc.def%2Bsig')).toBe('abc');
+    expect(sidOfCookie('connect.sid=s%3Aa.b.sig')).toBe('a.b');
+    expect(() => sidOfCookie('connect.sid=abc')).toThrow('not a signed express-session cookie');
+  });
+
+  it('sends a get and then a touch or a set per request, as express-session does, and the writes change the session', async () => {
+    const store = new MemoryStore();
+    const calls = { get: 0, set: 0, touch: 0 };
+    for (const call of ['get', 'set', 'touch'] as const) {
+      const original = store[call].bind(store) as (...args: unknown[]) => unknown;
+      (store as unknown as Record<string, unknown>)[call] = (...args: unknown[]) => {
+        calls[call]++;
+        return original(...args);
+      };
+    }
+    const cookie = { originalMaxAge: 60_000, expires: new Date(Date.now() + 60_000).toISOString(), path: '/', httpOnly: true };
+    for (const sid of ['one', 'two']) await store.set(sid, { cookie, hits: 0 } as never);
+    calls.set = 0;
+    const result = await drive(store, { type: 'drive', cookies: ['c=s%3Aone.x', 'c=s%3Atwo.y'], concurrency: 1, durationSec: 0.2, writeShare: 0.5, seed: 1 });
+    expect(result.errors).toBe(0);
+    expect(result.requests).toBeGreaterThan(10);
+    expect(calls.get).toBe(result.requests);
+    expect(calls.set + calls.touch).toBe(result.requests);
+    expect(calls.set).toBeGreaterThan(0);
+    expect(calls.touch).toBeGreaterThan(0);
+    // One request at a time, so no two writes of a session read the same hits.
+    const hits = [(await store.get('one')) as unknown as { hits: number }, (await store.get('two')) as unknown as { hits: number }].reduce((sum, s) => sum + s.hits, 0);
+    expect(hits).toBe(calls.set);
+    expect(result.p99Ms).toBeGreaterThanOrEqual(result.p50Ms);
+    await store.close();
+  });
 });
