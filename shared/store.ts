@@ -164,14 +164,15 @@ export abstract class SessionStore extends Store {
   protected abstract readRecord(key: string, now: number): MaybePromise<StoredSession | null | undefined>;
 
   /**
-   * The record a read found, for a backend that keeps the creation instant (`createdAt`, null or
-   * undefined where the record has none): with `maxLifetime`, it says where the lifetime ends.
+   * The record a read found, for a backend that keeps the creation instant (`createdAt` in epoch ms,
+   * as a number or as the string a driver gives for a BIGINT; null or undefined where the record has
+   * none): with `maxLifetime`, it says where the lifetime ends.
    */
-  protected storedSession(payload: unknown, expiresAt: number, createdAt: number | null | undefined): StoredSession {
+  protected storedSession(payload: unknown, expiresAt: number, createdAt: number | string | null | undefined): StoredSession {
     const { maxLifetimeMs } = this.settings;
     return maxLifetimeMs === undefined || createdAt === null || createdAt === undefined
       ? { payload, expiresAt }
-      : { payload, expiresAt, lifetimeEndsAt: createdAt + maxLifetimeMs };
+      : { payload, expiresAt, lifetimeEndsAt: Number(createdAt) + maxLifetimeMs };
   }
   // What the write primitives return or resolve to is discarded: a backend may hand back its driver's promise as it is.
 
@@ -542,7 +543,7 @@ export abstract class SessionStore extends Store {
       // expiry as the lifetime caps it): a skip writes nothing, so it can neither shorten what another
       // process extended nor revive what it destroyed.
       const read = unlessExpiresAfter === undefined ? undefined : this.recentReads?.recall(sid, now);
-      if (read !== undefined && read.expiresAt >= Math.ceil(Math.min(expiresAt, read.lifetimeEndsAt) - touchAfterMs)) return success(callback);
+      if (read !== undefined && read.expiresAt >= Math.min(unlessExpiresAfter!, Math.ceil(read.lifetimeEndsAt - touchAfterMs))) return success(callback);
       const owner = this.ownerOf(sid, session);
       return this.call('touch', sid, () => this.extendRecord(key, expiresAt, now, unlessExpiresAfter, this.settings.maxLifetimeMs, owner), nothing, callback);
     } catch (error) {

@@ -137,7 +137,7 @@ export class MySqlStore extends SessionStore {
     const rows = (await this.execute(this.statements.read, [this.checked(key), this.units.now(now)])) as Row[];
     const row = rows[0];
     // express-mysql-session's table has no created_at.
-    return row && this.storedSession(row.data, Number(row.expires_at), row.created_at === null || row.created_at === undefined ? undefined : Number(row.created_at));
+    return row && this.storedSession(row.data, Number(row.expires_at), row.created_at as string | number | null | undefined);
   }
 
   protected writeRecord(key: string, payload: string, expiresAt: number, now: number, maxLifetimeMs: number | undefined, owner: string | undefined): Promise<unknown> {

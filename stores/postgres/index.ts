@@ -145,7 +145,7 @@ export class PostgresStore extends SessionStore {
     const { rows } = await this.query<{ data: string; expires_at: string | number; created_at?: string | number | null }>(this.statements.read, [key, now]);
     const row = rows[0];
     // connect-pg-simple's table has no created_at.
-    return row && this.storedSession(row.data, Number(row.expires_at), row.created_at === null || row.created_at === undefined ? undefined : Number(row.created_at));
+    return row && this.storedSession(row.data, Number(row.expires_at), row.created_at);
   }
 
   protected async writeRecord(key: string, payload: string, expiresAt: number, now: number, maxLifetimeMs: number | undefined, owner: string | undefined): Promise<void> {
