@@ -3,6 +3,7 @@ import express from 'express';
 import session from 'express-session';
 import { STORE_CALLS, countStatements, openContender, type AppMessage, type AppSpec, type StoreCall } from './http-contenders';
 import { drive, type DriveJob } from './http-drive';
+import { WindowProfile } from './http-profile';
 
 /**
  * One contender's app, in a process of its own (started by bench/http.ts with its AppSpec as the
@@ -20,6 +21,7 @@ function send(message: AppMessage): Promise<void> {
 
 async function main(): Promise<void> {
   const spec = JSON.parse(process.argv[2]!) as AppSpec;
+  const profile = WindowProfile.fromEnvironment();
   const statements = spec.countQueries === undefined ? undefined : countStatements(spec.countQueries);
   const { store, close } = await openContender(spec);
   const calls: Record<StoreCall, number> = { get: 0, set: 0, touch: 0, destroy: 0 };
@@ -68,7 +70,14 @@ async function main(): Promise<void> {
 
   const server = app.listen(0, '127.0.0.1');
   await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
-  process.on('message', (message: { type: 'stats' | 'stop' } | DriveJob) => {
+  process.on('message', (message: { type: 'stats' | 'stop' } | { type: 'profile'; file: string } | DriveJob) => {
+    if (message.type === 'profile') {
+      profile!.start(message.file, requests).then(
+        () => send({ type: 'profiling' }),
+        (error: unknown) => send({ type: 'error', message: `profiling ${spec.name}: ${messageOf(error)}` }),
+      );
+      return;
+    }
     if (message.type === 'drive') {
       void drive(store, message).then((result) => {
         requests += result.requests + result.errors;
@@ -83,10 +92,14 @@ async function main(): Promise<void> {
     }
     server.closeAllConnections();
     server.close();
-    close().then(
-      () => send({ type: 'stopped' }).then(() => process.exit(0)),
-      (error: unknown) => send({ type: 'error', message: `closing ${spec.name}: ${messageOf(error)}` }).then(() => process.exit(1)),
-    );
+    // The bench reads no message once it has asked an app to stop: a profile that was not written says so on stderr.
+    const profiled = profile?.stop(requests).catch((error: unknown) => console.error(`the profile of ${spec.name} was not written: ${messageOf(error)}`));
+    Promise.resolve(profiled)
+      .then(close)
+      .then(
+        () => send({ type: 'stopped' }).then(() => process.exit(0)),
+        (error: unknown) => send({ type: 'error', message: `closing ${spec.name}: ${messageOf(error)}` }).then(() => process.exit(1)),
+      );
   });
   // An app whose bench is gone has no one to answer: it leaves rather than linger.
   process.once('disconnect', () => process.exit(1));

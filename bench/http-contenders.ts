@@ -60,7 +60,7 @@ export interface AppStats {
   cpuUs: number;
 }
 
-export type AppMessage = { type: 'ready'; port: number; pid: number } | AppStats | LoadResult | { type: 'stopped' } | { type: 'error'; message: string };
+export type AppMessage = { type: 'ready'; port: number; pid: number } | AppStats | LoadResult | { type: 'profiling' } | { type: 'stopped' } | { type: 'error'; message: string };
 
 /** Each pool of the Postgres and MySQL contenders: the same size for all, as in bench/postgres.ts and bench/mysql.ts. */
 export const POOL_CONNECTIONS = 16;

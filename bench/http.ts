@@ -8,6 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { fmt, median, spread, table } from './harness';
 import { STORE_CALLS, type AppMessage, type AppSpec, type AppStats, type StoreCall } from './http-contenders';
 import type { DriveJob } from './http-drive';
+import { WindowProfile, profileFileOf } from './http-profile';
 import type { LoadJob, LoadResult } from './http-load';
 
 /**
@@ -185,17 +186,11 @@ process.once('exit', () => {
 
 const TSX = pathToFileURL(require.resolve('tsx')).href;
 
-/**
- * With SESSION_STORES_BENCH_CPU_PROF=<dir>, every app writes a V8 CPU profile there when it exits
- * (`node --cpu-prof`), sampled every SESSION_STORES_BENCH_CPU_PROF_INTERVAL µs (default V8's 1000).
- */
+/** With SESSION_STORES_BENCH_CPU_PROF=<dir>, every app profiles its measured rounds (see http-profile.ts). */
 const CPU_PROFILE_DIR = process.env.SESSION_STORES_BENCH_CPU_PROF;
-const CPU_PROFILE_INTERVAL = process.env.SESSION_STORES_BENCH_CPU_PROF_INTERVAL;
 
 function forkTs(file: string, args: string[]): ChildProcess {
-  const interval = CPU_PROFILE_INTERVAL ? [`--cpu-prof-interval=${CPU_PROFILE_INTERVAL}`] : [];
-  const profiling = CPU_PROFILE_DIR && file === 'http-app.ts' ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROFILE_DIR}`, ...interval] : [];
-  const child = fork(path.join(__dirname, file), args, { execArgv: ['--import', TSX, ...profiling], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(path.join(__dirname, file), args, { execArgv: ['--import', TSX], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   children.add(child);
   child.once('exit', () => children.delete(child));
   return child;
@@ -251,6 +246,12 @@ function loadApp(app: App, load: LoadGenerator, options: HttpBenchOptions, durat
   const { connections, writeShare } = options;
   if (options.inProcess) return driveApp(app, { concurrency: connections, durationSec, writeShare, seed });
   return load.run({ port: app.port, cookies: app.cookies, connections, durationSec, writeShare, seed });
+}
+
+/** Starts the app's profile of its measured rounds, once its logins and warm-up are behind it. */
+function startProfile(app: App, file: string): Promise<unknown> {
+  app.child.send({ type: 'profile', file });
+  return nextMessage(app.child, `${app.spec.name} profiling`, 10_000, (m): m is { type: 'profiling' } => m.type === 'profiling');
 }
 
 async function stopApp(app: App): Promise<void> {
@@ -459,6 +460,7 @@ async function runGroup(group: Group, load: LoadGenerator, options: HttpBenchOpt
     for (const app of apps) {
       await loadApp(app, load, options, options.warmupSec, 0);
     }
+    if (CPU_PROFILE_DIR) for (const app of apps) await startProfile(app, profileFileOf(group.store, app.spec.name));
     for (let round = 0; round < options.rounds; round++) {
       // Each round starts with the next contender, so none is always measured first or right after another.
       const order = [...apps.slice(round % apps.length), ...apps.slice(0, round % apps.length)];
@@ -856,6 +858,11 @@ export async function runHttpBench(options: HttpBenchOptions = DEFAULT_HTTP_OPTI
     options,
     groups: [],
   };
+  if (CPU_PROFILE_DIR) {
+    // The apps' checks, made once before any starts: a bad interval fails here, and the directory exists.
+    WindowProfile.fromEnvironment();
+    fs.mkdirSync(CPU_PROFILE_DIR, { recursive: true });
+  }
   const load = await LoadGenerator.start();
   try {
     for (const store of options.stores) {

@@ -15,7 +15,8 @@ async function loadSuite(name: string): Promise<BenchSuite> {
 }
 
 const USAGE = `usage: npm run bench -- <${SUITES.join('|')}|http> [--json] [--ops=N] [--budget=MS] [--rounds=N] [--concurrency=1,64]
-       npm run bench -- prune <store …>   # only the prune measurement of stores that have one`;
+       npm run bench -- prune <store …>   # only the prune measurement of stores that have one
+       npm run bench -- profiles <dir> [--functions] [--top=N]   # the profiles of SESSION_STORES_BENCH_CPU_PROF=<dir> npm run bench -- http …`;
 
 function parseArgs(argv: string[]): { suite: string; json: boolean; options: BenchOptions } {
   const options = { ...DEFAULT_OPTIONS };
@@ -47,6 +48,12 @@ async function main(): Promise<void> {
     const { json, options } = parseHttpArgs(process.argv.slice(3));
     const report = await runHttpBench(options, (line) => process.stderr.write(`${line}\n`));
     const text = json ? `${JSON.stringify(report, null, 2)}\n` : `${formatHttpReport(report)}\n`;
+    await new Promise((resolve) => process.stdout.write(text, resolve));
+    return;
+  }
+  if (process.argv[2] === 'profiles') {
+    const { runProfiles } = await import('./profiles');
+    const text = `${runProfiles(process.argv.slice(3))}\n`;
     await new Promise((resolve) => process.stdout.write(text, resolve));
     return;
   }

@@ -1,8 +1,11 @@
 import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { HttpReport } from '../bench/http';
 import { drive, sidOfCookie } from '../bench/http-drive';
+import { profileFileOf } from '../bench/http-profile';
 import { MemoryStore } from '../stores/memory';
 
 const run = promisify(execFile);
@@ -59,11 +62,27 @@ describe('npm run bench -- http', () => {
 
 describe('npm run bench -- http --in-process', () => {
   it('drives each store in its app process as express-session does and reports app CPU per request against the anchor and the floor', async () => {
-    const { stdout } = await run(
-      process.execPath,
-      ['--import', 'tsx', 'bench/run.ts', 'http', 'memory', '--in-process', '--json', '--duration=1', '--rounds=2', '--warmup=1', '--connections=4', '--sessions=20'],
-      { cwd: ROOT, timeout: 170_000, maxBuffer: 16 * 1024 * 1024 },
-    );
+    const profiles = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'session-stores-bench-')), 'profiles');
+    let stdout: string;
+    try {
+      ({ stdout } = await run(
+        process.execPath,
+        ['--import', 'tsx', 'bench/run.ts', 'http', 'memory', '--in-process', '--json', '--duration=1', '--rounds=2', '--warmup=1', '--connections=4', '--sessions=20'],
+        { cwd: ROOT, timeout: 170_000, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, SESSION_STORES_BENCH_CPU_PROF: profiles } },
+      ));
+      // Each app profiled its measured rounds only: the requests beside its profile are those of its rounds, logins and warm-up left out.
+      const report = JSON.parse(stdout) as HttpReport;
+      for (const contender of report.groups[0]!.contenders) {
+        const { requests } = JSON.parse(fs.readFileSync(path.join(profiles, `${profileFileOf('memory', contender.name)}.json`), 'utf8')) as { requests: number };
+        const measured = report.groups[0]!.rounds.filter((round) => round.contender === contender.name).reduce((sum, round) => sum + round.appRequests, 0);
+        expect(requests).toBe(measured);
+      }
+      const { stdout: table } = await run(process.execPath, ['--import', 'tsx', 'bench/run.ts', 'profiles', profiles], { cwd: ROOT, timeout: 60_000, maxBuffer: 16 * 1024 * 1024 });
+      expect(table).toContain('[1] memory-MemoryStore');
+      expect(table).toMatch(/^shared +\d+\.\d/m);
+    } finally {
+      fs.rmSync(path.dirname(profiles), { recursive: true, force: true });
+    }
     const report = JSON.parse(stdout) as HttpReport;
     expect(report.options.inProcess).toBe(true);
     const [group] = report.groups;
