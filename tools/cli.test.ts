@@ -4,13 +4,16 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { SessionData } from 'express-session';
+import ConnectMongo from 'connect-mongo';
+import { RedisStore as ConnectRedisStore } from 'connect-redis';
 import { MongoClient } from 'mongodb';
 import { Pool } from 'pg';
+import { createClient } from 'redis';
 import { MongoStore } from '../stores/mongo';
 import { dropTestDatabase, TEST_DB, uniqueCollection } from '../stores/mongo/fixtures/servers';
 import { PostgresStore } from '../stores/postgres';
 import { SqliteStore } from '../stores/sqlite';
-import { describeBackend } from '../test/support/backends';
+import { backendLacks, describeBackend } from '../test/support/backends';
 import { HOUR_MS, aSession } from '../test/support/sessions';
 import { colorWanted, main, type Output } from './cli';
 import { printable } from './open-store';
@@ -56,6 +59,9 @@ describe('session-stores: help, usage and exit status', () => {
     [['prune', 'ftp://example.org/sessions'], 'ftp: is no scheme of ours'],
     [['prune', 'postgres://localhost/test', '--prefix', 'sess:'], '--prefix does not apply to a postgres://'],
     [['prune', 'postgres://localhost/test', '--compat', 'connect-redis'], '--compat for postgres:// takes connect-pg-simple'],
+    [['prune', 'redis://localhost:6379', '--compat', 'connect-mongo'], '--compat for redis:// takes connect-redis'],
+    [['prune', 'mongodb://localhost/test', '--compat', 'connect-redis'], '--compat for mongodb:// takes connect-mongo'],
+    [['prune', 'sqlite:a.db', '--compat', 'connect-redis'], '--compat does not apply to a sqlite://'],
     [['prune', 'no-such-module.js'], 'is neither a URL of ours nor a file'],
     [['copy', '--from', 'sqlite:a.db'], 'give both --from and --to'],
     [['copy', '--from', 'sqlite:a.db', '--to', 'sqlite:a.db'], 'name the same sessions'],
@@ -243,5 +249,77 @@ describeBackend('mongo', 'session-stores prune on MongoDB', (url) => {
     const pruned = await run(['prune', location, '--collection', collection]);
     expect(pruned).toMatchObject({ code: 0, err: '' });
     expect(await documents()).toBe(1);
+  });
+});
+
+/** A SQLite file of sessions, to copy from. */
+async function sqliteSource(name: string, sessions: Record<string, SessionData>): Promise<string> {
+  const file = path.join(dir, `${name}.db`);
+  const source = new SqliteStore({ filename: file, pruneInterval: 0 });
+  for (const [sid, session] of Object.entries(sessions)) await source.set(sid, session);
+  await source.close();
+  return file;
+}
+
+describeBackend('redis', 'session-stores copy into a connect-redis keyspace', (url) => {
+  let client: ReturnType<typeof createClient>;
+  const prefix = `tools_copy_${randomBytes(4).toString('hex')}:`;
+  const ownPrefix = `tools_copy_own_${randomBytes(4).toString('hex')}:`;
+
+  beforeAll(async () => {
+    client = createClient({ url });
+    await client.connect();
+  });
+
+  afterAll(async () => {
+    for (const pattern of [`${prefix}*`, `${ownPrefix}*`]) {
+      const keys = await client.keys(pattern);
+      if (keys.length > 0) await client.del(keys);
+    }
+    await client.quit();
+  });
+
+  it('with --to-compat connect-redis writes values that connect-redis reads; without it, values with their head', async () => {
+    const from = await sqliteSource('to-connect-redis', { 'cr-ada': aSession({ user: { name: 'ada', roles: ['admin'] } }), 'cr-bob': aSession({ user: { name: 'bob' } }) });
+    const copied = await run(['copy', '--from', `sqlite:${from}`, '--to', url, '--to-prefix', prefix, '--to-compat', 'connect-redis']);
+    expect(copied).toMatchObject({ code: 0, err: '' });
+    expect(copied.out).toMatch(/^copied 2 of 2 live sessions /);
+    const theirs = new ConnectRedisStore({ client, prefix });
+    const ada = await new Promise<SessionData | null | undefined>((resolve, reject) => theirs.get('cr-ada', (error, session) => (error ? reject(error) : resolve(session))));
+    expect(ada).toMatchObject({ user: { name: 'ada', roles: ['admin'] } });
+    expect((await client.get(`${prefix}cr-bob`))!.startsWith('{')).toBe(true);
+    expect(await client.pTTL(`${prefix}cr-bob`)).toBeGreaterThan(0);
+
+    expect((await run(['copy', '--from', `sqlite:${from}`, '--to', url, '--to-prefix', ownPrefix])).code).toBe(0);
+    expect((await client.get(`${ownPrefix}cr-bob`))!.charCodeAt(0)).toBe(1);
+  });
+});
+
+describeBackend('mongo', 'session-stores copy into a connect-mongo collection', (url) => {
+  let client: MongoClient;
+  let location: string;
+  const collection = uniqueCollection('tools_copy');
+
+  beforeAll(async () => {
+    client = await new MongoClient(url).connect();
+    const withDb = new URL(url);
+    withDb.pathname = `/${TEST_DB}`;
+    location = withDb.toString();
+  });
+
+  afterAll(async () => {
+    await client.db(TEST_DB).collection(collection).drop().catch(() => undefined);
+    await client.close();
+  });
+
+  it('with --to-compat connect-mongo writes documents that connect-mongo reads', async () => {
+    const from = await sqliteSource('to-connect-mongo', { 'cm-ada': aSession({ user: { name: 'ada', roles: ['admin'] } }) });
+    const copied = await run(['copy', '--from', `sqlite:${from}`, '--to', location, '--to-collection', collection, '--to-compat', 'connect-mongo']);
+    expect(copied).toMatchObject({ code: 0, err: '' });
+    expect(copied.out).toMatch(/^copied 1 of 1 live sessions /);
+    // connect-mongo's close() would close the client it was given: it is not called. Without TTL indexes (FerretDB v1) its create() needs autoRemove off.
+    const theirs = ConnectMongo.create({ client, dbName: TEST_DB, collectionName: collection, ...(backendLacks('mongo', 'ttl-indexes') && { autoRemove: 'disabled' as const }) });
+    const ada = await new Promise<SessionData | null | undefined>((resolve, reject) => theirs.get('cm-ada', (error, session) => (error ? reject(error) : resolve(session))));
+    expect(ada).toMatchObject({ user: { name: 'ada', roles: ['admin'] } });
   });
 });

@@ -8,12 +8,14 @@ import { pruneLocation, ToolError } from './prune';
 
 const LOCATIONS = `A <location> is a URL, which picks this package's store for it with that store's default table,
 prefix or collection:
-  redis://… rediss://…        RedisStore, keys under --prefix (default sess:)
+  redis://… rediss://…        RedisStore, keys under --prefix (default sess:); with --compat
+                              connect-redis, values as connect-redis reads and writes them
   postgres://… postgresql://… PostgresStore, --table (default express_sessions; session with
                               --compat connect-pg-simple, which reads and writes that layout)
   mysql://…                   MySqlStore, --table (default express_sessions; sessions with
                               --compat express-mysql-session, which reads and writes that layout)
-  mongodb://… mongodb+srv://… MongoStore, --collection (default sessions)
+  mongodb://… mongodb+srv://… MongoStore, --collection (default sessions); with --compat
+                              connect-mongo, documents as connect-mongo reads and writes them
   sqlite:<file>               SqliteStore, --table (default sessions)
 or the path of a factory module in the conformance CLI's shape: a default export or createStore,
 an async function (options) => store; disposeStore is used to release it, teardown is never run.`;

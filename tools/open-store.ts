@@ -12,7 +12,7 @@ export interface LocationFlags {
   prefix?: string;
   /** Collection of mongodb:// (default `sessions`). */
   collection?: string;
-  /** A third-party layout our store reads and writes: connect-pg-simple (postgres) or express-mysql-session (mysql). */
+  /** A third-party layout our store reads and writes: connect-redis (redis), connect-pg-simple (postgres), express-mysql-session (mysql) or connect-mongo (mongodb). */
   compat?: string;
 }
 
@@ -29,18 +29,18 @@ export interface OpenedStore {
 export class UsageError extends Error {}
 
 const SCHEMES: Record<string, { kind: Kind; flags: Array<keyof LocationFlags> }> = {
-  'redis:': { kind: 'redis', flags: ['prefix'] },
-  'rediss:': { kind: 'redis', flags: ['prefix'] },
+  'redis:': { kind: 'redis', flags: ['prefix', 'compat'] },
+  'rediss:': { kind: 'redis', flags: ['prefix', 'compat'] },
   'postgres:': { kind: 'postgres', flags: ['table', 'compat'] },
   'postgresql:': { kind: 'postgres', flags: ['table', 'compat'] },
   'mysql:': { kind: 'mysql', flags: ['table', 'compat'] },
-  'mongodb:': { kind: 'mongo', flags: ['collection'] },
-  'mongodb+srv:': { kind: 'mongo', flags: ['collection'] },
+  'mongodb:': { kind: 'mongo', flags: ['collection', 'compat'] },
+  'mongodb+srv:': { kind: 'mongo', flags: ['collection', 'compat'] },
   'sqlite:': { kind: 'sqlite', flags: ['table'] },
 };
 type Kind = 'redis' | 'postgres' | 'mysql' | 'mongo' | 'sqlite';
 
-const COMPAT: Partial<Record<Kind, string>> = { postgres: 'connect-pg-simple', mysql: 'express-mysql-session' };
+const COMPAT: Partial<Record<Kind, string>> = { redis: 'connect-redis', postgres: 'connect-pg-simple', mysql: 'express-mysql-session', mongo: 'connect-mongo' };
 
 /** A location is a URL when it starts with a scheme; anything else is the path of a factory module. */
 export function isUrl(location: string): boolean {
@@ -79,7 +79,12 @@ async function storeFor(kind: Kind, url: string, flags: LocationFlags, role: Sto
   switch (kind) {
     case 'redis': {
       const { RedisStore } = await import('../stores/redis');
-      return new RedisStore({ url, ...(flags.prefix !== undefined && { prefix: flags.prefix }), ...clock });
+      return new RedisStore({
+        url,
+        ...(flags.prefix !== undefined && { prefix: flags.prefix }),
+        ...(flags.compat !== undefined && { compat: 'connect-redis' as const }),
+        ...clock,
+      });
     }
     case 'postgres': {
       const { PostgresStore } = await import('../stores/postgres');
@@ -105,7 +110,14 @@ async function storeFor(kind: Kind, url: string, flags: LocationFlags, role: Sto
     }
     case 'mongo': {
       const { MongoStore } = await import('../stores/mongo');
-      return new MongoStore({ url, createIndex: creates, pruneInterval: 0, ...(flags.collection !== undefined && { collectionName: flags.collection }), ...clock });
+      return new MongoStore({
+        url,
+        createIndex: creates,
+        pruneInterval: 0,
+        ...(flags.collection !== undefined && { collectionName: flags.collection }),
+        ...(flags.compat !== undefined && { compat: 'connect-mongo' as const }),
+        ...clock,
+      });
     }
     case 'sqlite': {
       const filename = url.slice('sqlite:'.length).replace(/^\/\//, '');
