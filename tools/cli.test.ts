@@ -35,6 +35,13 @@ function expiredSession(data: Record<string, unknown> = {}): SessionData {
 }
 const twoHoursAgo = () => Date.now() - 2 * HOUR_MS;
 
+/** The mongodb:// location of the test database on the server at `url`. */
+function inTestDb(url: string): string {
+  const withDb = new URL(url);
+  withDb.pathname = `/${TEST_DB}`;
+  return withDb.toString();
+}
+
 let dir: string;
 beforeAll(() => {
   dir = mkdtempSync(path.join(tmpdir(), 'session-stores-tools-'));
@@ -223,14 +230,11 @@ describeBackend('postgres', 'session-stores prune on PostgreSQL', (url) => {
 
 describeBackend('mongo', 'session-stores prune on MongoDB', (url) => {
   let client: MongoClient;
-  let location: string;
+  const location = inTestDb(url);
   const collection = uniqueCollection('tools_prune');
 
   beforeAll(async () => {
     client = await new MongoClient(url).connect();
-    const withDb = new URL(url);
-    withDb.pathname = `/${TEST_DB}`;
-    location = withDb.toString();
     const past = new MongoStore({ client, dbName: TEST_DB, collectionName: collection, pruneInterval: 0, now: twoHoursAgo });
     for (const sid of ['mongo-old-1', 'mongo-old-2']) await past.set(sid, expiredSession());
     await past.set('mongo-live', aSession({}, 3 * HOUR_MS));
@@ -297,14 +301,11 @@ describeBackend('redis', 'session-stores copy into a connect-redis keyspace', (u
 
 describeBackend('mongo', 'session-stores copy into a connect-mongo collection', (url) => {
   let client: MongoClient;
-  let location: string;
+  const location = inTestDb(url);
   const collection = uniqueCollection('tools_copy');
 
   beforeAll(async () => {
     client = await new MongoClient(url).connect();
-    const withDb = new URL(url);
-    withDb.pathname = `/${TEST_DB}`;
-    location = withDb.toString();
   });
 
   afterAll(async () => {
