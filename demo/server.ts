@@ -2,7 +2,7 @@ import type { Store } from 'express-session';
 import type { BaseStoreOptions } from '../shared';
 import { createApp, userOf } from './app';
 
-type StoreKind = 'memory' | 'sqlite' | 'redis' | 'postgres' | 'mongo';
+type StoreKind = 'memory' | 'sqlite' | 'redis' | 'postgres' | 'mysql' | 'mongo';
 
 /** The at-rest options the demo can switch on. */
 type AtRestOptions = Pick<BaseStoreOptions, 'hashIds' | 'encryptionKeys' | 'onCorrupt'>;
@@ -16,8 +16,8 @@ interface OpenedStore {
 const USAGE = `usage: npm start   (or: npx tsx demo/server.ts [--help])
 
 Environment:
-  STORE=memory|sqlite|redis|postgres|mongo   the store (default sqlite)
-  SQLITE_FILE, REDIS_URL, POSTGRES_URL, MONGO_URL   where it keeps the sessions
+  STORE=memory|sqlite|redis|postgres|mysql|mongo   the store (default sqlite)
+  SQLITE_FILE, REDIS_URL, POSTGRES_URL, MYSQL_URL, MONGO_URL   where it keeps the sessions
   PORT=3000                                  the port
   HASH_IDS=1|migrate                         store each session under the SHA-256 of its id (hashIds)
   ENCRYPTION_KEYS=<key>[,<older key>...]     encrypt every stored session (encryptionKeys, newest first);
@@ -51,6 +51,11 @@ const OPENERS: Record<StoreKind, (atRest: AtRestOptions) => Promise<OpenedStore>
     const { storeOn } = await storeModule('postgres', () => import('../stores/postgres/fixtures/factory'));
     const connectionString = process.env.POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
     return { store: storeOn({ connectionString, ...atRest }, USER_INDEX), where: connectionString };
+  },
+  async mysql(atRest) {
+    const { storeOn } = await storeModule('mysql', () => import('../stores/mysql/fixtures/factory'));
+    const uri = process.env.MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
+    return { store: storeOn({ uri, ...atRest }, USER_INDEX), where: uri };
   },
   async mongo(atRest) {
     const { storeOn } = await storeModule('mongo', () => import('../stores/mongo/fixtures/factory'));

@@ -333,6 +333,27 @@ describeBackend('redis', 'the demo server with STORE=redis', (url) => {
   }, 30_000);
 });
 
+describeBackend('mysql', 'the demo server with STORE=mysql', (url) => {
+  it('keeps a logged-in visitor across requests, in a database of its own that holds the session', async () => {
+    const { createScratchDatabase } = await import('../stores/mysql/fixtures/factory');
+    const database = await createScratchDatabase(url, 'demo');
+    let server: DemoServer | undefined;
+    try {
+      server = await startDemoServer({ STORE: 'mysql', MYSQL_URL: database.url });
+      expect(server.line).toContain(`http://localhost:${server.port} (STORE=mysql, sessions in ${database.url}`);
+      const agent = request.agent(server.url);
+      await agent.post('/login').type('form').send({ name: 'Ada' }).expect(303);
+      const page = await agent.get('/').expect(200);
+      expect(page.text).toContain('Ada');
+      const [rows] = await database.pool.query("SELECT COUNT(*) AS n FROM express_sessions WHERE data LIKE '%\"Ada\"%'");
+      expect((rows as Array<{ n: number }>)[0]!.n).toBe(1);
+    } finally {
+      await server?.stop();
+      await database.drop();
+    }
+  }, 60_000);
+});
+
 describeBackend('mongo', 'the demo server with STORE=mongo', (url) => {
   it('keeps a logged-in visitor across requests, on the Mongo server the tests run on', async () => {
     let server: DemoServer | undefined;
