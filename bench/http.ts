@@ -862,6 +862,10 @@ export async function runHttpBench(options: HttpBenchOptions = DEFAULT_HTTP_OPTI
     // The apps' checks, made once before any starts: a bad interval fails here, and the directory exists.
     WindowProfile.fromEnvironment();
     fs.mkdirSync(CPU_PROFILE_DIR, { recursive: true });
+    // The apps would find their files taken only once the run is over: an earlier run's profiles are refused now.
+    if (fs.readdirSync(CPU_PROFILE_DIR).some((file) => file.endsWith('.cpuprofile'))) {
+      throw new Error(`SESSION_STORES_BENCH_CPU_PROF=${CPU_PROFILE_DIR} already holds profiles, which are never written over: give an empty or new directory`);
+    }
   }
   const load = await LoadGenerator.start();
   try {

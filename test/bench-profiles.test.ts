@@ -1,6 +1,8 @@
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { WindowProfile, profileFileOf } from '../bench/http-profile';
 import { bucketOf, formatProfiles, summarize } from '../bench/profiles';
 
@@ -76,4 +78,21 @@ describe('the profiles of npm run bench -- http', () => {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('refuses, before any app starts, a directory that holds profiles already, and leaves them as they are', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'session-stores-profiles-'));
+    try {
+      fs.writeFileSync(path.join(dir, 'memory-MemoryStore.cpuprofile'), 'an earlier run');
+      const ran = promisify(execFile)(process.execPath, ['--import', 'tsx', 'bench/run.ts', 'http', 'memory', '--rounds=1', '--duration=1', '--warmup=1'], {
+        cwd: ROOT,
+        timeout: 60_000,
+        env: { ...process.env, SESSION_STORES_BENCH_CPU_PROF: dir },
+      });
+      await expect(ran).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('already holds profiles, which are never written over') });
+      expect(fs.readdirSync(dir)).toEqual(['memory-MemoryStore.cpuprofile']);
+      expect(fs.readFileSync(path.join(dir, 'memory-MemoryStore.cpuprofile'), 'utf8')).toBe('an earlier run');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 70_000);
 });
